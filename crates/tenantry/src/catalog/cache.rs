@@ -1,0 +1,134 @@
+use std::{fmt, sync::Arc, time::Duration};
+
+use moka::sync::Cache;
+
+use super::{CatalogError, CatalogStore, TenantRecord, TenantStatus};
+use crate::TenantId;
+
+/// A [`CatalogStore`] with a bounded TTL cache in front.
+///
+/// Lookups (including "no such tenant") are cached for [`ttl`](Catalog::ttl) (default 30 s), at
+/// most [`capacity`](Catalog::capacity) entries (default 100,000). Changes made through this
+/// `Catalog` invalidate their entry immediately; changes made by another process are seen once
+/// the entry expires. Cloning shares the cache.
+#[derive(Clone)]
+pub struct Catalog {
+    store: Arc<dyn CatalogStore>,
+    cache: Cache<TenantId, Option<Arc<TenantRecord>>>,
+}
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Catalog")
+            .field("cached", &self.cache.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Catalog {
+    /// Default time an entry stays cached.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+    /// Default number of cached entries.
+    pub const DEFAULT_CAPACITY: u64 = 100_000;
+
+    /// A cached catalog over `store`.
+    pub fn new(store: impl CatalogStore) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+
+    /// A cached catalog over a shared store.
+    pub fn from_arc(store: Arc<dyn CatalogStore>) -> Self {
+        Self {
+            store,
+            cache: Self::build_cache(Self::DEFAULT_TTL, Self::DEFAULT_CAPACITY),
+        }
+    }
+
+    fn build_cache(ttl: Duration, capacity: u64) -> Cache<TenantId, Option<Arc<TenantRecord>>> {
+        Cache::builder()
+            .max_capacity(capacity)
+            .time_to_live(ttl)
+            .build()
+    }
+
+    /// Sets how long an entry stays cached (zero disables caching).
+    pub fn ttl(self, ttl: Duration) -> Self {
+        let capacity = self.cache.policy().max_capacity().unwrap_or(Self::DEFAULT_CAPACITY);
+        let capacity = if ttl.is_zero() { 0 } else { capacity };
+        Self {
+            cache: Self::build_cache(ttl.max(Duration::from_nanos(1)), capacity),
+            ..self
+        }
+    }
+
+    /// Sets the most entries kept.
+    pub fn capacity(self, capacity: u64) -> Self {
+        let ttl = self.cache.policy().time_to_live().unwrap_or(Self::DEFAULT_TTL);
+        Self {
+            cache: Self::build_cache(ttl, capacity),
+            ..self
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    /// The record for `id`, from the cache when fresh.
+    pub async fn get(&self, id: &TenantId) -> Result<Option<Arc<TenantRecord>>, CatalogError> {
+        if let Some(hit) = self.cache.get(id) {
+            return Ok(hit);
+        }
+        let found = self.store.get(id).await?.map(Arc::new);
+        self.cache.insert(id.clone(), found.clone());
+        Ok(found)
+    }
+
+    /// Every record, from the store.
+    pub async fn list(&self) -> Result<Vec<TenantRecord>, CatalogError> {
+        self.store.list().await
+    }
+
+    /// Adds a record.
+    pub async fn create(&self, record: TenantRecord) -> Result<TenantRecord, CatalogError> {
+        let result = self.store.create(&record).await;
+        self.cache.invalidate(&record.id);
+        result.map(|()| record)
+    }
+
+    /// Replaces a record, setting `updated_at` to now.
+    pub async fn update(&self, mut record: TenantRecord) -> Result<TenantRecord, CatalogError> {
+        record.touch();
+        let result = self.store.update(&record).await;
+        self.cache.invalidate(&record.id);
+        result.map(|()| record)
+    }
+
+    /// Changes a tenant's status.
+    pub async fn set_status(
+        &self,
+        id: &TenantId,
+        status: TenantStatus,
+    ) -> Result<TenantRecord, CatalogError> {
+        let mut record = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(id.clone()))?;
+        record.status = status;
+        self.update(record).await
+    }
+
+    /// Removes a record for good.
+    pub async fn remove(&self, id: &TenantId) -> Result<(), CatalogError> {
+        let result = self.store.remove(id).await;
+        self.cache.invalidate(id);
+        result
+    }
+
+    /// Forgets the cached entry for `id` (after a change made elsewhere).
+    pub fn invalidate(&self, id: &TenantId) {
+        self.cache.invalidate(id);
+    }
+}

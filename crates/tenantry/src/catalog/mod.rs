@@ -1,0 +1,76 @@
+//! Catalog: which tenants exist, their status, plan and placement.
+//!
+//! A [`CatalogStore`] keeps [`TenantRecord`]s: [`MemoryCatalog`] in memory, [`SqlCatalog`] in
+//! the `tenantry_tenants` table (features `sqlite`, `postgres`, `mysql`). [`Catalog`] puts a
+//! bounded TTL cache in front of any store; changes made through it invalidate the cached entry at
+//! once, changes made elsewhere (another process) are seen within the TTL.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use tenantry::{TenantId, catalog::{Catalog, MemoryCatalog, TenantRecord, TenantStatus}};
+//!
+//! let catalog = Catalog::new(MemoryCatalog::new());
+//! catalog.create(TenantRecord::new(TenantId::parse("acme").unwrap(), "Acme Corp")).await.unwrap();
+//! let acme = catalog.get(&TenantId::parse("acme").unwrap()).await.unwrap().unwrap();
+//! assert_eq!(acme.status, TenantStatus::Active);
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+
+mod cache;
+mod memory;
+mod record;
+#[cfg(feature = "_sql")]
+mod sql;
+
+use std::{future::Future, pin::Pin};
+
+pub use cache::Catalog;
+pub use memory::MemoryCatalog;
+pub use record::{Placement, TenantRecord, TenantStatus};
+#[cfg(feature = "_sql")]
+pub use sql::SqlCatalog;
+
+use crate::TenantId;
+
+/// A boxed future, as the store trait returns (it is used as `dyn CatalogStore`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What can go wrong in a catalog operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// No tenant with that id.
+    #[error("tenant {0} does not exist")]
+    NotFound(TenantId),
+    /// A tenant with that id exists already.
+    #[error("tenant {0} exists already")]
+    AlreadyExists(TenantId),
+    /// The backing store could not be reached or failed.
+    #[error("catalog store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored record could not be read (bad status, bad id, bad JSON).
+    #[error("catalog record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Storage for tenant records. Implement it to keep the catalog somewhere tenantry does not know.
+pub trait CatalogStore: Send + Sync + 'static {
+    /// The record for `id`, if any.
+    fn get<'a>(&'a self, id: &'a TenantId)
+    -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>>;
+
+    /// Every record, ordered by id.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>>;
+
+    /// Adds a record; [`CatalogError::AlreadyExists`] if its id is taken.
+    fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>>;
+
+    /// Replaces a record (matched by id); [`CatalogError::NotFound`] if there is none.
+    fn update<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>>;
+
+    /// Removes a record for good; [`CatalogError::NotFound`] if there is none.
+    fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>>;
+}

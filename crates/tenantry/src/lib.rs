@@ -1,0 +1,77 @@
+//! Multi-tenancy for Rust services: find the tenant of every request, carry it through async
+//! code, refuse what breaks the rules, and keep each tenant's data apart.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use axum::{Router, routing::get};
+//! use tenantry::{
+//!     TenantId, TenancyLayer,
+//!     catalog::{Catalog, MemoryCatalog},
+//!     resolve::{HeaderResolver, JwtResolver, PathResolver},
+//! };
+//! use tower::{Layer, ServiceExt};
+//!
+//! async fn whoami(tenant: TenantId) -> String {
+//!     format!("you are acting for {tenant}")
+//! }
+//!
+//! let router = Router::new().route("/api/whoami", get(whoami));
+//! let tenancy = TenancyLayer::builder()
+//!     .resolver(JwtResolver::hs256(b"secret"))          // verified token: principal + claim
+//!     .resolver(HeaderResolver::x_tenant_id())           // a member choosing among its tenants
+//!     .resolver(PathResolver::default())                 // /tenants/{tenant_id}/... (stripped)
+//!     .catalog(Catalog::new(MemoryCatalog::with_active([TenantId::parse("acme").unwrap()])))
+//!     .build();
+//! // Wrap the router from outside, so the path prefix is stripped before routing.
+//! let app = tenancy.layer(router);
+//!
+//! // No token: a bare header is not enough.
+//! let req = http::Request::get("/api/whoami").header("x-tenant-id", "acme")
+//!     .body(axum::body::Body::empty()).unwrap();
+//! let res = app.oneshot(req).await.unwrap();
+//! assert_eq!(res.status(), 401);
+//! assert_eq!(res.headers()["content-type"], "application/problem+json");
+//! # });
+//! ```
+//!
+//! | pillar | module |
+//! |---|---|
+//! | which tenant does the request name? | [`resolve`] |
+//! | may the caller act for it, is it usable? | [`enforce`] |
+//! | how does code deep down know it? | [`context`] |
+//! | which tenants exist? | [`catalog`] |
+//! | how are refusals written? | [`problem`], [`Rejection`] |
+//!
+//! # Features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `axum` | yes | extractors `TenantId`, `Option<TenantId>`, `OptionalTenantId`, `TenantContext`; `IntoResponse` for refusals |
+//! | `jwt` | yes | [`resolve::JwtResolver`] (HS256, RS256, ES256 via `jsonwebtoken`) |
+//! | `sqlite` | no | `catalog::SqlCatalog` on SQLite |
+//! | `postgres` | no | `catalog::SqlCatalog` on PostgreSQL |
+//! | `mysql` | no | `catalog::SqlCatalog` on MariaDB / MySQL |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod context;
+pub mod enforce;
+mod error;
+#[cfg(feature = "axum")]
+pub mod extract;
+mod principal;
+pub mod problem;
+mod rejection;
+pub mod resolve;
+mod tenant_id;
+
+pub use context::{TenantContext, current, current_tenant};
+pub use enforce::{Tenancy, TenancyLayer};
+pub use error::ConfigError;
+#[cfg(feature = "axum")]
+pub use extract::OptionalTenantId;
+pub use principal::Principal;
+pub use rejection::Rejection;
+pub use tenant_id::{InvalidTenantId, TenantId, TenantIdRule};

@@ -1,0 +1,134 @@
+//! [`Rejection`]: every way tenantry refuses a request, one variant per row of DESIGN §3.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+use crate::{problem::Problem, tenant_id::InvalidTenantId};
+
+/// Why a request was refused before its handler ran.
+///
+/// Each variant has a fixed [`status`](Rejection::status) and a stable [`code`](Rejection::code),
+/// and renders as an RFC 9457 problem (see [`crate::problem`]). None of them carries internals
+/// (SQL, stack traces, which tenants exist).
+///
+/// ```
+/// use tenantry::Rejection;
+///
+/// assert_eq!(Rejection::TenantForbidden.status(), 403);
+/// assert_eq!(Rejection::TenantForbidden.code(), "tenant_forbidden");
+/// assert_eq!(Rejection::TenantContextMissing.status(), 401);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// 401 `tenant_context_missing`: no resolver named a tenant.
+    #[error("this route needs a tenant and the request names none")]
+    TenantContextMissing,
+    /// 400 `tenant_invalid`: the tenant id is malformed.
+    #[error("{0}")]
+    TenantInvalid(InvalidTenantId),
+    /// 400 `tenant_unresolvable`: a resolver (typically an override hook) refused the request.
+    #[error("{0}")]
+    Unresolvable(Cow<'static, str>),
+    /// 401 `unauthenticated`: a bearer token is invalid, expired or wrongly signed, or the route
+    /// needs a principal and there is none.
+    #[error("{0}")]
+    Unauthenticated(Cow<'static, str>),
+    /// 403 `tenant_forbidden`: the caller is not a member of the tenant, or the tenant is unknown.
+    /// Both get this same answer so that tenant ids cannot be probed.
+    #[error("the caller may not act for this tenant")]
+    TenantForbidden,
+    /// 403 `tenant_suspended`: the tenant exists, the caller is a member, and it is suspended.
+    #[error("this tenant is suspended")]
+    TenantSuspended,
+    /// 423 `tenant_locked`: the tenant is being provisioned or moved; writes are paused.
+    #[error("this tenant is temporarily locked: {0}")]
+    TenantLocked(Cow<'static, str>),
+    /// 403 `tenant_mismatch`: two sources name different tenants.
+    #[error("{0}")]
+    TenantMismatch(Cow<'static, str>),
+    /// 503 `unavailable`: the catalog or membership backend could not answer.
+    #[error("the tenant catalog is unavailable; try again")]
+    Unavailable,
+    /// 500 `internal`: the application is wired wrongly (an extractor without its layer).
+    /// Never caused by a client's input.
+    #[error("{0}")]
+    Misconfigured(&'static str),
+}
+
+impl Rejection {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::TenantContextMissing | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::TenantInvalid(_) | Self::Unresolvable(_) => StatusCode::BAD_REQUEST,
+            Self::TenantForbidden | Self::TenantSuspended | Self::TenantMismatch(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::TenantLocked(_) => StatusCode::LOCKED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable problem code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TenantContextMissing => "tenant_context_missing",
+            Self::TenantInvalid(_) => "tenant_invalid",
+            Self::Unresolvable(_) => "tenant_unresolvable",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::TenantForbidden => "tenant_forbidden",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::TenantLocked(_) => "tenant_locked",
+            Self::TenantMismatch(_) => "tenant_mismatch",
+            Self::Unavailable => "unavailable",
+            Self::Misconfigured(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::TenantContextMissing => "Tenant required",
+            Self::TenantInvalid(_) => "Invalid tenant id",
+            Self::Unresolvable(_) => "Tenant could not be resolved",
+            Self::Unauthenticated(_) => "Unauthenticated",
+            Self::TenantForbidden => "Forbidden",
+            Self::TenantSuspended => "Tenant suspended",
+            Self::TenantLocked(_) => "Tenant locked",
+            Self::TenantMismatch(_) => "Tenant mismatch",
+            Self::Unavailable => "Service unavailable",
+            Self::Misconfigured(_) => "Internal error",
+        }
+    }
+
+    /// The RFC 9457 problem for this rejection.
+    pub fn to_problem(&self) -> Problem {
+        Problem::new(self.status(), self.code(), self.title(), self.to_string())
+    }
+
+    /// Shortcut for [`Rejection::Unresolvable`].
+    pub fn unresolvable(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unresolvable(detail.into())
+    }
+
+    /// Shortcut for [`Rejection::Unauthenticated`].
+    pub fn unauthenticated(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unauthenticated(detail.into())
+    }
+}
+
+impl From<InvalidTenantId> for Rejection {
+    fn from(e: InvalidTenantId) -> Self {
+        Self::TenantInvalid(e)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for Rejection {
+    fn into_response(self) -> axum_core::response::Response {
+        tracing::trace!(target: "tenantry::rejection", code = self.code(), "rejected");
+        self.to_problem().to_response()
+    }
+}
