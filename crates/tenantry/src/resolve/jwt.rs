@@ -29,7 +29,7 @@ pub struct TokenClaims {
 ///
 /// No bearer token: not mine (`Ok(None)`). A token that is malformed, expired, not yet valid,
 /// signed with another key or another algorithm (including `alg: none`): 401 `unauthenticated`.
-/// `exp` and `sub` are required.
+/// `exp` and `sub` are required; `nbf` is checked when present.
 ///
 /// ```
 /// use tenantry::resolve::JwtResolver;
@@ -58,6 +58,7 @@ impl JwtResolver {
         let mut validation = Validation::new(alg);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         Self {
             key,
             validation,

@@ -1,5 +1,7 @@
 //! Integration tests of the tenantry library: one binary, one module per topic.
 
+#![allow(unreachable_pub, missing_debug_implementations)]
+
 mod catalog_sql;
 mod context;
 mod db;

@@ -1,0 +1,148 @@
+//! `tenantry serve`: the demo service.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use axum::{Json, Router, routing::get};
+use serde_json::{Value, json};
+use tenantry::{
+    TenancyLayer, TenantContext, TenantId,
+    catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
+    resolve::{HeaderResolver, JwtResolver, PathResolver},
+};
+use tower::Layer;
+
+use super::token::mint;
+use crate::cli::{DEV_JWT_SECRET, ServeArgs};
+
+/// The demo's tenants: id, name, plan, status.
+const TENANTS: &[(&str, &str, &str, TenantStatus)] = &[
+    ("acme", "Acme Corp", "pro", TenantStatus::Active),
+    ("globex", "Globex", "free", TenantStatus::Active),
+    ("initech", "Initech", "free", TenantStatus::Suspended),
+];
+
+/// The demo's users: subject, own tenant, memberships.
+const USERS: &[(&str, Option<&str>, &[&str])] = &[
+    ("alice", Some("acme"), &[]),
+    ("bob", Some("globex"), &[]),
+    ("carol", None, &["acme", "globex"]),
+    ("dave", Some("initech"), &[]),
+];
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = SqlCatalog::connect(&args.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
+    store.migrate().await.context("cannot create the catalog table")?;
+    let catalog = Catalog::new(store);
+    seed(&catalog).await?;
+
+    let secret = args.secret.secret();
+    let tenancy = TenancyLayer::builder()
+        .resolver(JwtResolver::hs256(secret.as_bytes()))
+        .resolver(HeaderResolver::x_tenant_id())
+        .resolver(PathResolver::default())
+        .catalog(catalog)
+        .trusted_gateway(args.trust_tenant_header)
+        .build();
+    let app = app(tenancy);
+
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr().context("no local address")?;
+    banner(&format!("http://{addr}"), secret, &args)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's routes: `/healthz` outside tenancy, everything else behind it (wrapped from
+/// outside so `/tenants/{id}/...` is stripped before routing).
+fn app(tenancy: TenancyLayer) -> Router {
+    let api = Router::new().route("/api/v1/whoami", get(whoami));
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .fallback_service(tenancy.layer(api))
+}
+
+async fn whoami(ctx: TenantContext) -> Json<Value> {
+    Json(json!({
+        "tenant_id": ctx.tenant(),
+        "resolved_by": ctx.resolved_by(),
+        "subject": ctx.principal().map(|p| p.subject()),
+    }))
+}
+
+/// Creates the demo tenants on first start (an empty catalog).
+async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
+    if !catalog.list().await.context("cannot read the catalog")?.is_empty() {
+        return Ok(());
+    }
+    for &(id, name, plan, status) in TENANTS {
+        let id = TenantId::parse(id).context("demo tenant id")?;
+        let record = TenantRecord::new(id, name).with_plan(plan).with_status(status);
+        catalog.create(record).await.context("cannot seed the catalog")?;
+    }
+    Ok(())
+}
+
+fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut out = format!("tenantry demo listening on {base}\n");
+    out += &format!("database: {}\n", redact(&args.database_url));
+    out += "tenants: acme (active, plan pro), globex (active, plan free), initech (suspended)\n";
+    if secret == DEV_JWT_SECRET {
+        out += "warning: using the development JWT secret; set --jwt-secret or TENANTRY_JWT_SECRET\n";
+    }
+    if args.trust_tenant_header {
+        out += "warning: --trust-tenant-header: X-Tenant-Id is trusted without a token\n";
+    }
+    out += "\nTokens for the demo users (valid 24 h):\n";
+    for &(sub, tenant, tenants) in USERS {
+        let tenants: Vec<String> = tenants.iter().map(|t| (*t).to_owned()).collect();
+        let token = mint(secret, sub, tenant, &tenants, 86_400)?;
+        out += &format!("  export {}={token}\n", sub.to_uppercase());
+    }
+    out += &format!(
+        "\nTry:\n  curl -s {base}/healthz\n  curl -s -H \"Authorization: Bearer $ALICE\" {base}/api/v1/whoami\n  \
+         curl -s -H \"Authorization: Bearer $CAROL\" -H 'X-Tenant-Id: globex' {base}/api/v1/whoami\n  \
+         curl -s -H \"Authorization: Bearer $ALICE\" {base}/tenants/acme/api/v1/whoami\n"
+    );
+    print!("{out}");
+    use std::io::Write as _;
+    std::io::stdout().flush().ok();
+    Ok(())
+}
+
+/// The URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
