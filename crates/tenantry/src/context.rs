@@ -57,7 +57,10 @@ impl fmt::Debug for TenantContext {
         f.debug_struct("TenantContext")
             .field("tenant", &self.0.tenant)
             .field("resolved_by", &self.0.resolved_by)
-            .field("subject", &self.0.principal.as_ref().map(Principal::subject))
+            .field(
+                "subject",
+                &self.0.principal.as_ref().map(Principal::subject),
+            )
             .finish()
     }
 }
@@ -129,7 +132,9 @@ pub fn current() -> Result<TenantContext, NoTenantContext> {
 
 /// The current task's tenant.
 pub fn current_tenant() -> Result<TenantId, NoTenantContext> {
-    CURRENT.try_with(|c| c.0.tenant.clone()).map_err(|_| NoTenantContext)
+    CURRENT
+        .try_with(|c| c.0.tenant.clone())
+        .map_err(|_| NoTenantContext)
 }
 
 /// Runs `future` inside `ctx`'s scope and tracing span.

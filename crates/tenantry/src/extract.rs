@@ -27,7 +27,9 @@ fn context(parts: &Parts) -> Result<Option<&TenantContext>, Rejection> {
 impl<S: Send + Sync> FromRequestParts<S> for TenantContext {
     type Rejection = Rejection;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
-        context(parts)?.cloned().ok_or(Rejection::TenantContextMissing)
+        context(parts)?
+            .cloned()
+            .ok_or(Rejection::TenantContextMissing)
     }
 }
 

@@ -75,3 +75,8 @@ pub use extract::OptionalTenantId;
 pub use principal::Principal;
 pub use rejection::Rejection;
 pub use tenant_id::{InvalidTenantId, TenantId, TenantIdRule};
+
+/// The README's Rust example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -32,10 +32,10 @@ pub const TYPE_BASE: &str = "https://docs.rs/tenantry/latest/tenantry/problem/in
 /// use http::StatusCode;
 ///
 /// let p = Problem::new(StatusCode::FORBIDDEN, "tenant_forbidden", "Forbidden", "no access");
-/// let res: http::Response<String> = p.to_response();
+/// let res: http::Response<axum::body::Body> = p.to_response();
 /// assert_eq!(res.status(), 403);
 /// assert_eq!(res.headers()["content-type"], "application/problem+json");
-/// assert!(res.body().contains(r#""code":"tenant_forbidden""#));
+/// assert!(String::from_utf8_lossy(&p.to_json()).contains(r#""code":"tenant_forbidden""#));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {

@@ -34,7 +34,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = SqlCatalog::connect(&args.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
-    store.migrate().await.context("cannot create the catalog table")?;
+    store
+        .migrate()
+        .await
+        .context("cannot create the catalog table")?;
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
 
@@ -79,13 +82,23 @@ async fn whoami(ctx: TenantContext) -> Json<Value> {
 
 /// Creates the demo tenants on first start (an empty catalog).
 async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
-    if !catalog.list().await.context("cannot read the catalog")?.is_empty() {
+    if !catalog
+        .list()
+        .await
+        .context("cannot read the catalog")?
+        .is_empty()
+    {
         return Ok(());
     }
     for &(id, name, plan, status) in TENANTS {
         let id = TenantId::parse(id).context("demo tenant id")?;
-        let record = TenantRecord::new(id, name).with_plan(plan).with_status(status);
-        catalog.create(record).await.context("cannot seed the catalog")?;
+        let record = TenantRecord::new(id, name)
+            .with_plan(plan)
+            .with_status(status);
+        catalog
+            .create(record)
+            .await
+            .context("cannot seed the catalog")?;
     }
     Ok(())
 }
@@ -95,7 +108,8 @@ fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
     out += &format!("database: {}\n", redact(&args.database_url));
     out += "tenants: acme (active, plan pro), globex (active, plan free), initech (suspended)\n";
     if secret == DEV_JWT_SECRET {
-        out += "warning: using the development JWT secret; set --jwt-secret or TENANTRY_JWT_SECRET\n";
+        out +=
+            "warning: using the development JWT secret; set --jwt-secret or TENANTRY_JWT_SECRET\n";
     }
     if args.trust_tenant_header {
         out += "warning: --trust-tenant-header: X-Tenant-Id is trusted without a token\n";
@@ -137,7 +151,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -145,4 +160,3 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
-

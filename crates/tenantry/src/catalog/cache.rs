@@ -53,7 +53,11 @@ impl Catalog {
 
     /// Sets how long an entry stays cached (zero disables caching).
     pub fn ttl(self, ttl: Duration) -> Self {
-        let capacity = self.cache.policy().max_capacity().unwrap_or(Self::DEFAULT_CAPACITY);
+        let capacity = self
+            .cache
+            .policy()
+            .max_capacity()
+            .unwrap_or(Self::DEFAULT_CAPACITY);
         let capacity = if ttl.is_zero() { 0 } else { capacity };
         Self {
             cache: Self::build_cache(ttl.max(Duration::from_nanos(1)), capacity),
@@ -63,7 +67,11 @@ impl Catalog {
 
     /// Sets the most entries kept.
     pub fn capacity(self, capacity: u64) -> Self {
-        let ttl = self.cache.policy().time_to_live().unwrap_or(Self::DEFAULT_TTL);
+        let ttl = self
+            .cache
+            .policy()
+            .time_to_live()
+            .unwrap_or(Self::DEFAULT_TTL);
         Self {
             cache: Self::build_cache(ttl, capacity),
             ..self

@@ -38,8 +38,9 @@ impl MemoryCatalog {
 
     /// A catalog of active tenants with these ids (names equal to ids).
     pub fn with_active<I: IntoIterator<Item = TenantId>>(ids: I) -> Self {
-        ids.into_iter()
-            .fold(Self::new(), |c, id| c.with(TenantRecord::new(id.clone(), id.as_str())))
+        ids.into_iter().fold(Self::new(), |c, id| {
+            c.with(TenantRecord::new(id.clone(), id.as_str()))
+        })
     }
 }
 
@@ -48,7 +49,12 @@ impl CatalogStore for MemoryCatalog {
         &'a self,
         id: &'a TenantId,
     ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
-        let found = self.records.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned();
+        let found = self
+            .records
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned();
         Box::pin(std::future::ready(Ok(found)))
     }
 

@@ -41,7 +41,9 @@ impl Membership for ClaimsMembership {
 ///
 /// let members = MembershipFn::new(|principal: tenantry::Principal, tenant: tenantry::TenantId| async move {
 ///     // e.g. SELECT 1 FROM memberships WHERE user = $1 AND tenant = $2
-///     Ok(principal.subject() == "admin" || principal.is_member(&tenant))
+///     Ok::<_, tenantry::enforce::MembershipError>(
+///         principal.subject() == "admin" || principal.is_member(&tenant),
+///     )
 /// });
 /// ```
 #[derive(Clone)]

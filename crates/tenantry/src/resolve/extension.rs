@@ -31,7 +31,11 @@ impl TenantResolver for ExtensionResolver {
     }
 
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
-        let found = cx.head().extensions.get::<TenantHint>().map(|h| h.0.clone());
+        let found = cx
+            .head()
+            .extensions
+            .get::<TenantHint>()
+            .map(|h| h.0.clone());
         ResolveFuture::ready(Ok(found))
     }
 }

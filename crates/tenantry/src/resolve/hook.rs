@@ -48,7 +48,9 @@ pub struct HookResolver {
 
 impl fmt::Debug for HookResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HookResolver").field("name", &self.name).finish()
+        f.debug_struct("HookResolver")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -15,7 +15,10 @@ impl TenantResolver for IdentityResolver {
     }
 
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
-        let found = cx.principal().and_then(|p| p.implied_tenant()).map(str::to_owned);
+        let found = cx
+            .principal()
+            .and_then(|p| p.implied_tenant())
+            .map(str::to_owned);
         ResolveFuture::ready(Ok(found))
     }
 

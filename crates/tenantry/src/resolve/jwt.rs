@@ -141,11 +141,10 @@ impl TenantResolver for JwtResolver {
         let Some(value) = cx.head().headers.get(AUTHORIZATION) else {
             return ResolveFuture::ready(Ok(None));
         };
-        let Some(token) = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        else {
+        let Some(token) = value.to_str().ok().and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        }) else {
             // Another scheme (Basic, ...) belongs to another layer.
             return ResolveFuture::ready(Ok(None));
         };

@@ -44,7 +44,9 @@ impl PathResolver {
             return Err(bad("it must contain {tenant_id}"));
         };
         if !prefix.starts_with('/') || !prefix.ends_with('/') {
-            return Err(bad("it must start with '/' and {tenant_id} must be a whole segment"));
+            return Err(bad(
+                "it must start with '/' and {tenant_id} must be a whole segment",
+            ));
         }
         if !(rest.is_empty() || rest == "/") {
             return Err(bad("{tenant_id} must be the last segment"));

@@ -26,7 +26,10 @@ pub struct SubdomainResolver {
 impl SubdomainResolver {
     /// Resolves tenants under `base_domain`. Fails if it is not a plausible domain name.
     pub fn new(base_domain: &str) -> Result<Self, ConfigError> {
-        let base = base_domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        let base = base_domain
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         let label_ok = |l: &str| {
             !l.is_empty()
                 && l.len() <= 63

@@ -16,7 +16,6 @@ use tracing_subscriber::layer::SubscriberExt;
 
 use crate::support::*;
 
-
 async fn follow() -> Json<Value> {
     let before = context::current_tenant().ok();
     tokio::time::sleep(Duration::from_millis(2)).await;
@@ -28,9 +27,14 @@ async fn follow() -> Json<Value> {
     .unwrap()
     .await
     .unwrap();
-    let blocking = context::spawn_blocking(|| context::current_tenant().ok()).unwrap().await.unwrap();
+    let blocking = context::spawn_blocking(|| context::current_tenant().ok())
+        .unwrap()
+        .await
+        .unwrap();
     // A plain tokio::spawn does not carry it: that is what the helpers are for.
-    let plain = tokio::spawn(async { context::current_tenant().is_err() }).await.unwrap();
+    let plain = tokio::spawn(async { context::current_tenant().is_err() })
+        .await
+        .unwrap();
     Json(json!({
         "before": before, "after_sleep": after_sleep, "spawned": spawned,
         "blocking": blocking, "plain_spawn_has_none": plain,
@@ -61,7 +65,10 @@ async fn outside_a_scope_there_is_no_tenant() {
     assert!(context::current_tenant().is_err());
     // sync_scope for scripts.
     let ctx = TenantContext::new(TenantId::parse("globex").unwrap());
-    assert_eq!(context::sync_scope(ctx, context::current_tenant).unwrap(), "globex");
+    assert_eq!(
+        context::sync_scope(ctx, context::current_tenant).unwrap(),
+        "globex"
+    );
     assert!(context::current_tenant().is_err());
 }
 
@@ -72,7 +79,11 @@ async fn concurrent_requests_never_see_each_others_tenant() {
         for i in 0..5u64 {
             tokio::time::sleep(Duration::from_micros(200 * (i % 3))).await;
             tokio::task::yield_now().await;
-            seen.push(context::current_tenant().map(|t| t.to_string()).unwrap_or_default());
+            seen.push(
+                context::current_tenant()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            );
         }
         Json(json!(seen))
     }
@@ -100,7 +111,12 @@ async fn concurrent_requests_never_see_each_others_tenant() {
 struct SpanTenants(Arc<Mutex<Vec<String>>>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanTenants {
-    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, _: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         struct V<'a>(&'a Mutex<Vec<String>>);
         impl tracing::field::Visit for V<'_> {
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
@@ -121,7 +137,11 @@ async fn the_request_span_carries_tenant_id() {
     let subscriber = tracing_subscriber::registry().with(seen.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
     async fn in_span() -> String {
-        tracing::Span::current().metadata().map(|m| m.name()).unwrap_or("none").to_owned()
+        tracing::Span::current()
+            .metadata()
+            .map(|m| m.name())
+            .unwrap_or("none")
+            .to_owned()
     }
     let app = TenancyLayer::stub().layer(Router::new().route("/span", get(in_span)));
     let r = call(&app, req("/span").header("x-tenant-id", "acme").send()).await;

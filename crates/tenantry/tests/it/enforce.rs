@@ -6,7 +6,9 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::json;
 use tenantry::{
     TenancyLayer, TenantId,
-    catalog::{BoxFuture, Catalog, CatalogError, CatalogStore, MemoryCatalog, TenantRecord, TenantStatus},
+    catalog::{
+        BoxFuture, Catalog, CatalogError, CatalogStore, MemoryCatalog, TenantRecord, TenantStatus,
+    },
     enforce::{MembershipError, MembershipFn, RequireTenantLayer},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
@@ -54,14 +56,22 @@ async fn accepted_requests() {
     r.assert_ok("acme", "jwt");
     assert_eq!(r.body["subject"], "alice");
     // The path form serves the same route; token and path agree.
-    call(&app, as_user("/tenants/acme/whoami", "alice", Some("acme"), &[]).send())
-        .await
-        .assert_ok("acme", "jwt");
+    call(
+        &app,
+        as_user("/tenants/acme/whoami", "alice", Some("acme"), &[]).send(),
+    )
+    .await
+    .assert_ok("acme", "jwt");
     // A member of two tenants chooses either by header, or by path.
     for t in ["acme", "globex"] {
         let rq = as_user("/whoami", "carol", None, &["acme", "globex"]).header("x-tenant-id", t);
         call(&app, rq.send()).await.assert_ok(t, "header");
-        let rq = as_user(&format!("/tenants/{t}/whoami"), "carol", None, &["acme", "globex"]);
+        let rq = as_user(
+            &format!("/tenants/{t}/whoami"),
+            "carol",
+            None,
+            &["acme", "globex"],
+        );
         call(&app, rq.send()).await.assert_ok(t, "path");
     }
 }
@@ -69,11 +79,16 @@ async fn accepted_requests() {
 #[tokio::test]
 async fn no_tenant_is_401_tenant_context_missing() {
     let app = production().build().layer(router());
-    call(&app, req("/whoami").send()).await.assert_problem(401, "tenant_context_missing");
-    // A verified principal that names no tenant still needs one.
-    call(&app, as_user("/whoami", "carol", None, &["acme", "globex"]).send())
+    call(&app, req("/whoami").send())
         .await
         .assert_problem(401, "tenant_context_missing");
+    // A verified principal that names no tenant still needs one.
+    call(
+        &app,
+        as_user("/whoami", "carol", None, &["acme", "globex"]).send(),
+    )
+    .await
+    .assert_problem(401, "tenant_context_missing");
 }
 
 #[tokio::test]
@@ -86,13 +101,25 @@ async fn malformed_tenant_ids_are_400_before_any_lookup() {
         .build()
         .layer(router());
     let long = "a".repeat(65);
-    for bad in ["", "   ", long.as_str(), "'; drop table items; --", "a b", "-acme", "../acme"] {
+    for bad in [
+        "",
+        "   ",
+        long.as_str(),
+        "'; drop table items; --",
+        "a b",
+        "-acme",
+        "../acme",
+    ] {
         let rq = as_user("/whoami", "carol", None, &["acme"]).header("x-tenant-id", bad);
-        call(&app, rq.send()).await.assert_problem(400, "tenant_invalid");
+        call(&app, rq.send())
+            .await
+            .assert_problem(400, "tenant_invalid");
     }
     let unicode = http::HeaderValue::from_bytes("ácme".as_bytes()).unwrap();
     let rq = as_user("/whoami", "carol", None, &["acme"]).header("x-tenant-id", unicode);
-    call(&app, rq.send()).await.assert_problem(400, "tenant_invalid");
+    call(&app, rq.send())
+        .await
+        .assert_problem(400, "tenant_invalid");
     // A malformed id inside a valid token is refused the same way.
     call(&app, as_user("/whoami", "mallory", Some("a;b"), &[]).send())
         .await
@@ -123,15 +150,33 @@ async fn bad_tokens_are_401_unauthenticated() {
     );
     let no_sub = hs256(&json!({"tenant_id": "acme", "exp": now() + 60}));
     let no_exp = hs256(&json!({"sub": "alice", "tenant_id": "acme"}));
-    let future = hs256(&json!({"sub": "alice", "tenant_id": "acme", "exp": now() + 600, "nbf": now() + 300}));
-    for token in [expired, other_key, alg_none, rs, no_sub, no_exp, "garbage".to_owned(), future] {
+    let future = hs256(
+        &json!({"sub": "alice", "tenant_id": "acme", "exp": now() + 600, "nbf": now() + 300}),
+    );
+    for token in [
+        expired,
+        other_key,
+        alg_none,
+        rs,
+        no_sub,
+        no_exp,
+        "garbage".to_owned(),
+        future,
+    ] {
         let (k, v) = bearer(&token);
         let r = call(&app, req("/whoami").header(k, v).send()).await;
         r.assert_problem(401, "unauthenticated");
         assert_eq!(r.headers["www-authenticate"], "Bearer");
         // The same token with a header naming a tenant is still refused.
         let (k, v) = bearer(&token);
-        let r = call(&app, req("/whoami").header(k, v).header("x-tenant-id", "acme").send()).await;
+        let r = call(
+            &app,
+            req("/whoami")
+                .header(k, v)
+                .header("x-tenant-id", "acme")
+                .send(),
+        )
+        .await;
         r.assert_problem(401, "unauthenticated");
     }
 }
@@ -142,32 +187,49 @@ async fn a_bare_header_needs_a_principal_unless_trusted_gateway() {
     call(&app, req("/whoami").header("x-tenant-id", "acme").send())
         .await
         .assert_problem(401, "unauthenticated");
-    call(&app, req("/tenants/acme/whoami").send()).await.assert_problem(401, "unauthenticated");
+    call(&app, req("/tenants/acme/whoami").send())
+        .await
+        .assert_problem(401, "unauthenticated");
     let gateway = production().trusted_gateway(true).build().layer(router());
-    let r = call(&gateway, req("/whoami").header("x-tenant-id", "acme").send()).await;
+    let r = call(
+        &gateway,
+        req("/whoami").header("x-tenant-id", "acme").send(),
+    )
+    .await;
     r.assert_ok("acme", "header");
     assert!(r.body["subject"].is_null());
     // Trusted gateway still checks the catalog.
-    call(&gateway, req("/whoami").header("x-tenant-id", "initech").send())
-        .await
-        .assert_problem(403, "tenant_suspended");
+    call(
+        &gateway,
+        req("/whoami").header("x-tenant-id", "initech").send(),
+    )
+    .await
+    .assert_problem(403, "tenant_suspended");
 }
 
 #[tokio::test]
 async fn disagreeing_sources_are_403_tenant_mismatch() {
     let app = production().build().layer(router());
     let rq = as_user("/whoami", "alice", Some("acme"), &[]).header("x-tenant-id", "globex");
-    call(&app, rq.send()).await.assert_problem(403, "tenant_mismatch");
+    call(&app, rq.send())
+        .await
+        .assert_problem(403, "tenant_mismatch");
     let rq = as_user("/tenants/globex/whoami", "alice", Some("acme"), &[]);
-    call(&app, rq.send()).await.assert_problem(403, "tenant_mismatch");
-    let rq = as_user("/tenants/globex/whoami", "carol", None, &["acme", "globex"]).header("x-tenant-id", "acme");
-    call(&app, rq.send()).await.assert_problem(403, "tenant_mismatch");
+    call(&app, rq.send())
+        .await
+        .assert_problem(403, "tenant_mismatch");
+    let rq = as_user("/tenants/globex/whoami", "carol", None, &["acme", "globex"])
+        .header("x-tenant-id", "acme");
+    call(&app, rq.send())
+        .await
+        .assert_problem(403, "tenant_mismatch");
 }
 
 #[tokio::test]
 async fn non_members_and_unknown_tenants_get_the_same_403() {
     let app = production().build().layer(router());
-    let rq = as_user("/whoami", "carol", None, &["acme", "globex"]).header("x-tenant-id", "initech");
+    let rq =
+        as_user("/whoami", "carol", None, &["acme", "globex"]).header("x-tenant-id", "initech");
     let non_member = call(&app, rq.send()).await;
     non_member.assert_problem(403, "tenant_forbidden");
     // Unknown to the catalog, though the token claims it.
@@ -180,24 +242,34 @@ async fn non_members_and_unknown_tenants_get_the_same_403() {
     assert_eq!(non_member.body, deleted.body);
     // A non-member of a *suspended* tenant learns nothing about its status either.
     let rq = as_user("/whoami", "alice", None, &["acme"]).header("x-tenant-id", "initech");
-    call(&app, rq.send()).await.assert_problem(403, "tenant_forbidden");
+    call(&app, rq.send())
+        .await
+        .assert_problem(403, "tenant_forbidden");
 }
 
 #[tokio::test]
 async fn suspended_provisioning_and_moving_tenants() {
     let app = production().build().layer(router());
-    call(&app, as_user("/whoami", "dave", Some("initech"), &[]).send())
-        .await
-        .assert_problem(403, "tenant_suspended");
+    call(
+        &app,
+        as_user("/whoami", "dave", Some("initech"), &[]).send(),
+    )
+    .await
+    .assert_problem(403, "tenant_suspended");
     call(&app, as_user("/whoami", "hal", Some("hooli"), &[]).send())
         .await
         .assert_problem(423, "tenant_locked");
     // Moving: reads go on, writes pause.
-    call(&app, as_user("/whoami", "umi", Some("umbrella"), &[]).send())
-        .await
-        .assert_ok("umbrella", "jwt");
+    call(
+        &app,
+        as_user("/whoami", "umi", Some("umbrella"), &[]).send(),
+    )
+    .await
+    .assert_ok("umbrella", "jwt");
     let post = as_user("/whoami", "umi", Some("umbrella"), &[]).method("POST");
-    call(&app, post.send()).await.assert_problem(423, "tenant_locked");
+    call(&app, post.send())
+        .await
+        .assert_problem(423, "tenant_locked");
 }
 
 #[tokio::test]
@@ -211,8 +283,12 @@ async fn catalog_changes_are_seen_at_once_through_the_catalog() {
     let req = || as_user("/whoami", "bob", Some("globex"), &[]).send();
     call(&app, req()).await.assert_ok("globex", "jwt");
     let globex = TenantId::parse("globex").unwrap();
-    cat.set_status(&globex, TenantStatus::Suspended).await.unwrap();
-    call(&app, req()).await.assert_problem(403, "tenant_suspended");
+    cat.set_status(&globex, TenantStatus::Suspended)
+        .await
+        .unwrap();
+    call(&app, req())
+        .await
+        .assert_problem(403, "tenant_suspended");
     cat.set_status(&globex, TenantStatus::Active).await.unwrap();
     call(&app, req()).await.assert_ok("globex", "jwt");
 }
@@ -220,7 +296,10 @@ async fn catalog_changes_are_seen_at_once_through_the_catalog() {
 struct FailingStore;
 
 impl CatalogStore for FailingStore {
-    fn get<'a>(&'a self, _: &'a TenantId) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
+    fn get<'a>(
+        &'a self,
+        _: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
         Box::pin(async { Err(CatalogError::Unavailable("connection refused".into())) })
     }
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>> {
@@ -246,7 +325,11 @@ async fn backend_failures_are_503_never_500() {
         .layer(router());
     let r = call(&app, as_user("/whoami", "alice", Some("acme"), &[]).send()).await;
     r.assert_problem(503, "unavailable");
-    assert!(!r.text.contains("connection refused"), "internals leaked: {}", r.text);
+    assert!(
+        !r.text.contains("connection refused"),
+        "internals leaked: {}",
+        r.text
+    );
 
     let app = TenancyLayer::builder()
         .resolver(JwtResolver::hs256(SECRET))
@@ -266,15 +349,17 @@ async fn a_custom_membership_decides() {
     let app = TenancyLayer::builder()
         .resolver(JwtResolver::hs256(SECRET))
         .resolver(HeaderResolver::x_tenant_id())
-        .membership(MembershipFn::new(|p: tenantry::Principal, _t: TenantId| async move {
-            Ok(p.subject() == "root")
-        }))
+        .membership(MembershipFn::new(
+            |p: tenantry::Principal, _t: TenantId| async move { Ok(p.subject() == "root") },
+        ))
         .build()
         .layer(router());
     let rq = as_user("/whoami", "root", None, &[]).header("x-tenant-id", "globex");
     call(&app, rq.send()).await.assert_ok("globex", "header");
     let rq = as_user("/whoami", "carol", None, &["globex"]).header("x-tenant-id", "globex");
-    call(&app, rq.send()).await.assert_problem(403, "tenant_forbidden");
+    call(&app, rq.send())
+        .await
+        .assert_problem(403, "tenant_forbidden");
 }
 
 #[tokio::test]
@@ -299,8 +384,12 @@ async fn optional_layer_with_required_routes() {
     call(&app, req("/optional").header("x-tenant-id", "a b").send())
         .await
         .assert_problem(400, "tenant_invalid");
-    call(&app, req("/scoped").send()).await.assert_problem(401, "tenant_context_missing");
-    call(&app, req("/whoami").send()).await.assert_problem(401, "tenant_context_missing");
+    call(&app, req("/scoped").send())
+        .await
+        .assert_problem(401, "tenant_context_missing");
+    call(&app, req("/whoami").send())
+        .await
+        .assert_problem(401, "tenant_context_missing");
     let r = call(&app, req("/scoped").header("x-tenant-id", "acme").send()).await;
     assert_eq!((r.status.as_u16(), r.text.as_str()), (200, "scoped"));
 }
@@ -315,10 +404,14 @@ async fn an_extractor_without_its_layer_names_the_fix() {
 #[tokio::test]
 async fn stub_for_users_tests() {
     let app = TenancyLayer::stub().layer(router());
-    call(&app, req("/whoami").header("x-tenant-id", "anyone").send()).await.assert_ok("anyone", "header");
+    call(&app, req("/whoami").header("x-tenant-id", "anyone").send())
+        .await
+        .assert_ok("anyone", "header");
     let only_acme = MemoryCatalog::with_active([TenantId::parse("acme").unwrap()]);
     let app = TenancyLayer::stub_with(only_acme).layer(router());
-    call(&app, req("/whoami").header("x-tenant-id", "acme").send()).await.assert_ok("acme", "header");
+    call(&app, req("/whoami").header("x-tenant-id", "acme").send())
+        .await
+        .assert_ok("acme", "header");
     call(&app, req("/whoami").header("x-tenant-id", "globex").send())
         .await
         .assert_problem(403, "tenant_forbidden");

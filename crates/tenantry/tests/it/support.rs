@@ -47,7 +47,10 @@ pub fn router() -> Router {
     Router::new()
         .route("/whoami", get(whoami))
         .route("/optional", get(optional))
-        .route("/path", get(|uri: http::Uri| async move { uri.to_string() }))
+        .route(
+            "/path",
+            get(|uri: http::Uri| async move { uri.to_string() }),
+        )
 }
 
 async fn whoami(ctx: TenantContext) -> Json<Value> {
@@ -87,7 +90,11 @@ impl Reply {
         assert_eq!(self.code(), code, "body: {}", self.text);
         assert_eq!(self.headers["content-type"], "application/problem+json");
         for field in ["type", "title", "status", "detail"] {
-            assert!(!self.body[field].is_null(), "problem lacks {field}: {}", self.text);
+            assert!(
+                !self.body[field].is_null(),
+                "problem lacks {field}: {}",
+                self.text
+            );
         }
         assert_eq!(self.body["status"], status);
     }
