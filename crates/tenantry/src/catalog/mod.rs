@@ -54,13 +54,19 @@ pub enum CatalogError {
     /// A stored record could not be read (bad status, bad id, bad JSON).
     #[error("catalog record is corrupt: {0}")]
     Corrupt(String),
+    /// A catalog URL names a backend that is not compiled in (its feature is off), an unknown
+    /// scheme, or does not parse. The message never repeats the URL (it may hold a password).
+    #[error("unsupported catalog URL: {0}")]
+    UnsupportedUrl(String),
 }
 
 /// Storage for tenant records. Implement it to keep the catalog somewhere tenantry does not know.
 pub trait CatalogStore: Send + Sync + 'static {
     /// The record for `id`, if any.
-    fn get<'a>(&'a self, id: &'a TenantId)
-    -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>>;
+    fn get<'a>(
+        &'a self,
+        id: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>>;
 
     /// Every record, ordered by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>>;

@@ -1,36 +1,497 @@
-//! STUB: being implemented.
+//! `SqlCatalog`: the catalog in the `tenantry_tenants` table, on SQLite, PostgreSQL or
+//! MariaDB / MySQL.
+//!
+//! Each backend has its own static SQL (a `Dialect`); the code that runs it is written once, in
+//! `on_backend!` bodies, and compiled for every enabled backend.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{ColumnIndex, Decode, Row, Type, error::ErrorKind, types::Json};
+
 use super::{BoxFuture, CatalogError, CatalogStore, TenantRecord};
 use crate::TenantId;
 
-/// The catalog in the `tenantry_tenants` table.
+/// How long `connect` waits for a first connection (and the pool for any connection later).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite connection waits for another writer's lock.
+#[cfg(feature = "sqlite")]
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The catalog in the `tenantry_tenants` table of a SQLite, PostgreSQL or MariaDB / MySQL
+/// database (features `sqlite`, `postgres`, `mysql`).
+///
+/// [`migrate`](SqlCatalog::migrate) creates the table if it is missing:
+///
+/// | column | PostgreSQL | MariaDB / MySQL | SQLite |
+/// |---|---|---|---|
+/// | `id` (primary key) | `varchar(64)`, collation `"C"` | `varchar(64)`, `utf8mb4_bin` | `varchar(64)` |
+/// | `name` | `text` | `text` | `text` |
+/// | `status` | `varchar(16)` | `varchar(16)` | `varchar(16)` |
+/// | `plan` | `varchar(64)` | `varchar(64)` | `varchar(64)` |
+/// | `placement` | `text` | `text` | `text` |
+/// | `settings` | `jsonb` | `json` | `text` (JSON) |
+/// | `created_at`, `updated_at` | `timestamptz` | `datetime(6)`, UTC | `text`, RFC 3339 UTC, µs |
+///
+/// `status` is checked against the five [`TenantStatus`](super::TenantStatus) values (constraint
+/// `tenantry_tenants_status_check`); `placement` holds [`Placement`](super::Placement)'s text
+/// (`row`, `schema:NAME`, `database:REF`). Ids sort bytewise on every backend, so
+/// [`list`](CatalogStore::list) returns the same order everywhere. A row that cannot be read
+/// back (unknown status or placement, invalid id, bad JSON) is [`CatalogError::Corrupt`].
+///
+/// Cloning is cheap and shares the connection pool.
+///
+/// ```
+/// # #[cfg(feature = "sqlite")]
+/// # async fn example() -> Result<(), tenantry::catalog::CatalogError> {
+/// use tenantry::{TenantId, catalog::{CatalogStore, SqlCatalog, TenantRecord, TenantStatus}};
+///
+/// let catalog = SqlCatalog::connect("sqlite::memory:").await?;
+/// catalog.migrate().await?;
+///
+/// let acme = TenantId::parse("acme").unwrap();
+/// catalog.create(&TenantRecord::new(acme.clone(), "Acme Corp")).await?;
+/// let stored = catalog.get(&acme).await?.unwrap();
+/// assert_eq!(stored.status, TenantStatus::Active);
+/// # Ok(())
+/// # }
+/// # #[cfg(feature = "sqlite")]
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+/// #     .block_on(example()).unwrap();
+/// ```
 #[derive(Debug, Clone)]
-pub struct SqlCatalog {}
+pub struct SqlCatalog {
+    backend: Backend,
+}
+
+/// The pool of one backend.
+#[derive(Debug, Clone)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Runs `$body` once per enabled backend, with `$pool` bound to that backend's pool and `$d` to
+/// its [`Dialect`]; the body is written once and type-checked against each backend.
+macro_rules! on_backend {
+    ($backend:expr, |$pool:ident, $d:ident| $body:expr) => {
+        match $backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite($pool) => {
+                let $d = &SQLITE;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($pool) => {
+                let $d = &POSTGRES;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Backend::MySql($pool) => {
+                let $d = &MYSQL;
+                $body
+            }
+        }
+    };
+}
+
+/// Binds a record's columns after `id`, in table order (`name` .. `updated_at`).
+macro_rules! bind_fields {
+    ($query:expr, $record:expr, $d:expr) => {
+        $query
+            .bind($record.name.as_str())
+            .bind($record.status.as_str())
+            .bind($record.plan.as_str())
+            .bind($record.placement.to_string())
+            .bind(Json(&$record.settings))
+            .bind(($d.stamp)($record.created_at))
+            .bind(($d.stamp)($record.updated_at))
+    };
+}
 
 impl SqlCatalog {
-    /// Connects by URL.
-    pub async fn connect(_url: &str) -> Result<Self, CatalogError> {
-        Err(CatalogError::Corrupt("stub".into()))
+    /// Connects by URL, choosing the backend from its scheme: `sqlite:`, `postgres:` /
+    /// `postgresql:`, `mysql:` / `mariadb:`.
+    ///
+    /// A SQLite file is created if missing and opened in WAL mode with a 5 s busy timeout. At
+    /// most 5 s is spent waiting for a first connection. A scheme whose feature is off, an unknown
+    /// scheme or a URL that does not parse is [`CatalogError::UnsupportedUrl`] (the message never
+    /// repeats the URL); a server that cannot be reached is [`CatalogError::Unavailable`].
+    /// Does not create the table: call [`migrate`](Self::migrate).
+    pub async fn connect(url: &str) -> Result<Self, CatalogError> {
+        let scheme = Scheme::of(url);
+        let backend = match scheme.0.as_deref() {
+            #[cfg(feature = "sqlite")]
+            Some("sqlite") => Backend::Sqlite(connect_sqlite(url).await?),
+            #[cfg(feature = "postgres")]
+            Some("postgres" | "postgresql") => {
+                let options = url.parse().map_err(|e| scheme.unparsable(e))?;
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await;
+                Backend::Postgres(pool.map_err(unavailable)?)
+            }
+            #[cfg(feature = "mysql")]
+            Some("mysql" | "mariadb") => {
+                let options = url.parse().map_err(|e| scheme.unparsable(e))?;
+                let pool = sqlx::mysql::MySqlPoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await;
+                Backend::MySql(pool.map_err(unavailable)?)
+            }
+            _ => return Err(scheme.unsupported()),
+        };
+        Ok(Self { backend })
     }
-    /// Creates the table if missing.
+
+    /// A catalog over an existing SQLite pool.
+    #[cfg(feature = "sqlite")]
+    pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> Self {
+        Self {
+            backend: Backend::Sqlite(pool),
+        }
+    }
+
+    /// A catalog over an existing PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    pub fn from_pg_pool(pool: sqlx::PgPool) -> Self {
+        Self {
+            backend: Backend::Postgres(pool),
+        }
+    }
+
+    /// A catalog over an existing MariaDB / MySQL pool.
+    #[cfg(feature = "mysql")]
+    pub fn from_mysql_pool(pool: sqlx::MySqlPool) -> Self {
+        Self {
+            backend: Backend::MySql(pool),
+        }
+    }
+
+    /// Creates the `tenantry_tenants` table if it does not exist.
+    ///
+    /// Idempotent, and safe to run from several processes at once (on PostgreSQL it holds an
+    /// advisory lock while it runs). An existing table is left as it is.
     pub async fn migrate(&self) -> Result<(), CatalogError> {
-        Ok(())
+        on_backend!(&self.backend, |pool, d| {
+            let mut tx = pool.begin_with(d.begin).await.map_err(unavailable)?;
+            for statement in d.migrate {
+                sqlx::raw_sql(*statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            tx.commit().await.map_err(unavailable)
+        })
     }
 }
 
 impl CatalogStore for SqlCatalog {
-    fn get<'a>(&'a self, _id: &'a TenantId) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
-        Box::pin(async { Ok(None) })
+    fn get<'a>(
+        &'a self,
+        id: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
+        Box::pin(async move {
+            on_backend!(&self.backend, |pool, d| {
+                let row = sqlx::query(d.get)
+                    .bind(id.as_str())
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(unavailable)?;
+                row.map(|row| read_record(&row, d.unstamp)).transpose()
+            })
+        })
     }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>> {
-        Box::pin(async { Ok(vec![]) })
+        Box::pin(async move {
+            on_backend!(&self.backend, |pool, d| {
+                let rows = sqlx::query(d.list)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(unavailable)?;
+                rows.iter().map(|row| read_record(row, d.unstamp)).collect()
+            })
+        })
     }
-    fn create<'a>(&'a self, _r: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async { Ok(()) })
+
+    fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
+        Box::pin(async move {
+            let result = on_backend!(&self.backend, |pool, d| {
+                let query = sqlx::query(d.insert).bind(record.id.as_str());
+                bind_fields!(query, record, d).execute(pool).await.map(drop)
+            });
+            result.map_err(|e| match e {
+                sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+                    CatalogError::AlreadyExists(record.id.clone())
+                }
+                e => unavailable(e),
+            })
+        })
     }
-    fn update<'a>(&'a self, _r: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async { Ok(()) })
+
+    fn update<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
+        Box::pin(async move {
+            let affected = on_backend!(&self.backend, |pool, d| {
+                let query = bind_fields!(sqlx::query(d.update), record, d).bind(record.id.as_str());
+                query.execute(pool).await.map(|done| done.rows_affected())
+            });
+            match affected.map_err(unavailable)? {
+                0 => Err(CatalogError::NotFound(record.id.clone())),
+                _ => Ok(()),
+            }
+        })
     }
-    fn remove<'a>(&'a self, _id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async { Ok(()) })
+
+    fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>> {
+        Box::pin(async move {
+            let affected = on_backend!(&self.backend, |pool, d| {
+                let query = sqlx::query(d.delete).bind(id.as_str());
+                query.execute(pool).await.map(|done| done.rows_affected())
+            });
+            match affected.map_err(unavailable)? {
+                0 => Err(CatalogError::NotFound(id.clone())),
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+/// One backend's SQL, and how it stores timestamps (`S`).
+struct Dialect<S> {
+    /// Starts `migrate`'s transaction.
+    begin: &'static str,
+    /// Run in one transaction by `migrate`.
+    migrate: &'static [&'static str],
+    /// By id (bound first).
+    get: &'static str,
+    /// Every row, ordered by id.
+    list: &'static str,
+    /// Binds id, then the fields in table order.
+    insert: &'static str,
+    /// Binds the fields in table order, then id.
+    update: &'static str,
+    /// By id.
+    delete: &'static str,
+    stamp: fn(DateTime<Utc>) -> S,
+    unstamp: fn(S) -> Result<DateTime<Utc>, CatalogError>,
+}
+
+/// Timestamps the driver maps to a native column type.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn native(at: DateTime<Utc>) -> Result<DateTime<Utc>, CatalogError> {
+    Ok(at)
+}
+
+#[cfg(feature = "sqlite")]
+static SQLITE: Dialect<String> = Dialect {
+    // Takes the write lock at once (waiting up to the busy timeout), so concurrent migrations
+    // queue instead of failing to upgrade a read lock.
+    begin: "BEGIN IMMEDIATE",
+    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
+        id varchar(64) NOT NULL PRIMARY KEY,
+        name text NOT NULL,
+        status varchar(16) NOT NULL,
+        plan varchar(64) NOT NULL,
+        placement text NOT NULL,
+        settings text NOT NULL,
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        CONSTRAINT tenantry_tenants_status_check
+            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+    )"],
+    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+          FROM tenantry_tenants WHERE id = ?",
+    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+           FROM tenantry_tenants ORDER BY id",
+    insert: "INSERT INTO tenantry_tenants \
+             (id, name, status, plan, placement, settings, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
+             settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
+    delete: "DELETE FROM tenantry_tenants WHERE id = ?",
+    // Fixed width (always six fractional digits, `Z`), so the text sorts in time order.
+    stamp: |at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    unstamp: |text| {
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|e| CatalogError::Corrupt(format!("timestamp {text:?}: {e}")))
+    },
+};
+
+#[cfg(feature = "postgres")]
+static POSTGRES: Dialect<DateTime<Utc>> = Dialect {
+    begin: "BEGIN",
+    migrate: &[
+        // Concurrent `CREATE TABLE IF NOT EXISTS` can fail on PostgreSQL; serialize it.
+        "SELECT pg_advisory_xact_lock(7370661283316395386)",
+        "CREATE TABLE IF NOT EXISTS tenantry_tenants (
+            id varchar(64) COLLATE \"C\" PRIMARY KEY,
+            name text NOT NULL,
+            status varchar(16) NOT NULL,
+            plan varchar(64) NOT NULL,
+            placement text NOT NULL,
+            settings jsonb NOT NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            CONSTRAINT tenantry_tenants_status_check
+                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+        )",
+    ],
+    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+          FROM tenantry_tenants WHERE id = $1",
+    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+           FROM tenantry_tenants ORDER BY id",
+    insert: "INSERT INTO tenantry_tenants \
+             (id, name, status, plan, placement, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    update: "UPDATE tenantry_tenants SET name = $1, status = $2, plan = $3, placement = $4, \
+             settings = $5, created_at = $6, updated_at = $7 WHERE id = $8",
+    delete: "DELETE FROM tenantry_tenants WHERE id = $1",
+    stamp: |at| at,
+    unstamp: native,
+};
+
+#[cfg(feature = "mysql")]
+static MYSQL: Dialect<DateTime<Utc>> = Dialect {
+    // DDL commits implicitly on MariaDB / MySQL; `CREATE TABLE IF NOT EXISTS` is safe to race.
+    begin: "BEGIN",
+    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
+        id varchar(64) NOT NULL PRIMARY KEY,
+        name text NOT NULL,
+        status varchar(16) NOT NULL,
+        plan varchar(64) NOT NULL,
+        placement text NOT NULL,
+        settings json NOT NULL,
+        created_at datetime(6) NOT NULL,
+        updated_at datetime(6) NOT NULL,
+        CONSTRAINT tenantry_tenants_status_check
+            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+    ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
+    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+          FROM tenantry_tenants WHERE id = ?",
+    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
+           FROM tenantry_tenants ORDER BY id",
+    insert: "INSERT INTO tenantry_tenants \
+             (id, name, status, plan, placement, settings, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
+             settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
+    delete: "DELETE FROM tenantry_tenants WHERE id = ?",
+    // `datetime(6)` has no zone: the UTC wall-clock time is stored.
+    stamp: |at| at,
+    unstamp: native,
+};
+
+/// Reads one row; anything that does not decode is [`CatalogError::Corrupt`].
+fn read_record<R, S>(
+    row: &R,
+    unstamp: fn(S) -> Result<DateTime<Utc>, CatalogError>,
+) -> Result<TenantRecord, CatalogError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Json<Value>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> S: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |e: sqlx::Error| CatalogError::Corrupt(e.to_string());
+    let text = |column: &str| row.try_get::<String, _>(column).map_err(corrupt);
+    let stamp = |column: &str| unstamp(row.try_get(column).map_err(corrupt)?);
+
+    let raw_id = text("id")?;
+    let id = TenantId::parse(&raw_id)
+        .ok()
+        .filter(|id| id.as_str() == raw_id)
+        .ok_or_else(|| CatalogError::Corrupt(format!("stored tenant id {raw_id:?} is invalid")))?;
+    let in_record = |e: CatalogError| match e {
+        CatalogError::Corrupt(why) => CatalogError::Corrupt(format!("tenant {id}: {why}")),
+        other => other,
+    };
+    Ok(TenantRecord {
+        name: text("name")?,
+        status: text("status")?.parse().map_err(in_record)?,
+        plan: text("plan")?,
+        placement: text("placement")?.parse().map_err(in_record)?,
+        settings: row
+            .try_get::<Json<Value>, _>("settings")
+            .map_err(corrupt)?
+            .0,
+        created_at: stamp("created_at").map_err(in_record)?,
+        updated_at: stamp("updated_at").map_err(in_record)?,
+        id,
+    })
+}
+
+fn unavailable(e: sqlx::Error) -> CatalogError {
+    CatalogError::Unavailable(Box::new(e))
+}
+
+#[cfg(feature = "sqlite")]
+async fn connect_sqlite(url: &str) -> Result<sqlx::SqlitePool, CatalogError> {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Scheme::of(url).unparsable(e))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+    // An in-memory database lives only while a connection to it is open: keep one for good.
+    let pool = if url.contains(":memory:") || url.contains("mode=memory") {
+        pool.min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        pool
+    };
+    pool.connect_with(options).await.map_err(unavailable)
+}
+
+/// A URL's scheme, lower-cased, if it has a well-formed one (RFC 3986: a letter, then letters,
+/// digits, `+`, `-`, `.`). Only this part of a URL ever appears in an error message.
+struct Scheme(Option<String>);
+
+impl Scheme {
+    fn of(url: &str) -> Self {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+        Self(scheme.map(str::to_ascii_lowercase))
+    }
+
+    fn unsupported(&self) -> CatalogError {
+        let why = match self.0.as_deref() {
+            None => "it has no scheme (expected sqlite:, postgres: or mysql:)".to_owned(),
+            Some(scheme @ "sqlite") => format!("{scheme}: needs tenantry's feature `sqlite`"),
+            Some(scheme @ ("postgres" | "postgresql")) => {
+                format!("{scheme}: needs tenantry's feature `postgres`")
+            }
+            Some(scheme @ ("mysql" | "mariadb")) => {
+                format!("{scheme}: needs tenantry's feature `mysql`")
+            }
+            Some(scheme) => {
+                format!("scheme {scheme}: is not one of sqlite:, postgres:, mysql:")
+            }
+        };
+        CatalogError::UnsupportedUrl(why)
+    }
+
+    /// A URL of a supported scheme that the driver cannot parse. The driver's message names
+    /// what is wrong (a port, an option), not the URL.
+    fn unparsable(&self, e: sqlx::Error) -> CatalogError {
+        let scheme = self.0.as_deref().unwrap_or_default();
+        CatalogError::UnsupportedUrl(format!("{scheme}: URL does not parse: {e}"))
     }
 }
