@@ -57,10 +57,14 @@
 
 pub mod catalog;
 pub mod context;
+#[cfg(feature = "_sql")]
+pub mod data;
 pub mod enforce;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
+#[cfg(feature = "_sql")]
+mod pool;
 mod principal;
 pub mod problem;
 mod rejection;

@@ -4,20 +4,14 @@
 //! Each backend has its own static SQL (a `Dialect`); the code that runs it is written once, in
 //! `on_backend!` bodies, and compiled for every enabled backend.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type, error::ErrorKind, types::Json};
 
 use super::{BoxFuture, CatalogError, CatalogStore, TenantRecord};
+use crate::pool::{ConnectError, Pool};
 use crate::TenantId;
 
-/// How long `connect` waits for a first connection (and the pool for any connection later).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a SQLite connection waits for another writer's lock.
-#[cfg(feature = "sqlite")]
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The catalog in the `tenantry_tenants` table of a SQLite, PostgreSQL or MariaDB / MySQL
 /// database (features `sqlite`, `postgres`, `mysql`).
@@ -62,19 +56,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqlCatalog {
-    backend: Backend,
+    backend: Pool,
 }
 
-/// The pool of one backend.
-#[derive(Debug, Clone)]
-enum Backend {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
-    #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
-}
 
 /// Runs `$body` once per enabled backend, with `$pool` bound to that backend's pool and `$d` to
 /// its [`Dialect`]; the body is written once and type-checked against each backend.
@@ -82,17 +66,17 @@ macro_rules! on_backend {
     ($backend:expr, |$pool:ident, $d:ident| $body:expr) => {
         match $backend {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite($pool) => {
+            Pool::Sqlite($pool) => {
                 let $d = &SQLITE;
                 $body
             }
             #[cfg(feature = "postgres")]
-            Backend::Postgres($pool) => {
+            Pool::Postgres($pool) => {
                 let $d = &POSTGRES;
                 $body
             }
             #[cfg(feature = "mysql")]
-            Backend::MySql($pool) => {
+            Pool::MySql($pool) => {
                 let $d = &MYSQL;
                 $body
             }
@@ -124,38 +108,23 @@ impl SqlCatalog {
     /// repeats the URL); a server that cannot be reached is [`CatalogError::Unavailable`].
     /// Does not create the table: call [`migrate`](Self::migrate).
     pub async fn connect(url: &str) -> Result<Self, CatalogError> {
-        let scheme = Scheme::of(url);
-        let backend = match scheme.0.as_deref() {
-            #[cfg(feature = "sqlite")]
-            Some("sqlite") => Backend::Sqlite(connect_sqlite(url).await?),
-            #[cfg(feature = "postgres")]
-            Some("postgres" | "postgresql") => {
-                let options = url.parse().map_err(|e| scheme.unparsable(e))?;
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await;
-                Backend::Postgres(pool.map_err(unavailable)?)
-            }
-            #[cfg(feature = "mysql")]
-            Some("mysql" | "mariadb") => {
-                let options = url.parse().map_err(|e| scheme.unparsable(e))?;
-                let pool = sqlx::mysql::MySqlPoolOptions::new()
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await;
-                Backend::MySql(pool.map_err(unavailable)?)
-            }
-            _ => return Err(scheme.unsupported()),
-        };
-        Ok(Self { backend })
+        Ok(Self {
+            backend: Pool::connect(url).await?,
+        })
+    }
+
+    /// The catalog in `database`, sharing its pool.
+    pub fn on(database: &crate::data::Database) -> Self {
+        Self {
+            backend: database.pool().clone(),
+        }
     }
 
     /// A catalog over an existing SQLite pool.
     #[cfg(feature = "sqlite")]
     pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> Self {
         Self {
-            backend: Backend::Sqlite(pool),
+            backend: Pool::Sqlite(pool),
         }
     }
 
@@ -163,7 +132,7 @@ impl SqlCatalog {
     #[cfg(feature = "postgres")]
     pub fn from_pg_pool(pool: sqlx::PgPool) -> Self {
         Self {
-            backend: Backend::Postgres(pool),
+            backend: Pool::Postgres(pool),
         }
     }
 
@@ -171,7 +140,7 @@ impl SqlCatalog {
     #[cfg(feature = "mysql")]
     pub fn from_mysql_pool(pool: sqlx::MySqlPool) -> Self {
         Self {
-            backend: Backend::MySql(pool),
+            backend: Pool::MySql(pool),
         }
     }
 
@@ -434,64 +403,11 @@ fn unavailable(e: sqlx::Error) -> CatalogError {
     CatalogError::Unavailable(Box::new(e))
 }
 
-#[cfg(feature = "sqlite")]
-async fn connect_sqlite(url: &str) -> Result<sqlx::SqlitePool, CatalogError> {
-    use std::str::FromStr;
-
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| Scheme::of(url).unparsable(e))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(BUSY_TIMEOUT);
-    let pool = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
-    // An in-memory database lives only while a connection to it is open: keep one for good.
-    let pool = if url.contains(":memory:") || url.contains("mode=memory") {
-        pool.min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-    } else {
-        pool
-    };
-    pool.connect_with(options).await.map_err(unavailable)
-}
-
-/// A URL's scheme, lower-cased, if it has a well-formed one (RFC 3986: a letter, then letters,
-/// digits, `+`, `-`, `.`). Only this part of a URL ever appears in an error message.
-struct Scheme(Option<String>);
-
-impl Scheme {
-    fn of(url: &str) -> Self {
-        let scheme = url.split_once(':').map(|(scheme, _)| scheme).filter(|s| {
-            s.starts_with(|c: char| c.is_ascii_alphabetic())
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        });
-        Self(scheme.map(str::to_ascii_lowercase))
-    }
-
-    fn unsupported(&self) -> CatalogError {
-        let why = match self.0.as_deref() {
-            None => "it has no scheme (expected sqlite:, postgres: or mysql:)".to_owned(),
-            Some(scheme @ "sqlite") => format!("{scheme}: needs tenantry's feature `sqlite`"),
-            Some(scheme @ ("postgres" | "postgresql")) => {
-                format!("{scheme}: needs tenantry's feature `postgres`")
-            }
-            Some(scheme @ ("mysql" | "mariadb")) => {
-                format!("{scheme}: needs tenantry's feature `mysql`")
-            }
-            Some(scheme) => {
-                format!("scheme {scheme}: is not one of sqlite:, postgres:, mysql:")
-            }
-        };
-        CatalogError::UnsupportedUrl(why)
-    }
-
-    /// A URL of a supported scheme that the driver cannot parse. The driver's message names
-    /// what is wrong (a port, an option), not the URL.
-    fn unparsable(&self, e: sqlx::Error) -> CatalogError {
-        let scheme = self.0.as_deref().unwrap_or_default();
-        CatalogError::UnsupportedUrl(format!("{scheme}: URL does not parse: {e}"))
+impl From<ConnectError> for CatalogError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::UnsupportedUrl(why) => Self::UnsupportedUrl(why),
+            ConnectError::Unavailable(e) => unavailable(e),
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 mod catalog_sql;
 mod context;
+mod data;
 mod db;
 mod enforce;
 mod resolve;

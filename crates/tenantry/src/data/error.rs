@@ -1,0 +1,136 @@
+//! [`DataError`]: what a data operation can answer, each with its HTTP status and code.
+
+use http::StatusCode;
+
+/// What went wrong in a data operation. Each variant maps to one HTTP status and stable code;
+/// the database's own message is kept as the error's `source` for logs and never shown in the
+/// `Display` text (no SQL, no constraint names, no other tenant's values).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// No row with that id for this tenant (another tenant's row looks exactly the same).
+    #[error("no such row")]
+    NotFound,
+    /// The values name another tenant.
+    #[error("the row's `{field}` names another tenant than the one acting")]
+    TenantMismatch {
+        /// The tenant field.
+        field: String,
+    },
+    /// An update tried to change a field that never changes (id, tenant, creation time, ...).
+    #[error("field `{0}` cannot be changed")]
+    ImmutableField(String),
+    /// The values hold a field the resource does not declare.
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    /// A value is missing, null where it may not be, of the wrong type or out of range.
+    #[error("{0}")]
+    Validation(String),
+    /// A list, search, sort or filter asked for something not allowed (unknown or undeclared
+    /// field, the tenant field, a page out of range).
+    #[error("invalid `{param}`: {detail}")]
+    InvalidQuery {
+        /// The query parameter at fault (`order_by`, `fields`, `limit`, a filter's name...).
+        param: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A unique key already holds these values (for this tenant).
+    #[error("a row with the same unique values already exists")]
+    Conflict(#[source] sqlx::Error),
+    /// The database could not be reached (connection, pool, timeout).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database failure (a bug or a schema that does not match the resource).
+    #[error("the database failed")]
+    Database(#[source] sqlx::Error),
+    /// The resource or table definition is unusable (found when it is built).
+    #[error("invalid resource definition: {0}")]
+    Config(String),
+}
+
+impl DataError {
+    /// The HTTP status this error should answer with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TenantMismatch { .. } => StatusCode::FORBIDDEN,
+            Self::ImmutableField(_)
+            | Self::UnknownField(_)
+            | Self::Validation(_)
+            | Self::InvalidQuery { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable problem code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::TenantMismatch { .. } => "tenant_mismatch",
+            Self::ImmutableField(_)
+            | Self::UnknownField(_)
+            | Self::Validation(_)
+            | Self::InvalidQuery { .. } => "validation_failed",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::Database(_) | Self::Config(_) => "internal",
+        }
+    }
+
+    pub(crate) fn query(param: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::InvalidQuery {
+            param: param.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for DataError {
+    /// Classifies a driver error once, by kind, with no per-call-site branches.
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match &e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => Self::Unavailable(e),
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => Self::Conflict(e),
+                ErrorKind::NotNullViolation => {
+                    Self::Validation("a required field is missing or null".into())
+                }
+                ErrorKind::CheckViolation | ErrorKind::ForeignKeyViolation => {
+                    Self::Validation("a value breaks a rule of the table".into())
+                }
+                _ => {
+                    let code = db.code().map(|c| c.into_owned());
+                    classify_other(code.as_deref(), e)
+                }
+            },
+            _ => Self::Database(e),
+        }
+    }
+}
+
+/// Codes that `ErrorKind` leaves as `Other` but that are the client's mistake or the tenant
+/// boundary: SQLSTATE class 22 (data exceptions: PostgreSQL and MySQL), PostgreSQL 42501
+/// (row-level security refused the row), SQLite's datatype mismatch and too-big.
+fn classify_other(code: Option<&str>, e: sqlx::Error) -> DataError {
+    match code {
+        Some(c) if c.starts_with("22") && c.len() == 5 => {
+            DataError::Validation("a value has the wrong type or is out of range".into())
+        }
+        Some("42501") => DataError::TenantMismatch {
+            field: "tenant".into(),
+        },
+        // SQLite: SQLITE_MISMATCH (20), SQLITE_TOOBIG (18).
+        Some("20" | "18") => DataError::Validation("a value has the wrong type".into()),
+        _ => DataError::Database(e),
+    }
+}

@@ -1,0 +1,415 @@
+//! [`Resource`]: what tenantry needs to know about a tenant table.
+
+use std::{fmt, sync::Arc};
+
+use super::{DataError, Ident};
+
+/// The type of a column, as the data layer reads and writes it (JSON on the outside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// A 64-bit integer (JSON number without fraction).
+    Integer,
+    /// A double (JSON number).
+    Float,
+    /// Text (JSON string).
+    Text,
+    /// A boolean (JSON `true`/`false`).
+    Bool,
+    /// A UTC timestamp (JSON string, RFC 3339).
+    Timestamp,
+    /// A UUID (JSON string).
+    Uuid,
+    /// Any JSON value.
+    Json,
+}
+
+/// How a row's id comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IdKind {
+    /// An integer the database generates (autoincrement / identity). A client cannot choose it.
+    Integer,
+    /// A UUID; generated (v4) when the values on create do not give one.
+    Uuid,
+    /// Text the client must give on create.
+    Text,
+}
+
+/// A column of a [`Resource`], declared in code.
+///
+/// ```
+/// use tenantry::data::Column;
+///
+/// let price = Column::integer("price_cents").with_default();
+/// let note = Column::text("note").nullable();
+/// let created = Column::timestamp("created_at").with_default().immutable();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Column {
+    name: String,
+    ty: ColumnType,
+    nullable: bool,
+    has_default: bool,
+    immutable: bool,
+}
+
+macro_rules! column_ctor {
+    ($($(#[$m:meta])* $fn:ident => $ty:ident),* $(,)?) => {
+        $( $(#[$m])* pub fn $fn(name: &str) -> Self { Self::new(name, ColumnType::$ty) } )*
+    };
+}
+
+impl Column {
+    /// A required, mutable column without a database default.
+    pub fn new(name: &str, ty: ColumnType) -> Self {
+        Self {
+            name: name.to_owned(),
+            ty,
+            nullable: false,
+            has_default: false,
+            immutable: false,
+        }
+    }
+
+    column_ctor! {
+        /// An integer column.
+        integer => Integer,
+        /// A floating-point column.
+        float => Float,
+        /// A text column.
+        text => Text,
+        /// A boolean column.
+        bool => Bool,
+        /// A timestamp column.
+        timestamp => Timestamp,
+        /// A UUID column.
+        uuid => Uuid,
+        /// A JSON column.
+        json => Json,
+    }
+
+    /// May be null (and may be omitted on create).
+    pub fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    /// The database fills it when create omits it.
+    pub fn with_default(mut self) -> Self {
+        self.has_default = true;
+        self
+    }
+
+    /// Set on create, never changed by update.
+    pub fn immutable(mut self) -> Self {
+        self.immutable = true;
+        self
+    }
+}
+
+/// A validated column of a built [`Resource`].
+#[derive(Debug, Clone)]
+pub struct ColumnDef {
+    /// Name.
+    pub name: Ident,
+    /// Type.
+    pub ty: ColumnType,
+    /// May be null.
+    pub nullable: bool,
+    /// The database fills it when omitted.
+    pub has_default: bool,
+    /// Never changed by update (always true for the id, the tenant field and `created_at`).
+    pub immutable: bool,
+    pub(crate) role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Id,
+    Tenant,
+    Data,
+}
+
+/// A tenant table: its name, id column, tenant field, columns, and which of them may be
+/// searched, sorted and filtered. Cheap to clone.
+///
+/// ```
+/// use tenantry::data::{Column, Resource};
+///
+/// let items = Resource::builder("items")
+///     .integer_id("id")
+///     .column(Column::text("name"))
+///     .column(Column::text("sku"))
+///     .column(Column::integer("price_cents").with_default())
+///     .column(Column::timestamp("created_at").with_default())
+///     .searchable(["name", "sku"])
+///     .sortable(["id", "name", "price_cents", "created_at"])
+///     .filterable(["sku"])
+///     .build()
+///     .unwrap();
+/// assert_eq!(items.tenant_field().as_str(), "tenant_id");
+///
+/// // The tenant field is never searchable; names must be plain identifiers.
+/// assert!(Resource::builder("items").integer_id("id").searchable(["tenant_id"]).build().is_err());
+/// assert!(Resource::builder("items; drop table x").integer_id("id").build().is_err());
+/// ```
+#[derive(Clone)]
+pub struct Resource(Arc<Inner>);
+
+struct Inner {
+    table: Ident,
+    id: Ident,
+    id_kind: IdKind,
+    tenant: Ident,
+    columns: Vec<ColumnDef>,
+    searchable: Vec<Ident>,
+    sortable: Vec<Ident>,
+    filterable: Vec<Ident>,
+    unique_per_tenant: Vec<Vec<Ident>>,
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("table", &self.0.table)
+            .field("id", &self.0.id)
+            .field("tenant", &self.0.tenant)
+            .field("columns", &self.0.columns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resource {
+    /// Starts describing table `table`.
+    pub fn builder(table: &str) -> ResourceBuilder {
+        ResourceBuilder {
+            table: table.to_owned(),
+            id: None,
+            tenant: "tenant_id".to_owned(),
+            columns: Vec::new(),
+            searchable: Vec::new(),
+            sortable: Vec::new(),
+            filterable: Vec::new(),
+            unique_per_tenant: Vec::new(),
+        }
+    }
+
+    /// The table.
+    pub fn table(&self) -> &Ident {
+        &self.0.table
+    }
+
+    /// The id column.
+    pub fn id(&self) -> &Ident {
+        &self.0.id
+    }
+
+    /// How ids are made.
+    pub fn id_kind(&self) -> IdKind {
+        self.0.id_kind
+    }
+
+    /// The tenant column.
+    pub fn tenant_field(&self) -> &Ident {
+        &self.0.tenant
+    }
+
+    /// Every column, the id first and the tenant field second.
+    pub fn columns(&self) -> &[ColumnDef] {
+        &self.0.columns
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.0.columns.iter().find(|c| c.name.as_str() == name)
+    }
+
+    /// Columns a search may look in.
+    pub fn searchable(&self) -> &[Ident] {
+        &self.0.searchable
+    }
+
+    /// Columns a list may be ordered by.
+    pub fn sortable(&self) -> &[Ident] {
+        &self.0.sortable
+    }
+
+    /// Columns a list may be filtered on by equality.
+    pub fn filterable(&self) -> &[Ident] {
+        &self.0.filterable
+    }
+
+    /// Column sets unique within a tenant (the tenant field is prepended in the index).
+    pub fn unique_per_tenant(&self) -> &[Vec<Ident>] {
+        &self.0.unique_per_tenant
+    }
+}
+
+/// Builds a [`Resource`]; every name is checked in [`build`](ResourceBuilder::build).
+#[derive(Debug)]
+#[must_use]
+pub struct ResourceBuilder {
+    table: String,
+    id: Option<(String, IdKind)>,
+    tenant: String,
+    columns: Vec<Column>,
+    searchable: Vec<String>,
+    sortable: Vec<String>,
+    filterable: Vec<String>,
+    unique_per_tenant: Vec<Vec<String>>,
+}
+
+fn names<I: IntoIterator<Item = S>, S: AsRef<str>>(it: I) -> Vec<String> {
+    it.into_iter().map(|s| s.as_ref().to_owned()).collect()
+}
+
+impl ResourceBuilder {
+    /// The id is an integer the database generates.
+    pub fn integer_id(mut self, name: &str) -> Self {
+        self.id = Some((name.to_owned(), IdKind::Integer));
+        self
+    }
+
+    /// The id is a UUID (generated when not given).
+    pub fn uuid_id(mut self, name: &str) -> Self {
+        self.id = Some((name.to_owned(), IdKind::Uuid));
+        self
+    }
+
+    /// The id is text the client gives.
+    pub fn text_id(mut self, name: &str) -> Self {
+        self.id = Some((name.to_owned(), IdKind::Text));
+        self
+    }
+
+    /// The tenant column (default `tenant_id`).
+    pub fn tenant_field(mut self, name: &str) -> Self {
+        self.tenant = name.to_owned();
+        self
+    }
+
+    /// Adds a column. A column named `created_at` is always immutable.
+    pub fn column(mut self, column: Column) -> Self {
+        self.columns.push(column);
+        self
+    }
+
+    /// Text columns a search may look in.
+    pub fn searchable<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, cols: I) -> Self {
+        self.searchable = names(cols);
+        self
+    }
+
+    /// Columns a list may be ordered by.
+    pub fn sortable<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, cols: I) -> Self {
+        self.sortable = names(cols);
+        self
+    }
+
+    /// Columns a list may be filtered on.
+    pub fn filterable<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, cols: I) -> Self {
+        self.filterable = names(cols);
+        self
+    }
+
+    /// Declares `cols` unique within each tenant (the same values may repeat across tenants).
+    /// [`Database::create_table`](super::Database::create_table) creates the matching index on
+    /// (tenant field, cols...).
+    pub fn unique_per_tenant<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, cols: I) -> Self {
+        self.unique_per_tenant.push(names(cols));
+        self
+    }
+
+    /// Checks every name and rule.
+    pub fn build(self) -> Result<Resource, DataError> {
+        let ident = |n: &str| Ident::new(n).map_err(|e| DataError::Config(e.to_string()));
+        let table = ident(&self.table)?;
+        let (id_name, id_kind) = self
+            .id
+            .ok_or_else(|| DataError::Config("the resource has no id column".into()))?;
+        let id = ident(&id_name)?;
+        let tenant = ident(&self.tenant)?;
+        if id == tenant {
+            return Err(DataError::Config("the id and the tenant field are one column".into()));
+        }
+        let id_ty = match id_kind {
+            IdKind::Integer => ColumnType::Integer,
+            IdKind::Uuid => ColumnType::Uuid,
+            IdKind::Text => ColumnType::Text,
+        };
+        let mut columns = vec![
+            ColumnDef {
+                name: id.clone(),
+                ty: id_ty,
+                nullable: false,
+                has_default: id_kind == IdKind::Integer,
+                immutable: true,
+                role: Role::Id,
+            },
+            ColumnDef {
+                name: tenant.clone(),
+                ty: ColumnType::Text,
+                nullable: false,
+                has_default: false,
+                immutable: true,
+                role: Role::Tenant,
+            },
+        ];
+        for c in self.columns {
+            let name = ident(&c.name)?;
+            if columns.iter().any(|d| d.name == name) {
+                return Err(DataError::Config(format!("column `{name}` is declared twice")));
+            }
+            columns.push(ColumnDef {
+                immutable: c.immutable || name.as_str() == "created_at",
+                name,
+                ty: c.ty,
+                nullable: c.nullable,
+                has_default: c.has_default,
+                role: Role::Data,
+            });
+        }
+        let known = |list: Vec<String>, what: &str| -> Result<Vec<Ident>, DataError> {
+            list.iter()
+                .map(|n| {
+                    let i = ident(n)?;
+                    if i == tenant {
+                        return Err(DataError::Config(format!(
+                            "the tenant field cannot be {what}"
+                        )));
+                    }
+                    if !columns.iter().any(|c| c.name == i) {
+                        return Err(DataError::Config(format!("{what} column `{i}` is not declared")));
+                    }
+                    Ok(i)
+                })
+                .collect()
+        };
+        let searchable = known(self.searchable, "searchable")?;
+        if let Some(c) = searchable
+            .iter()
+            .find(|s| columns.iter().any(|c| &c.name == *s && c.ty != ColumnType::Text))
+        {
+            return Err(DataError::Config(format!("searchable column `{c}` is not text")));
+        }
+        let sortable = known(self.sortable, "sortable")?;
+        let filterable = known(self.filterable, "filterable")?;
+        let unique_per_tenant = self
+            .unique_per_tenant
+            .into_iter()
+            .map(|set| known(set, "unique"))
+            .collect::<Result<_, _>>()?;
+        Ok(Resource(Arc::new(Inner {
+            table,
+            id,
+            id_kind,
+            tenant,
+            columns,
+            searchable,
+            sortable,
+            filterable,
+            unique_per_tenant,
+        })))
+    }
+}

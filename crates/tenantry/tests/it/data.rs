@@ -1,0 +1,94 @@
+//! The data layer on every backend: one suite, run on SQLite, PostgreSQL and MariaDB.
+
+mod adversarial;
+mod model;
+#[cfg(feature = "postgres")]
+mod rls;
+mod scoped;
+
+use serde_json::{Value, json};
+use tenantry::{
+    TenantId,
+    data::{Column, Database, Resource, Row, TenantScopedService},
+};
+
+/// A fresh database of one backend.
+pub async fn database(backend: &str) -> Database {
+    let url = match backend {
+        "sqlite" => crate::db::sqlite_url().await,
+        "postgres" => crate::db::postgres_url().await,
+        "mysql" => crate::db::mysql_url().await,
+        other => panic!("unknown backend {other}"),
+    };
+    Database::connect(&url).await.unwrap()
+}
+
+/// The demo's items table, as a resource.
+pub fn items(table: &str) -> Resource {
+    Resource::builder(table)
+        .integer_id("id")
+        .column(Column::text("name"))
+        .column(Column::text("sku"))
+        .column(Column::integer("price_cents").with_default())
+        .column(Column::text("note").nullable())
+        .column(Column::timestamp("created_at").with_default())
+        .searchable(["name", "sku"])
+        .sortable(["id", "name", "price_cents", "created_at"])
+        .filterable(["sku"])
+        .unique_per_tenant(["sku"])
+        .build()
+        .unwrap()
+}
+
+pub fn tenant(id: &str) -> TenantId {
+    TenantId::parse(id).unwrap()
+}
+
+pub fn row(v: Value) -> Row {
+    v.as_object().cloned().expect("an object")
+}
+
+pub struct Fixture {
+    pub db: Database,
+    pub resource: Resource,
+}
+
+impl Fixture {
+    pub async fn new(db: Database, table: &str) -> Self {
+        let resource = items(table);
+        db.create_table(&resource).await.unwrap();
+        Self { db, resource }
+    }
+
+    pub fn service(&self, t: &str) -> TenantScopedService {
+        TenantScopedService::new(self.db.clone(), self.resource.clone(), tenant(t))
+    }
+
+    /// Creates an item for `t`, returning its id.
+    pub async fn item(&self, t: &str, name: &str, sku: &str) -> i64 {
+        let r = self.service(t).create(row(json!({"name": name, "sku": sku}))).await.unwrap();
+        r["id"].as_i64().unwrap()
+    }
+}
+
+/// Runs `suite` once per backend, each on its own fresh database.
+macro_rules! on_every_backend {
+    ($suite:path) => {
+        #[cfg(feature = "sqlite")]
+        #[tokio::test]
+        async fn sqlite() {
+            $suite(crate::data::database("sqlite").await).await
+        }
+        #[cfg(feature = "postgres")]
+        #[tokio::test]
+        async fn postgres() {
+            $suite(crate::data::database("postgres").await).await
+        }
+        #[cfg(feature = "mysql")]
+        #[tokio::test]
+        async fn mysql() {
+            $suite(crate::data::database("mysql").await).await
+        }
+    };
+}
+pub(crate) use on_every_backend;
