@@ -40,6 +40,8 @@
 //! | may the caller act for it, is it usable? | [`enforce`] |
 //! | how does code deep down know it? | [`context`] |
 //! | which tenants exist? | [`catalog`] |
+//! | where are its rows, how is every query scoped? | `data` (SQL features) |
+//! | a resource as a REST API | `crud` (feature `crud`) |
 //! | how are refusals written? | [`problem`], [`Rejection`] |
 //!
 //! # Features
@@ -48,15 +50,18 @@
 //! |---|---|---|
 //! | `axum` | yes | extractors `TenantId`, `Option<TenantId>`, `OptionalTenantId`, `TenantContext`; `IntoResponse` for refusals |
 //! | `jwt` | yes | [`resolve::JwtResolver`] (HS256, RS256, ES256 via `jsonwebtoken`) |
-//! | `sqlite` | no | `catalog::SqlCatalog` on SQLite |
-//! | `postgres` | no | `catalog::SqlCatalog` on PostgreSQL |
-//! | `mysql` | no | `catalog::SqlCatalog` on MariaDB / MySQL |
+//! | `crud` | no | [`crud::Crud`]: a resource as five tenant-scoped REST routes, and its OpenAPI 3.1 document (with a SQL backend) |
+//! | `sqlite` | no | `catalog::SqlCatalog` and the `data` layer on SQLite |
+//! | `postgres` | no | the same on PostgreSQL, plus row-level security (`data::rls`) |
+//! | `mysql` | no | the same on MariaDB / MySQL |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod catalog;
 pub mod context;
+#[cfg(all(feature = "crud", feature = "_sql"))]
+pub mod crud;
 #[cfg(feature = "_sql")]
 pub mod data;
 pub mod enforce;

@@ -4,6 +4,8 @@
 
 mod catalog_sql;
 mod context;
+#[cfg(feature = "crud")]
+mod crud;
 mod data;
 mod db;
 mod enforce;

@@ -1,0 +1,81 @@
+//! The list's query string: `limit`, `offset`, `order_by`, `q`, `fields`, and equality filters
+//! on declared fields. Anything else is refused, naming the parameter.
+
+use serde_json::Value as Json;
+
+use crate::data::{ColumnType, DataError, ListQuery, Order, Page, Resource};
+
+/// Parses a raw query string into a [`ListQuery`] for `resource`.
+pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQuery, DataError> {
+    let mut limit: Option<u32> = None;
+    let mut offset: u64 = 0;
+    let mut query = ListQuery::new();
+    let mut q: Option<String> = None;
+    let mut fields: Option<Vec<String>> = None;
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if seen.iter().any(|k| *k == key) {
+            return Err(DataError::query(key.into_owned(), "is given more than once"));
+        }
+        seen.push(key.to_string());
+        match key.as_ref() {
+            "limit" => {
+                let n: u32 = value
+                    .parse()
+                    .map_err(|_| DataError::query("limit", "must be an integer from 1 to 1000"))?;
+                limit = Some(n);
+            }
+            "offset" => {
+                offset = value
+                    .parse()
+                    .map_err(|_| DataError::query("offset", "must be an integer of 0 or more"))?;
+            }
+            "order_by" => query.order = Order::parse_list(&value)?,
+            "q" => q = Some(value.into_owned()),
+            "fields" => {
+                fields = Some(value.split(',').map(|f| f.trim().to_owned()).collect());
+            }
+            name => {
+                let col = resource
+                    .filterable()
+                    .iter()
+                    .find(|f| f.as_str() == name)
+                    .and_then(|f| resource.column(f.as_str()))
+                    .ok_or_else(|| DataError::query(name, "is not a known query parameter"))?;
+                let typed = typed(col.ty, &value).ok_or_else(|| {
+                    DataError::query(name, format!("must be a {}", type_name(col.ty)))
+                })?;
+                query.filters.push((name.to_owned(), typed));
+            }
+        }
+    }
+    query.page = Page::new(limit.unwrap_or(Page::DEFAULT_LIMIT), offset)?;
+    match (q, fields) {
+        (Some(q), fields) => query.search = Some(crate::data::Search { q, fields }),
+        (None, Some(_)) => return Err(DataError::query("fields", "is only meaningful with `q`")),
+        (None, None) => {}
+    }
+    Ok(query)
+}
+
+/// A query-string value as the JSON value of a column's type.
+fn typed(ty: ColumnType, value: &str) -> Option<Json> {
+    Some(match ty {
+        ColumnType::Integer => Json::from(value.parse::<i64>().ok()?),
+        ColumnType::Float => Json::from(value.parse::<f64>().ok()?),
+        ColumnType::Bool => Json::from(value.parse::<bool>().ok()?),
+        _ => Json::String(value.to_owned()),
+    })
+}
+
+pub(crate) fn type_name(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Integer => "integer",
+        ColumnType::Float => "number",
+        ColumnType::Bool => "boolean",
+        ColumnType::Timestamp => "timestamp",
+        ColumnType::Uuid => "UUID",
+        ColumnType::Json => "JSON value",
+        _ => "string",
+    }
+}
