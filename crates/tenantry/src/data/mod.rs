@@ -8,6 +8,7 @@
 //! - [`TenantScopedService`] is every operation of one tenant on one resource. It cannot be
 //!   built without a tenant and adds `tenant = $n` to every statement; a body naming another
 //!   tenant is refused; ids and tenant fields never change.
+//! - [`Typed`] is the same service with rows as your own serde structs.
 //! - [`rls`] (PostgreSQL): row-level security policies as a second wall, and an audit.
 //! - [`DataError`] maps every failure to an HTTP status and a stable code, never showing SQL.
 //!
@@ -23,6 +24,7 @@ mod resource;
 #[cfg(feature = "postgres")]
 pub mod rls;
 mod scoped;
+mod typed;
 mod value;
 
 pub use database::{AdminPool, Backend, Database, TenantTransaction};
@@ -31,4 +33,5 @@ pub use ident::{Ident, InvalidIdent};
 pub use query::{ListQuery, Order, Page, Search};
 pub use resource::{Column, ColumnDef, ColumnType, IdKind, Resource, ResourceBuilder};
 pub use scoped::{IdValue, TenantScopedService};
+pub use typed::Typed;
 pub use value::Row;
