@@ -157,6 +157,8 @@ impl Database {
     /// `WHERE tenant_id = ..` sees only this tenant's rows). On other backends nothing enforces
     /// the tenant below your SQL: filter on it yourself.
     pub async fn begin_for(&self, tenant: &TenantId) -> Result<TenantTransaction, DataError> {
+        #[cfg(not(feature = "postgres"))]
+        let _ = tenant;
         Ok(match &self.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => TenantTransaction::Sqlite(p.begin().await?),

@@ -15,10 +15,13 @@ use tenantry::{
 /// A fresh database of one backend.
 pub async fn database(backend: &str) -> Database {
     let url = match backend {
+        #[cfg(feature = "sqlite")]
         "sqlite" => crate::db::sqlite_url().await,
+        #[cfg(feature = "postgres")]
         "postgres" => crate::db::postgres_url().await,
+        #[cfg(feature = "mysql")]
         "mysql" => crate::db::mysql_url().await,
-        other => panic!("unknown backend {other}"),
+        other => panic!("backend {other} is not compiled in (enable its feature)"),
     };
     Database::connect(&url).await.unwrap()
 }

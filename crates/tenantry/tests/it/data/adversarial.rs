@@ -164,9 +164,9 @@ async fn errors_suite(db: Database) {
     assert_eq!((page.status().as_u16(), page.code()), (422, "validation_failed"));
 }
 
+#[cfg(feature = "postgres")]
 mod database_down {
     use super::*;
-    #[cfg(feature = "postgres")]
     #[tokio::test]
     async fn an_unreachable_database_is_unavailable() {
         let e = Database::connect("postgres://nobody@127.0.0.1:1/x").await.unwrap_err();
