@@ -66,7 +66,12 @@ impl Config {
                     Some(_) => {}
                 }
             }
-            let principal = cx.into_principal();
+            // One owned copy for the context: the resolver's, or the extensions' cloned once.
+            let authenticated = cx.take_authenticated();
+            let principal = match authenticated {
+                Some(p) => Some((p, true)),
+                None => cx.principal().cloned().map(|p| (p, false)),
+            };
             match winner {
                 Some((tenant, by)) => (tenant, by, principal),
                 None if self.required => return Err(Rejection::TenantContextMissing),
@@ -79,7 +84,7 @@ impl Config {
                 "this tenant must be chosen by an authenticated caller; send a bearer token",
             ));
         }
-        if let Some(p) = &principal {
+        if let Some((p, _)) = &principal {
             let member = match &self.membership {
                 None => p.is_member(&tenant),
                 Some(m) => m.is_member(p, &tenant).await.map_err(|e| {
@@ -122,8 +127,15 @@ impl Config {
         for resolver in &self.resolvers {
             resolver.rewrite(head);
         }
-        let ctx = TenantContext::resolved(tenant, winner.name(), principal.clone(), record);
-        Ok(Some((ctx, principal)))
+        // A principal the resolvers authenticated also goes into the extensions, for handlers
+        // that read it there; one that came from the extensions is already in them.
+        let (principal, fresh) = match principal {
+            Some((p, true)) => (Some(p.clone()), Some(p)),
+            Some((p, false)) => (Some(p), None),
+            None => (None, None),
+        };
+        let ctx = TenantContext::resolved(tenant, winner.name(), principal, record);
+        Ok(Some((ctx, fresh)))
     }
 }
 

@@ -57,14 +57,18 @@ pub type Resolution = Result<Option<String>, Rejection>;
 #[derive(Debug)]
 pub struct ResolveCx<'h> {
     head: &'h Parts,
-    principal: Option<Principal>,
+    /// Put in the extensions by an authentication layer (borrowed, not copied).
+    from_extensions: Option<&'h Principal>,
+    /// Authenticated by a resolver during this resolution.
+    authenticated: Option<Principal>,
 }
 
 impl<'h> ResolveCx<'h> {
     /// A context over `head`, starting with the [`Principal`] found in its extensions.
     pub fn new(head: &'h Parts) -> Self {
         Self {
-            principal: head.extensions.get::<Principal>().cloned(),
+            from_extensions: head.extensions.get::<Principal>(),
+            authenticated: None,
             head,
         }
     }
@@ -74,21 +78,22 @@ impl<'h> ResolveCx<'h> {
         self.head
     }
 
-    /// The authenticated principal, if any is known yet.
+    /// The authenticated principal, if any is known yet (the extensions' one first).
     pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
+        self.from_extensions.or(self.authenticated.as_ref())
     }
 
-    /// Records the authenticated principal (the first one set wins).
+    /// Records a principal a resolver authenticated (ignored when one is already known).
     pub fn set_principal(&mut self, principal: Principal) {
-        if self.principal.is_none() {
-            self.principal = Some(principal);
+        if self.principal().is_none() {
+            self.authenticated = Some(principal);
         }
     }
 
-    /// Takes the principal out, at the end of resolution.
-    pub fn into_principal(self) -> Option<Principal> {
-        self.principal
+    /// The principal a resolver authenticated during this resolution (not the one already in
+    /// the extensions).
+    pub fn take_authenticated(&mut self) -> Option<Principal> {
+        self.authenticated.take()
     }
 }
 
