@@ -1,8 +1,8 @@
 //! Command-line definitions (clap types only; the work lives in `commands`).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The development secret `serve` and `token` share when none is given. Never use it in
 /// production: anyone can mint tokens with it.
@@ -25,6 +25,12 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Print a signed development token (HS256) for the demo service and tests.
     Token(TokenArgs),
+    /// Export and import one tenant's rows of SQL tables (SQLite, PostgreSQL, MariaDB/MySQL).
+    #[command(subcommand)]
+    Sql(SqlCommand),
+    /// The tenant catalog (table `tenantry_tenants`): list, show, create, suspend, resume, delete.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
 }
 
 /// The JWT secret, shared by `serve` and `token`.
@@ -55,6 +61,8 @@ pub(crate) struct ServeArgs {
     /// gateway mode). Only behind a gateway that authenticates callers.
     #[arg(long)]
     pub(crate) trust_tenant_header: bool,
+    #[command(flatten)]
+    pub(crate) limits: crate::limits::LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -73,4 +81,207 @@ pub(crate) struct TokenArgs {
     pub(crate) ttl: u64,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SqlCommand {
+    /// Write one tenant's rows of a table as JSON, streamed, to standard output or a file.
+    ///
+    /// Values keep their types: numbers stay numbers, decimals are exact strings, timestamps
+    /// RFC 3339, dates ISO 8601, UUIDs strings, bytes base64, JSON as JSON. Rows are ordered by
+    /// primary key. With --output the file appears only when complete (a temporary
+    /// `.NAME.tenantry-tmp-PID` next to it is renamed; on failure or Ctrl-C it is removed, and a
+    /// leftover of a killed run is removed by the next export to the same path).
+    ///
+    /// Exit status: 0 done, 1 failed (unknown table or column, database error), 2 usage.
+    #[command(verbatim_doc_comment)]
+    ExportTenant(ExportTenantArgs),
+    /// Load an export back into its table, in one transaction.
+    ///
+    /// Every row must belong to --tenant-id, or nothing is imported. Row counts (and for a
+    /// directory the SHA-256 of each file, from its manifest.json) are checked before the
+    /// commit.
+    ///
+    /// Ids: without --as-tenant rows keep their ids (restoring into a table that still holds
+    /// them fails on the duplicate key, and nothing is imported). With --as-tenant, ids the
+    /// database assigns (PostgreSQL identity/serial, MariaDB AUTO_INCREMENT, SQLite INTEGER
+    /// PRIMARY KEY) are left out so the clone gets new ones; --keep-ids keeps them (for a
+    /// clone into another database). New ids are not rewritten in other tables that refer to
+    /// them. Other keys (text or UUID ids) are always kept.
+    ///
+    /// Exit status: 0 done, 1 failed or refused (nothing imported), 2 usage.
+    #[command(verbatim_doc_comment)]
+    ImportTenant(ImportTenantArgs),
+}
+
+/// The database of the `sql` commands.
+#[derive(Debug, Args)]
+pub(crate) struct DatabaseArgs {
+    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB, mysql://USER@HOST/DB.
+    #[arg(long, env = "SQL_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+}
+
+/// Output layout of `sql export-tenant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// One JSON array, one row object per line.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportTenantArgs {
+    /// The table (a plain SQL identifier: letters, digits, `_`).
+    #[arg(
+        value_name = "TABLE",
+        required_unless_present = "all_tables",
+        conflicts_with = "all_tables"
+    )]
+    pub(crate) table: Option<String>,
+    /// Export every table that has the tenant field into the directory --output: one file per
+    /// table and a manifest.json (row counts, SHA-256, tool version, time).
+    #[arg(long, requires = "output")]
+    pub(crate) all_tables: bool,
+    /// The tenant whose rows are exported.
+    #[arg(long)]
+    pub(crate) tenant_id: String,
+    /// The column holding the tenant.
+    #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
+    pub(crate) tenant_field: String,
+    /// At most N rows per table, by primary key (0: all).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u64>,
+    #[command(flatten)]
+    pub(crate) db: DatabaseArgs,
+    /// Write to this file (a directory with --all-tables) instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub(crate) output: Option<PathBuf>,
+    /// Output layout.
+    #[arg(long, value_enum, default_value = "json")]
+    pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportTenantArgs {
+    /// A table (its rows read from --input, or standard input), or a directory written by
+    /// `export-tenant --all-tables`.
+    #[arg(value_name = "TABLE|DIR")]
+    pub(crate) target: String,
+    /// The tenant the exported rows belong to.
+    #[arg(long)]
+    pub(crate) tenant_id: String,
+    /// Write the rows under this tenant instead (clone a tenant); see Ids above.
+    #[arg(long, value_name = "TENANT")]
+    pub(crate) as_tenant: Option<String>,
+    /// With --as-tenant, keep database-assigned ids instead of letting the database assign new
+    /// ones.
+    #[arg(long, requires = "as_tenant")]
+    pub(crate) keep_ids: bool,
+    /// The column holding the tenant (a directory's manifest names its own).
+    #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
+    pub(crate) tenant_field: String,
+    /// The export file of TABLE [default: standard input].
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) db: DatabaseArgs,
+    /// Print what was imported as JSON on standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantsCommand {
+    /// List tenants, ordered by id.
+    List(TenantsListArgs),
+    /// Show one tenant.
+    Show(TenantArgs),
+    /// Add a tenant (active, plan `free`, shared rows, unless told otherwise).
+    Create(TenantsCreateArgs),
+    /// Suspend a tenant: its requests are refused with 403 `tenant_suspended`.
+    Suspend(TenantArgs),
+    /// Make a tenant active again (from suspended, or deleted without --purge).
+    Resume(TenantArgs),
+    /// Mark a tenant deleted (its requests are refused like an unknown tenant's). Its record
+    /// stays and `resume` restores it; --purge removes the record for good. Rows in data
+    /// tables are never touched.
+    Delete(TenantsDeleteArgs),
+}
+
+/// The catalog database and output style of the `tenants` commands.
+#[derive(Debug, Args)]
+pub(crate) struct CatalogArgs {
+    /// Database holding the catalog: sqlite://FILE, postgres://..., mysql://... The table is
+    /// created if missing.
+    #[arg(long, env = "TENANTRY_DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
+    pub(crate) database_url: String,
+    /// Print JSON on standard output (for scripts).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Tenant status, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusArg {
+    Active,
+    Suspended,
+    Provisioning,
+    Moving,
+    Deleted,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantsListArgs {
+    /// Only tenants with this status.
+    #[arg(long, value_enum)]
+    pub(crate) status: Option<StatusArg>,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantArgs {
+    /// The tenant id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantsCreateArgs {
+    /// The tenant id: 1 to 64 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Display name [default: the id].
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Plan name.
+    #[arg(long, default_value = "free")]
+    pub(crate) plan: String,
+    /// Initial status.
+    #[arg(long, value_enum, default_value = "active")]
+    pub(crate) status: StatusArg,
+    /// Where its rows live: `row`, `schema:NAME` or `database:REF`.
+    #[arg(long, default_value = "row")]
+    pub(crate) placement: String,
+    /// Settings, a JSON object.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub(crate) settings: String,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantsDeleteArgs {
+    /// The tenant id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Remove the catalog record for good instead of marking it deleted.
+    #[arg(long)]
+    pub(crate) purge: bool,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArgs,
 }

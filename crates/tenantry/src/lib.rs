@@ -42,6 +42,7 @@
 //! | which tenants exist? | [`catalog`] |
 //! | where are its rows, how is every query scoped? | `data` (SQL features) |
 //! | a resource as a REST API | `crud` (feature `crud`) |
+//! | how many requests may it make? | [`limit`] |
 //! | how are refusals written? | [`problem`], [`Rejection`] |
 //!
 //! # Features
@@ -54,6 +55,7 @@
 //! | `sqlite` | no | `catalog::SqlCatalog` and the `data` layer on SQLite |
 //! | `postgres` | no | the same on PostgreSQL, plus row-level security (`data::rls`) |
 //! | `mysql` | no | the same on MariaDB / MySQL |
+//! | `redis` | no | `limit::RedisStore`: rate limits shared by every instance, on Redis |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -66,8 +68,11 @@ pub mod crud;
 pub mod data;
 pub mod enforce;
 mod error;
+#[cfg(feature = "_sql")]
+pub mod export;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod limit;
 #[cfg(feature = "_sql")]
 mod pool;
 mod principal;
@@ -81,6 +86,7 @@ pub use enforce::{Tenancy, TenancyLayer};
 pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use extract::OptionalTenantId;
+pub use limit::{RateLimit, RateLimitLayer};
 pub use principal::Principal;
 pub use rejection::Rejection;
 pub use tenant_id::{InvalidTenantId, TenantId, TenantIdRule};

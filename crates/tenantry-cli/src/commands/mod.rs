@@ -1,6 +1,8 @@
 //! One module per verb.
 
 mod serve;
+mod sql;
+mod tenants;
 mod token;
 
 use std::process::ExitCode;
@@ -14,5 +16,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Token(args) => token::run(&args),
+        Command::Sql(command) => sql::run(command).await,
+        Command::Tenants(command) => tenants::run(command).await,
     }
 }

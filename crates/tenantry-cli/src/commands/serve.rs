@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use tenantry::{
     TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
+    crud::{Crud, openapi},
+    data::Database,
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 use tower::Layer;
@@ -31,15 +33,17 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 ];
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = SqlCatalog::connect(&args.database_url)
+    let db = Database::connect(&args.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
+    let store = SqlCatalog::on(&db);
     store
         .migrate()
         .await
         .context("cannot create the catalog table")?;
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
+    let items = crate::demo::prepare(&db).await?;
 
     let secret = args.secret.secret();
     let tenancy = TenancyLayer::builder()
@@ -49,7 +53,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .catalog(catalog)
         .trusted_gateway(args.trust_tenant_header)
         .build();
-    let app = app(tenancy);
+    let limits = crate::limits::layer(&args.limits).await?;
+    let app = app(tenancy, limits, items);
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -65,10 +70,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// The demo's routes: `/healthz` outside tenancy, everything else behind it (wrapped from
 /// outside so `/tenants/{id}/...` is stripped before routing).
-fn app(tenancy: TenancyLayer) -> Router {
-    let api = Router::new().route("/api/v1/whoami", get(whoami));
+fn app(tenancy: TenancyLayer, limits: Option<tenantry::RateLimitLayer>, items: Crud) -> Router {
+    let doc = openapi("tenantry demo", env!("CARGO_PKG_VERSION"), &[&items]);
+    let api = Router::new()
+        .route("/api/v1/whoami", get(whoami))
+        .merge(items.router());
+    let api = crate::limits::apply(api, limits);
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", get(move || async move { Json(doc) }))
         .fallback_service(tenancy.layer(api))
 }
 
@@ -107,6 +117,7 @@ fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
     let mut out = format!("tenantry demo listening on {base}\n");
     out += &format!("database: {}\n", redact(&args.database_url));
     out += "tenants: acme (active, plan pro), globex (active, plan free), initech (suspended)\n";
+    out += &crate::limits::describe(&args.limits);
     if secret == DEV_JWT_SECRET {
         out +=
             "warning: using the development JWT secret; set --jwt-secret or TENANTRY_JWT_SECRET\n";

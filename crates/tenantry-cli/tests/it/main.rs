@@ -2,6 +2,12 @@
 
 #![allow(unreachable_pub, missing_debug_implementations)]
 
+mod dbs;
+mod export;
+mod import;
+mod items;
+mod limits;
 mod serve;
 mod support;
+mod tenants;
 mod token;

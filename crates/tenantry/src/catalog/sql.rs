@@ -9,9 +9,8 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type, error::ErrorKind, types::Json};
 
 use super::{BoxFuture, CatalogError, CatalogStore, TenantRecord};
-use crate::pool::{ConnectError, Pool};
 use crate::TenantId;
-
+use crate::pool::{ConnectError, Pool};
 
 /// The catalog in the `tenantry_tenants` table of a SQLite, PostgreSQL or MariaDB / MySQL
 /// database (features `sqlite`, `postgres`, `mysql`).
@@ -58,7 +57,6 @@ use crate::TenantId;
 pub struct SqlCatalog {
     backend: Pool,
 }
-
 
 /// Runs `$body` once per enabled backend, with `$pool` bound to that backend's pool and `$d` to
 /// its [`Dialect`]; the body is written once and type-checked against each backend.

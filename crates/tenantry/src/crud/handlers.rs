@@ -57,7 +57,7 @@ fn service(state: &CrudState, tenant: TenantId) -> TenantScopedService {
 
 /// Reads a JSON object body: 415 without a JSON content type, 400 when it does not parse,
 /// 422 when it is not an object.
-fn object(headers: &HeaderMap, body: &Bytes) -> Result<Row, Response> {
+fn object(headers: &HeaderMap, body: &Bytes) -> Result<Row, Box<Response>> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -68,22 +68,27 @@ fn object(headers: &HeaderMap, body: &Bytes) -> Result<Row, Response> {
         })
         .unwrap_or(false);
     if !json_type {
-        return Err(problem(
+        return Err(Box::new(problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "Unsupported media type",
             "send the body as application/json",
-        ));
+        )));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError(DataError::Validation("the body must be a JSON object".into())).into_response()),
-        Err(_) => Err(problem(
+        Ok(_) => Err(Box::new(
+            ApiError(DataError::Validation(
+                "the body must be a JSON object".into(),
+            ))
+            .into_response(),
+        )),
+        Err(_) => Err(Box::new(problem(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             "Invalid JSON",
             "the body is not valid JSON",
-        )),
+        ))),
     }
 }
 
@@ -112,11 +117,14 @@ pub(crate) async fn create(
 ) -> Response {
     let values = match object(&headers, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match service(&state, tenant).create(values).await {
         Ok(row) => {
-            let id = row.get(state.resource.id().as_str()).map(id_text).unwrap_or_default();
+            let id = row
+                .get(state.resource.id().as_str())
+                .map(id_text)
+                .unwrap_or_default();
             let location = format!("{}/{}", state.prefix, id);
             let mut res = (StatusCode::CREATED, Json(Value::Object(row))).into_response();
             if let Ok(v) = HeaderValue::from_str(&location) {
@@ -155,7 +163,7 @@ pub(crate) async fn update(
 ) -> Response {
     let patch = match object(&headers, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match service(&state, tenant).update(id, patch).await {
         Ok(row) => Json(Value::Object(row)).into_response(),

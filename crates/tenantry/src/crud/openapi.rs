@@ -26,7 +26,9 @@ fn pascal(name: &str) -> String {
     name.split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -67,10 +69,14 @@ pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
             if !c.immutable || client_sets_id || c.name == *r.tenant_field() {
                 let mut w = schema_type(c);
                 if c.name == *r.tenant_field() {
-                    w["description"] = json!("optional; must equal the resolved tenant (403 tenant_mismatch otherwise)");
+                    w["description"] = json!(
+                        "optional; must equal the resolved tenant (403 tenant_mismatch otherwise)"
+                    );
                 }
                 create_props.insert(c.name.to_string(), w);
-                let required = !c.nullable && !c.has_default && c.name != *r.tenant_field()
+                let required = !c.nullable
+                    && !c.has_default
+                    && c.name != *r.tenant_field()
                     && (client_sets_id || c.name != *r.id())
                     && !(c.name == *r.id() && r.id_kind() == IdKind::Uuid);
                 if required {
@@ -106,9 +112,16 @@ pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
         let body = |s: String| json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{s}")}}}});
         let errors = |extra: &[(&str, &str)]| {
             let mut m = Map::new();
-            for (code, d) in [("401", "no tenant, or an invalid token"), ("403", "not a member, unknown or suspended tenant, or tenant mismatch"), ("503", "the database is unavailable")]
-                .iter()
-                .chain(extra)
+            for (code, d) in [
+                ("401", "no tenant, or an invalid token"),
+                (
+                    "403",
+                    "not a member, unknown or suspended tenant, or tenant mismatch",
+                ),
+                ("503", "the database is unavailable"),
+            ]
+            .iter()
+            .chain(extra)
             {
                 m.insert((*code).into(), problem(d));
             }
@@ -127,16 +140,32 @@ pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
             }
         }
         let mut list_responses = errors(&[("422", "an unknown or invalid query parameter")]);
-        list_responses.insert("200".into(), ok("a page of the tenant's rows", json!({"$ref": format!("#/components/schemas/{name}Page")})));
-        let mut create_responses = errors(&[("400", "the body is not JSON"), ("409", "a unique key is taken in this tenant"), ("422", "a missing, null, mistyped or unknown field")]);
+        list_responses.insert(
+            "200".into(),
+            ok(
+                "a page of the tenant's rows",
+                json!({"$ref": format!("#/components/schemas/{name}Page")}),
+            ),
+        );
+        let mut create_responses = errors(&[
+            ("400", "the body is not JSON"),
+            ("409", "a unique key is taken in this tenant"),
+            ("422", "a missing, null, mistyped or unknown field"),
+        ]);
         create_responses.insert("201".into(), ok("created", row.clone()));
         let mut get_responses = errors(&[("404", "no such row for this tenant")]);
         get_responses.insert("200".into(), ok("the row", row.clone()));
-        let mut patch_responses = errors(&[("400", "the body is not JSON"), ("404", "no such row for this tenant"), ("409", "a unique key is taken in this tenant"), ("422", "an immutable, mistyped or unknown field")]);
+        let mut patch_responses = errors(&[
+            ("400", "the body is not JSON"),
+            ("404", "no such row for this tenant"),
+            ("409", "a unique key is taken in this tenant"),
+            ("422", "an immutable, mistyped or unknown field"),
+        ]);
         patch_responses.insert("200".into(), ok("the updated row", row));
         let mut delete_responses = errors(&[("404", "no such row for this tenant")]);
         delete_responses.insert("204".into(), json!({"description": "deleted"}));
-        let id_param = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+        let id_param =
+            json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
         let table = r.table().as_str();
         paths.insert(
             crud.prefix().to_owned(),

@@ -15,7 +15,10 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
     let mut seen: Vec<String> = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if seen.iter().any(|k| *k == key) {
-            return Err(DataError::query(key.into_owned(), "is given more than once"));
+            return Err(DataError::query(
+                key.into_owned(),
+                "is given more than once",
+            ));
         }
         seen.push(key.to_string());
         match key.as_ref() {

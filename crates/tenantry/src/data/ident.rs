@@ -20,7 +20,9 @@ pub struct Ident(Arc<str>);
 
 /// A name that is not a plain SQL identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{shown} is not a plain SQL identifier (1 to 63 letters, digits or '_', not starting with a digit)")]
+#[error(
+    "{shown} is not a plain SQL identifier (1 to 63 letters, digits or '_', not starting with a digit)"
+)]
 pub struct InvalidIdent {
     shown: String,
 }
@@ -92,8 +94,21 @@ mod tests {
             assert!(Ident::new(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "1a", "a-b", "a b", "a;b", "a\"b", "a'b", "a.b", "a--", "ä", "a\0", &"a".repeat(64),
-            "items; drop table x", "items/*", "items`",
+            "",
+            "1a",
+            "a-b",
+            "a b",
+            "a;b",
+            "a\"b",
+            "a'b",
+            "a.b",
+            "a--",
+            "ä",
+            "a\0",
+            &"a".repeat(64),
+            "items; drop table x",
+            "items/*",
+            "items`",
         ] {
             assert!(Ident::new(bad).is_err(), "{bad}");
         }

@@ -331,7 +331,9 @@ impl ResourceBuilder {
         let id = ident(&id_name)?;
         let tenant = ident(&self.tenant)?;
         if id == tenant {
-            return Err(DataError::Config("the id and the tenant field are one column".into()));
+            return Err(DataError::Config(
+                "the id and the tenant field are one column".into(),
+            ));
         }
         let id_ty = match id_kind {
             IdKind::Integer => ColumnType::Integer,
@@ -359,7 +361,9 @@ impl ResourceBuilder {
         for c in self.columns {
             let name = ident(&c.name)?;
             if columns.iter().any(|d| d.name == name) {
-                return Err(DataError::Config(format!("column `{name}` is declared twice")));
+                return Err(DataError::Config(format!(
+                    "column `{name}` is declared twice"
+                )));
             }
             columns.push(ColumnDef {
                 immutable: c.immutable || name.as_str() == "created_at",
@@ -380,18 +384,23 @@ impl ResourceBuilder {
                         )));
                     }
                     if !columns.iter().any(|c| c.name == i) {
-                        return Err(DataError::Config(format!("{what} column `{i}` is not declared")));
+                        return Err(DataError::Config(format!(
+                            "{what} column `{i}` is not declared"
+                        )));
                     }
                     Ok(i)
                 })
                 .collect()
         };
         let searchable = known(self.searchable, "searchable")?;
-        if let Some(c) = searchable
-            .iter()
-            .find(|s| columns.iter().any(|c| &c.name == *s && c.ty != ColumnType::Text))
-        {
-            return Err(DataError::Config(format!("searchable column `{c}` is not text")));
+        if let Some(c) = searchable.iter().find(|s| {
+            columns
+                .iter()
+                .any(|c| &c.name == *s && c.ty != ColumnType::Text)
+        }) {
+            return Err(DataError::Config(format!(
+                "searchable column `{c}` is not text"
+            )));
         }
         let sortable = known(self.sortable, "sortable")?;
         let filterable = known(self.filterable, "filterable")?;

@@ -31,7 +31,9 @@ fn pg(db: &Database) -> Result<&sqlx::PgPool, DataError> {
     match db.pool() {
         Pool::Postgres(p) => Ok(p),
         #[allow(unreachable_patterns)]
-        _ => Err(DataError::Config("row-level security needs PostgreSQL".into())),
+        _ => Err(DataError::Config(
+            "row-level security needs PostgreSQL".into(),
+        )),
     }
 }
 
@@ -99,7 +101,9 @@ impl Audit {
             if !t.enabled {
                 out.push(format!("{name}: row-level security is not enabled"));
             } else if !t.forced {
-                out.push(format!("{name}: row-level security is not forced (its owner is not bound)"));
+                out.push(format!(
+                    "{name}: row-level security is not forced (its owner is not bound)"
+                ));
             }
             if t.policies == 0 {
                 out.push(format!("{name}: has no policy"));

@@ -15,7 +15,7 @@ use super::value::pg_row;
 #[cfg(feature = "sqlite")]
 use super::value::sqlite_row;
 use super::{
-    Backend, Database, DataError, IdKind, ListQuery, Order, Page, Resource, Row,
+    Backend, DataError, Database, IdKind, ListQuery, Order, Page, Resource, Row,
     query::like_pattern, resource::Role, value::to_sql,
 };
 use crate::{TenantId, context::NoTenantContext, pool::Pool};
@@ -206,7 +206,9 @@ impl TenantScopedService {
                 };
                 Some((v, Json::String(text)))
             }
-            (IdKind::Text, IdValue::Text(s)) => Some((V::String(Some(s.clone())), Json::String(s.clone()))),
+            (IdKind::Text, IdValue::Text(s)) => {
+                Some((V::String(Some(s.clone())), Json::String(s.clone())))
+            }
             (IdKind::Text, IdValue::Int(i)) => {
                 Some((V::String(Some(i.to_string())), Json::String(i.to_string())))
             }
@@ -233,11 +235,18 @@ impl TenantScopedService {
         let backend = self.db.backend();
         let mut all = Cond::all().add(self.scope());
         for (field, value) in &query.filters {
-            let allowed = self.resource.filterable().iter().any(|f| f.as_str() == field);
-            let col = self.resource.column(field).filter(|_| allowed).ok_or_else(|| {
-                DataError::query(field.clone(), "is not a filterable field")
-            })?;
-            let v = to_sql(backend, col, value).map_err(|e| DataError::query(field.clone(), e.to_string()))?;
+            let allowed = self
+                .resource
+                .filterable()
+                .iter()
+                .any(|f| f.as_str() == field);
+            let col = self
+                .resource
+                .column(field)
+                .filter(|_| allowed)
+                .ok_or_else(|| DataError::query(field.clone(), "is not a filterable field"))?;
+            let v = to_sql(backend, col, value)
+                .map_err(|e| DataError::query(field.clone(), e.to_string()))?;
             all = all.add(Expr::col(col.name.iden()).eq(v));
         }
         if let Some(search) = &query.search {
@@ -246,14 +255,24 @@ impl TenantScopedService {
                 Some(names) => names
                     .iter()
                     .map(|n| {
-                        self.resource.searchable().iter().find(|s| s.as_str() == n).ok_or_else(|| {
-                            DataError::query("fields", format!("{n:?} is not a searchable field"))
-                        })
+                        self.resource
+                            .searchable()
+                            .iter()
+                            .find(|s| s.as_str() == n)
+                            .ok_or_else(|| {
+                                DataError::query(
+                                    "fields",
+                                    format!("{n:?} is not a searchable field"),
+                                )
+                            })
                     })
                     .collect::<Result<_, _>>()?,
             };
             if fields.is_empty() {
-                return Err(DataError::query("q", "this resource has no searchable fields"));
+                return Err(DataError::query(
+                    "q",
+                    "this resource has no searchable fields",
+                ));
             }
             if !search.q.is_empty() {
                 let pattern = like_pattern(&search.q);
@@ -277,9 +296,16 @@ impl TenantScopedService {
                 .iter()
                 .find(|s| s.as_str() == o.column())
                 .ok_or_else(|| {
-                    DataError::query("order_by", format!("{:?} is not a sortable field", o.column()))
+                    DataError::query(
+                        "order_by",
+                        format!("{:?} is not a sortable field", o.column()),
+                    )
                 })?;
-            let dir = if o.is_descending() { sea_query::Order::Desc } else { sea_query::Order::Asc };
+            let dir = if o.is_descending() {
+                sea_query::Order::Desc
+            } else {
+                sea_query::Order::Asc
+            };
             stmt.order_by(col.iden(), dir);
         }
         // The id breaks ties, so pages never overlap or skip.
@@ -316,14 +342,17 @@ impl TenantScopedService {
             .to_owned();
         let (sql, values) = self.build(&stmt);
         let n: i64 = run!(self, |ex, _decode| {
-            sqlx::query_scalar_with(q(sql), values).fetch_one(ex).await?
+            sqlx::query_scalar_with(q(sql), values)
+                .fetch_one(ex)
+                .await?
         });
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// A page of the tenant's rows.
     pub async fn list(&self, page: Page, order: &[Order]) -> Result<Vec<Row>, DataError> {
-        self.find(&ListQuery::new().page(page).order(order.to_vec())).await
+        self.find(&ListQuery::new().page(page).order(order.to_vec()))
+            .await
     }
 
     /// How many rows the tenant has.
@@ -340,8 +369,13 @@ impl TenantScopedService {
         order: &[Order],
     ) -> Result<Vec<Row>, DataError> {
         let fields = fields.map(|f| f.iter().map(|s| (*s).to_owned()).collect());
-        self.find(&ListQuery::new().page(page).order(order.to_vec()).search(q, fields))
-            .await
+        self.find(
+            &ListQuery::new()
+                .page(page)
+                .order(order.to_vec())
+                .search(q, fields),
+        )
+        .await
     }
 
     /// How many of the tenant's rows a [`search`](Self::search) matches.
@@ -391,12 +425,12 @@ impl TenantScopedService {
                     )));
                 }
                 Role::Id => {
-                    let text = value
-                        .as_str()
-                        .ok_or_else(|| DataError::Validation(format!("field `{name}` must be a string")))?;
-                    let (v, _) = self
-                        .id(&IdValue::Text(text.to_owned()))
-                        .ok_or_else(|| DataError::Validation(format!("field `{name}` is not a valid id")))?;
+                    let text = value.as_str().ok_or_else(|| {
+                        DataError::Validation(format!("field `{name}` must be a string"))
+                    })?;
+                    let (v, _) = self.id(&IdValue::Text(text.to_owned())).ok_or_else(|| {
+                        DataError::Validation(format!("field `{name}` is not a valid id"))
+                    })?;
                     given_id = Some(v);
                 }
                 Role::Data => {
@@ -406,16 +440,28 @@ impl TenantScopedService {
             }
         }
         for col in self.resource.columns() {
-            if col.role == Role::Data && !values.contains_key(col.name.as_str()) && !col.nullable && !col.has_default {
-                return Err(DataError::Validation(format!("field `{}` is required", col.name)));
+            if col.role == Role::Data
+                && !values.contains_key(col.name.as_str())
+                && !col.nullable
+                && !col.has_default
+            {
+                return Err(DataError::Validation(format!(
+                    "field `{}` is required",
+                    col.name
+                )));
             }
         }
         let id_value = match (self.resource.id_kind(), given_id) {
             (IdKind::Integer, _) => None,
             (_, Some(v)) => Some(v),
-            (IdKind::Uuid, None) => self.id(&IdValue::from(uuid::Uuid::new_v4())).map(|(v, _)| v),
+            (IdKind::Uuid, None) => self
+                .id(&IdValue::from(uuid::Uuid::new_v4()))
+                .map(|(v, _)| v),
             (IdKind::Text, None) => {
-                return Err(DataError::Validation(format!("field `{}` is required", self.resource.id())));
+                return Err(DataError::Validation(format!(
+                    "field `{}` is required",
+                    self.resource.id()
+                )));
             }
         };
         if let Some(v) = &id_value {
@@ -502,9 +548,12 @@ impl TenantScopedService {
                 let mut tx = pool.begin().await?;
                 sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
                 let (sql, args) = self.build(&self.select_one(id));
-                let row = sqlx::query_with(q(sql), args).fetch_optional(&mut *tx).await?;
+                let row = sqlx::query_with(q(sql), args)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                row.map(|r| mysql_row(resource, &r)).ok_or(DataError::NotFound)?
+                row.map(|r| mysql_row(resource, &r))
+                    .ok_or(DataError::NotFound)?
             }
             #[allow(unreachable_patterns)]
             _ => run!(self, |ex, decode| {
@@ -536,8 +585,15 @@ impl TenantScopedService {
             .to_owned();
         let (sql, values) = self.build(&stmt);
         let affected = run!(self, |ex, _decode| {
-            sqlx::query_with(q(sql), values).execute(ex).await?.rows_affected()
+            sqlx::query_with(q(sql), values)
+                .execute(ex)
+                .await?
+                .rows_affected()
         });
-        if affected == 0 { Err(DataError::NotFound) } else { Ok(()) }
+        if affected == 0 {
+            Err(DataError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

@@ -50,8 +50,12 @@ impl TenantScopedService {
 fn to_row<V: Serialize + ?Sized>(values: &V) -> Result<Row, DataError> {
     match serde_json::to_value(values) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(DataError::Validation("the values must serialize to an object".into())),
-        Err(e) => Err(DataError::Validation(format!("the values do not serialize: {e}"))),
+        Ok(_) => Err(DataError::Validation(
+            "the values must serialize to an object".into(),
+        )),
+        Err(e) => Err(DataError::Validation(format!(
+            "the values do not serialize: {e}"
+        ))),
     }
 }
 
@@ -73,7 +77,12 @@ impl<T: DeserializeOwned> Typed<T> {
 
     /// See [`TenantScopedService::find`].
     pub async fn find(&self, query: &ListQuery) -> Result<Vec<T>, DataError> {
-        self.inner.find(query).await?.into_iter().map(from_row).collect()
+        self.inner
+            .find(query)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
     }
 
     /// See [`TenantScopedService::create`].

@@ -11,19 +11,27 @@ use super::{Backend, ColumnDef, ColumnType, DataError, Resource};
 pub type Row = serde_json::Map<String, Json>;
 
 /// Checks `v` against `col` and converts it to the value bound for `backend`.
-pub(crate) fn to_sql(backend: Backend, col: &ColumnDef, v: &Json) -> Result<sea_query::Value, DataError> {
+pub(crate) fn to_sql(
+    backend: Backend,
+    col: &ColumnDef,
+    v: &Json,
+) -> Result<sea_query::Value, DataError> {
     use sea_query::Value as V;
     let name = col.name.as_str();
     let wrong = |what: &str| DataError::Validation(format!("field `{name}` must be {what}"));
     if v.is_null() {
         if !col.nullable {
-            return Err(DataError::Validation(format!("field `{name}` may not be null")));
+            return Err(DataError::Validation(format!(
+                "field `{name}` may not be null"
+            )));
         }
         return Ok(match (col.ty, backend) {
             (ColumnType::Integer, _) => V::BigInt(None),
             (ColumnType::Float, _) => V::Double(None),
             (ColumnType::Bool, _) => V::Bool(None),
-            (ColumnType::Timestamp, Backend::Postgres | Backend::MySql) => V::ChronoDateTimeUtc(None),
+            (ColumnType::Timestamp, Backend::Postgres | Backend::MySql) => {
+                V::ChronoDateTimeUtc(None)
+            }
             (ColumnType::Uuid, Backend::Postgres) => V::Uuid(None),
             (ColumnType::Json, Backend::Postgres | Backend::MySql) => V::Json(None),
             _ => V::String(None),
@@ -32,7 +40,9 @@ pub(crate) fn to_sql(backend: Backend, col: &ColumnDef, v: &Json) -> Result<sea_
     Ok(match col.ty {
         ColumnType::Integer => V::BigInt(Some(v.as_i64().ok_or_else(|| wrong("an integer"))?)),
         ColumnType::Float => V::Double(Some(v.as_f64().ok_or_else(|| wrong("a number"))?)),
-        ColumnType::Text => V::String(Some(v.as_str().ok_or_else(|| wrong("a string"))?.to_owned())),
+        ColumnType::Text => V::String(Some(
+            v.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
+        )),
         ColumnType::Bool => V::Bool(Some(v.as_bool().ok_or_else(|| wrong("true or false"))?)),
         ColumnType::Timestamp => {
             let at = v
@@ -105,13 +115,15 @@ where
     Ok(v.map_or(Json::Null, Json::from))
 }
 
-fn plain<'r, R, T: Into<Json>>(row: &'r R, n: &str) -> Result<Json, DataError>
+fn plain<'r, R, T>(row: &'r R, n: &str) -> Result<Json, DataError>
 where
     R: sqlx::Row,
-    T: Decode<'r, R::Database> + Type<R::Database>,
+    T: Into<Json> + Decode<'r, R::Database> + Type<R::Database>,
     for<'s> &'s str: ColumnIndex<R>,
 {
-    Ok(get::<R, T>(row, n).map_err(|e| decode_err(n, e))?.map_or(Json::Null, Into::into))
+    Ok(get::<R, T>(row, n)
+        .map_err(|e| decode_err(n, e))?
+        .map_or(Json::Null, Into::into))
 }
 
 fn stamp(at: DateTime<Utc>) -> Json {
@@ -162,8 +174,8 @@ decoder!("mysql", mysql_row, sqlx::mysql::MySqlRow, |r, n|
     uuid: plain::<_, String>(r, n)?,
     json: plain::<_, Json>(r, n)?);
 decoder!("sqlite", sqlite_row, sqlx::sqlite::SqliteRow, |r, n|
-    uuid: plain::<_, String>(r, n)?,
-    json: match get::<_, String>(r, n).map_err(|e| decode_err(n, e))? {
-        None => Json::Null,
-        Some(text) => serde_json::from_str(&text).unwrap_or(Json::String(text)),
-    });
+uuid: plain::<_, String>(r, n)?,
+json: match get::<_, String>(r, n).map_err(|e| decode_err(n, e))? {
+    None => Json::Null,
+    Some(text) => serde_json::from_str(&text).unwrap_or(Json::String(text)),
+});

@@ -27,8 +27,12 @@ impl Api {
     async fn start(db: Database) -> Self {
         let resource = items("items");
         db.create_table(&resource).await.unwrap();
-        let router = Crud::new(db.clone(), resource).at("/api/items").unwrap().router();
-        let catalog = MemoryCatalog::with_active(["t1", "t2", "acme"].map(|t| TenantId::parse(t).unwrap()));
+        let router = Crud::new(db.clone(), resource)
+            .at("/api/items")
+            .unwrap()
+            .router();
+        let catalog =
+            MemoryCatalog::with_active(["t1", "t2", "acme"].map(|t| TenantId::parse(t).unwrap()));
         let app = TenancyLayer::builder()
             .resolver(JwtResolver::hs256(SECRET))
             .resolver(HeaderResolver::x_tenant_id())
@@ -39,11 +43,23 @@ impl Api {
             .layer(router);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback_service(app)).await });
-        Self { base: format!("http://{addr}/api/items"), client: Client::new(), db }
+        tokio::spawn(async move {
+            axum::serve(listener, axum::Router::new().fallback_service(app)).await
+        });
+        Self {
+            base: format!("http://{addr}/api/items"),
+            client: Client::new(),
+            db,
+        }
     }
 
-    async fn call(&self, method: Method, path: &str, tenant: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = tenant {
             req = req.header("x-tenant-id", t);
@@ -54,7 +70,10 @@ impl Api {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        assert!(!text.to_lowercase().contains("select ") && !text.contains("INSERT"), "SQL leaked: {text}");
+        assert!(
+            !text.to_lowercase().contains("select ") && !text.contains("INSERT"),
+            "SQL leaked: {text}"
+        );
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -69,13 +88,23 @@ impl Api {
     async fn ids(&self, t: &str) -> Vec<i64> {
         let (s, page) = self.get("?limit=1000", t).await;
         assert_eq!(s, 200, "{page}");
-        page["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
     }
 }
 
 #[track_caller]
 fn problem(r: &(StatusCode, Value), status: u16, code: &str) {
-    assert_eq!((r.0.as_u16(), r.1["code"].as_str()), (status, Some(code)), "{}", r.1);
+    assert_eq!(
+        (r.0.as_u16(), r.1["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        r.1
+    );
 }
 
 macro_rules! router_suite {
@@ -86,7 +115,12 @@ macro_rules! router_suite {
     )*};
 }
 
-router_suite!(svc_infra_cases, svc_infra_gets_wrong, contract, rejects_bad_input);
+router_suite!(
+    svc_infra_cases,
+    svc_infra_gets_wrong,
+    contract,
+    rejects_bad_input
+);
 
 async fn svc_infra_cases(db: Database) {
     let api = Api::start(db).await;
@@ -95,15 +129,42 @@ async fn svc_infra_cases(db: Database) {
     assert_eq!(s, 201, "{a}");
     assert_eq!(a["tenant_id"], "t1");
     let (_, page) = api.get("", "t2").await;
-    assert_eq!(page, json!({"total": 0, "items": [], "limit": 50, "offset": 0}));
+    assert_eq!(
+        page,
+        json!({"total": 0, "items": [], "limit": 50, "offset": 0})
+    );
     let id = a["id"].as_i64().unwrap();
     // Cross-tenant GET, PATCH, DELETE: 404; the owner's PATCH 200 and DELETE 204.
     problem(&api.get(&format!("/{id}"), "t2").await, 404, "not_found");
-    problem(&api.call(Method::PATCH, &format!("/{id}"), Some("t2"), Some(json!({"name": "hijack"}))).await, 404, "not_found");
-    problem(&api.call(Method::DELETE, &format!("/{id}"), Some("t2"), None).await, 404, "not_found");
-    let (s, row) = api.call(Method::PATCH, &format!("/{id}"), Some("t1"), Some(json!({"name": "alpha2"}))).await;
+    problem(
+        &api.call(
+            Method::PATCH,
+            &format!("/{id}"),
+            Some("t2"),
+            Some(json!({"name": "hijack"})),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    problem(
+        &api.call(Method::DELETE, &format!("/{id}"), Some("t2"), None)
+            .await,
+        404,
+        "not_found",
+    );
+    let (s, row) = api
+        .call(
+            Method::PATCH,
+            &format!("/{id}"),
+            Some("t1"),
+            Some(json!({"name": "alpha2"})),
+        )
+        .await;
     assert_eq!((s.as_u16(), row["name"].clone()), (200, json!("alpha2")));
-    let (s, _) = api.call(Method::DELETE, &format!("/{id}"), Some("t1"), None).await;
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/{id}"), Some("t1"), None)
+        .await;
     assert_eq!(s, 204);
     // The per-tenant list holds only that tenant's ids.
     let mut mine = Vec::new();
@@ -121,33 +182,83 @@ async fn svc_infra_gets_wrong(db: Database) {
     let (_, theirs) = api.post("t2", json!({"name": "theirs", "sku": "T"})).await;
     let before = api.get("", "t2").await;
     // A body naming another tenant: 403, nothing written anywhere.
-    problem(&api.post("t1", json!({"name": "planted", "sku": "P", "tenant_id": "t2"})).await, 403, "tenant_mismatch");
+    problem(
+        &api.post(
+            "t1",
+            json!({"name": "planted", "sku": "P", "tenant_id": "t2"}),
+        )
+        .await,
+        403,
+        "tenant_mismatch",
+    );
     assert_eq!(api.get("", "t2").await, before);
     assert!(api.ids("t1").await.is_empty());
     // PATCH moving a row to another tenant: refused, the row still the owner's.
     let (_, mine) = api.post("t1", json!({"name": "mine", "sku": "M"})).await;
     let id = mine["id"].as_i64().unwrap();
-    problem(&api.call(Method::PATCH, &format!("/{id}"), Some("t1"), Some(json!({"tenant_id": "t2"}))).await, 403, "tenant_mismatch");
-    problem(&api.call(Method::PATCH, &format!("/{id}"), Some("t1"), Some(json!({"id": id + 1000}))).await, 422, "validation_failed");
+    problem(
+        &api.call(
+            Method::PATCH,
+            &format!("/{id}"),
+            Some("t1"),
+            Some(json!({"tenant_id": "t2"})),
+        )
+        .await,
+        403,
+        "tenant_mismatch",
+    );
+    problem(
+        &api.call(
+            Method::PATCH,
+            &format!("/{id}"),
+            Some("t1"),
+            Some(json!({"id": id + 1000})),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
     assert_eq!(api.get(&format!("/{id}"), "t1").await.1["tenant_id"], "t1");
     assert_eq!(api.ids("t2").await, [theirs["id"].as_i64().unwrap()]);
     // Query parameters never switch the tenant: they are refused.
     for q in ["?tenant_header=t2", "?tenant_id=t2"] {
         let r = api.get(q, "t1").await;
         problem(&r, 422, "validation_failed");
-        assert!(r.1["detail"].as_str().unwrap().contains(&q[1..q.find('=').unwrap()]), "{}", r.1);
+        assert!(
+            r.1["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&q[1..q.find('=').unwrap()]),
+            "{}",
+            r.1
+        );
     }
-    problem(&api.call(Method::GET, "?tenant_id=t2", None, None).await, 401, "tenant_context_missing");
+    problem(
+        &api.call(Method::GET, "?tenant_id=t2", None, None).await,
+        401,
+        "tenant_context_missing",
+    );
     // LIKE wildcards match themselves.
-    api.post("t1", json!({"name": "100% wool", "sku": "W"})).await;
-    api.post("t1", json!({"name": "under_score", "sku": "U"})).await;
+    api.post("t1", json!({"name": "100% wool", "sku": "W"}))
+        .await;
+    api.post("t1", json!({"name": "under_score", "sku": "U"}))
+        .await;
     let names = |r: (StatusCode, Value)| -> Vec<String> {
-        r.1["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
+        r.1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(names(api.get("?q=%25", "t1").await), ["100% wool"]);
     assert_eq!(names(api.get("?q=_", "t1").await), ["under_score"]);
     // Sorting only on declared columns.
-    for q in ["?order_by=password", "?order_by=tenant_id;%20drop%20table%20items", "?order_by=tenant_id"] {
+    for q in [
+        "?order_by=password",
+        "?order_by=tenant_id;%20drop%20table%20items",
+        "?order_by=tenant_id",
+    ] {
         problem(&api.get(q, "t1").await, 422, "validation_failed");
     }
     assert_eq!(api.ids("t1").await.len(), 3, "the table is still there");
@@ -156,69 +267,178 @@ async fn svc_infra_gets_wrong(db: Database) {
         let r = api.get(q, "t1").await;
         problem(&r, 422, "validation_failed");
         let param = &q[1..q.find('=').unwrap()];
-        assert!(r.1["detail"].as_str().unwrap().contains(param), "{} should name {param}", r.1);
+        assert!(
+            r.1["detail"].as_str().unwrap().contains(param),
+            "{} should name {param}",
+            r.1
+        );
     }
 }
 
 async fn contract(db: Database) {
     let api = Api::start(db).await;
     // 201 with Location, trailing slashes tolerated, the path form works too.
-    let res = api.client.post(format!("{}/", api.base)).header("x-tenant-id", "acme").json(&json!({"name": "anvil", "sku": "A1", "price_cents": 1999})).send().await.unwrap();
+    let res = api
+        .client
+        .post(format!("{}/", api.base))
+        .header("x-tenant-id", "acme")
+        .json(&json!({"name": "anvil", "sku": "A1", "price_cents": 1999}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let row: Value = res.json().await.unwrap();
     assert_eq!(location, format!("/api/items/{}", row["id"]));
     let (s, got) = api.get(&format!("/{}/", row["id"]), "acme").await;
     assert_eq!((s.as_u16(), got.clone()), (200, row.clone()));
-    let path_form = api.base.replace("/api/items", &format!("/tenants/acme/api/items/{}", row["id"]));
-    let via_path: Value = api.client.get(path_form).send().await.unwrap().json().await.unwrap();
+    let path_form = api.base.replace(
+        "/api/items",
+        &format!("/tenants/acme/api/items/{}", row["id"]),
+    );
+    let via_path: Value = api
+        .client
+        .get(path_form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(via_path, row);
     // {} PATCH is a no-op 200.
-    let (s, same) = api.call(Method::PATCH, &format!("/{}", row["id"]), Some("acme"), Some(json!({}))).await;
+    let (s, same) = api
+        .call(
+            Method::PATCH,
+            &format!("/{}", row["id"]),
+            Some("acme"),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!((s.as_u16(), same), (200, row.clone()));
     // Listing: order, search with fields, filters, pages, totals.
-    for (n, sku, p) in [("bolt", "B1", 5), ("crate", "C1", 700), ("dynamite", "D1", 50)] {
-        api.post("acme", json!({"name": n, "sku": sku, "price_cents": p})).await;
+    for (n, sku, p) in [
+        ("bolt", "B1", 5),
+        ("crate", "C1", 700),
+        ("dynamite", "D1", 50),
+    ] {
+        api.post("acme", json!({"name": n, "sku": sku, "price_cents": p}))
+            .await;
     }
-    let (_, page) = api.get("?order_by=-price_cents&limit=2&offset=1", "acme").await;
-    assert_eq!((page["total"].clone(), page["limit"].clone(), page["offset"].clone()), (json!(4), json!(2), json!(1)));
-    let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let (_, page) = api
+        .get("?order_by=-price_cents&limit=2&offset=1", "acme")
+        .await;
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["limit"].clone(),
+            page["offset"].clone()
+        ),
+        (json!(4), json!(2), json!(1))
+    );
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["crate", "dynamite"]);
     let (_, page) = api.get("?q=1&fields=sku", "acme").await;
     assert_eq!(page["total"], 4);
     let (_, page) = api.get("?q=1&fields=name", "acme").await;
     assert_eq!(page["total"], 0);
     let (_, page) = api.get("?sku=C1", "acme").await;
-    assert_eq!((page["total"].clone(), page["items"][0]["name"].clone()), (json!(1), json!("crate")));
+    assert_eq!(
+        (page["total"].clone(), page["items"][0]["name"].clone()),
+        (json!(1), json!("crate"))
+    );
     // Duplicate sku within the tenant: 409; in another tenant: fine.
-    problem(&api.post("acme", json!({"name": "again", "sku": "A1"})).await, 409, "conflict");
-    assert_eq!(api.post("t1", json!({"name": "again", "sku": "A1"})).await.0, 201);
+    problem(
+        &api.post("acme", json!({"name": "again", "sku": "A1"}))
+            .await,
+        409,
+        "conflict",
+    );
+    assert_eq!(
+        api.post("t1", json!({"name": "again", "sku": "A1"}))
+            .await
+            .0,
+        201
+    );
     // No tenant: 401 before anything runs.
-    problem(&api.call(Method::POST, "", None, Some(json!({"name": "x", "sku": "X"}))).await, 401, "tenant_context_missing");
+    problem(
+        &api.call(
+            Method::POST,
+            "",
+            None,
+            Some(json!({"name": "x", "sku": "X"})),
+        )
+        .await,
+        401,
+        "tenant_context_missing",
+    );
 }
 
 async fn rejects_bad_input(db: Database) {
     let api = Api::start(db).await;
     let raw = |body: &'static str, ct: &'static str| {
-        api.client.post(&api.base).header("x-tenant-id", "acme").header("content-type", ct).body(body).send()
+        api.client
+            .post(&api.base)
+            .header("x-tenant-id", "acme")
+            .header("content-type", ct)
+            .body(body)
+            .send()
     };
-    assert_eq!(raw("{\"name\":", "application/json").await.unwrap().status(), 400);
-    assert_eq!(raw("not json", "application/json").await.unwrap().status(), 400);
-    assert_eq!(raw("{\"name\":\"x\",\"sku\":\"s\"}", "text/plain").await.unwrap().status(), 415);
-    for bad in [json!([1, 2]), json!("x"), json!({"name": 5, "sku": "S"}), json!({"sku": "S"}),
-                json!({"name": "x", "sku": "S", "price_cents": "free"}), json!({"name": "x", "sku": "S", "is_admin": true}),
-                json!({"name": null, "sku": "S"}), json!({"name": "x", "sku": "S", "id": 7})] {
+    assert_eq!(
+        raw("{\"name\":", "application/json")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        raw("not json", "application/json").await.unwrap().status(),
+        400
+    );
+    assert_eq!(
+        raw("{\"name\":\"x\",\"sku\":\"s\"}", "text/plain")
+            .await
+            .unwrap()
+            .status(),
+        415
+    );
+    for bad in [
+        json!([1, 2]),
+        json!("x"),
+        json!({"name": 5, "sku": "S"}),
+        json!({"sku": "S"}),
+        json!({"name": "x", "sku": "S", "price_cents": "free"}),
+        json!({"name": "x", "sku": "S", "is_admin": true}),
+        json!({"name": null, "sku": "S"}),
+        json!({"name": "x", "sku": "S", "id": 7}),
+    ] {
         problem(&api.post("acme", bad).await, 422, "validation_failed");
     }
     assert_eq!(api.ids("acme").await.len(), 0, "nothing was written");
-    for q in ["?bogus=1", "?q=a&fields=tenant_id", "?q=a&fields=password", "?fields=name", "?limit=5&limit=6", "?sku=a&sku=b"] {
+    for q in [
+        "?bogus=1",
+        "?q=a&fields=tenant_id",
+        "?q=a&fields=password",
+        "?fields=name",
+        "?limit=5&limit=6",
+        "?sku=a&sku=b",
+    ] {
         problem(&api.get(q, "acme").await, 422, "validation_failed");
     }
     problem(&api.get("/not-a-number", "acme").await, 404, "not_found");
     // A database that is down is 503, never 500.
     close(&api.db).await;
     problem(&api.get("", "acme").await, 503, "unavailable");
-    problem(&api.post("acme", json!({"name": "x", "sku": "S"})).await, 503, "unavailable");
+    problem(
+        &api.post("acme", json!({"name": "x", "sku": "S"})).await,
+        503,
+        "unavailable",
+    );
 }
 
 #[cfg(feature = "sqlite")]
@@ -228,9 +448,23 @@ async fn jwt_tenants_cannot_reach_each_other_either() {
     let db = crate::data::database("sqlite").await;
     let api = Api::start(db).await;
     let alice = hs256(&claims("alice", Some("acme"), &[]));
-    let res = api.client.post(&api.base).bearer_auth(&alice).json(&json!({"name": "a", "sku": "A"})).send().await.unwrap();
+    let res = api
+        .client
+        .post(&api.base)
+        .bearer_auth(&alice)
+        .json(&json!({"name": "a", "sku": "A"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
-    let res = api.client.get(&api.base).bearer_auth(&alice).header("x-tenant-id", "t1").send().await.unwrap();
+    let res = api
+        .client
+        .get(&api.base)
+        .bearer_auth(&alice)
+        .header("x-tenant-id", "t1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "token for acme with a header naming t1");
 }
 

@@ -69,7 +69,11 @@ impl Fixture {
 
     /// Creates an item for `t`, returning its id.
     pub async fn item(&self, t: &str, name: &str, sku: &str) -> i64 {
-        let r = self.service(t).create(row(json!({"name": name, "sku": sku}))).await.unwrap();
+        let r = self
+            .service(t)
+            .create(row(json!({"name": name, "sku": sku})))
+            .await
+            .unwrap();
         r["id"].as_i64().unwrap()
     }
 }

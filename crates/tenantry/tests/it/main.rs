@@ -13,5 +13,7 @@ mod data;
 #[cfg(feature = "_sql")]
 mod db;
 mod enforce;
+mod export;
+mod limit;
 mod resolve;
 mod support;

@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use proptest::{prelude::*, test_runner::{Config, TestRunner}};
+use proptest::{
+    prelude::*,
+    test_runner::{Config, TestRunner},
+};
 use serde_json::json;
 use tenantry::data::{DataError, Database, Page};
 
@@ -13,14 +16,36 @@ const TENANTS: [&str; 3] = ["t0", "t1", "t2"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Create { by: usize, name: String, sku: u8 },
+    Create {
+        by: usize,
+        name: String,
+        sku: u8,
+    },
     /// Create with the body naming another tenant.
-    Plant { by: usize, other: usize, name: String },
-    Update { by: usize, target: usize, name: String },
+    Plant {
+        by: usize,
+        other: usize,
+        name: String,
+    },
+    Update {
+        by: usize,
+        target: usize,
+        name: String,
+    },
     /// Update that tries to move the row to another tenant.
-    Move { by: usize, target: usize, other: usize },
-    Delete { by: usize, target: usize },
-    Get { by: usize, target: usize },
+    Move {
+        by: usize,
+        target: usize,
+        other: usize,
+    },
+    Delete {
+        by: usize,
+        target: usize,
+    },
+    Get {
+        by: usize,
+        target: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -55,7 +80,11 @@ async fn check(f: &Fixture, model: &[Item]) {
             .iter()
             .map(|r| {
                 assert_eq!(r["tenant_id"], *name);
-                (r["id"].as_i64().unwrap(), r["name"].as_str().unwrap().to_owned(), r["sku"].as_str().unwrap().to_owned())
+                (
+                    r["id"].as_i64().unwrap(),
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["sku"].as_str().unwrap().to_owned(),
+                )
             })
             .collect();
         let expected: Vec<(i64, String, String)> = model
@@ -63,7 +92,10 @@ async fn check(f: &Fixture, model: &[Item]) {
             .filter(|i| i.live && i.tenant == t)
             .map(|i| (i.id, i.name.clone(), format!("S{}", i.sku)))
             .collect();
-        assert_eq!(seen, expected, "tenant {name} sees something else than the model");
+        assert_eq!(
+            seen, expected,
+            "tenant {name} sees something else than the model"
+        );
         assert_eq!(svc.count().await.unwrap(), expected.len() as u64);
     }
 }
@@ -73,10 +105,21 @@ async fn run(f: &Fixture, ops: Vec<Op>) {
     for op in ops {
         match op {
             Op::Create { by, name, sku } => {
-                let r = f.service(TENANTS[by]).create(row(json!({"name": name, "sku": format!("S{sku}")}))).await;
-                let taken = model.iter().any(|i| i.live && i.tenant == by && i.sku == sku);
+                let r = f
+                    .service(TENANTS[by])
+                    .create(row(json!({"name": name, "sku": format!("S{sku}")})))
+                    .await;
+                let taken = model
+                    .iter()
+                    .any(|i| i.live && i.tenant == by && i.sku == sku);
                 match r {
-                    Ok(r) if !taken => model.push(Item { id: r["id"].as_i64().unwrap(), tenant: by, name, sku, live: true }),
+                    Ok(r) if !taken => model.push(Item {
+                        id: r["id"].as_i64().unwrap(),
+                        tenant: by,
+                        name,
+                        sku,
+                        live: true,
+                    }),
                     Err(DataError::Conflict(_)) if taken => {}
                     other => panic!("create by {by} (sku taken: {taken}): {other:?}"),
                 }
@@ -84,35 +127,61 @@ async fn run(f: &Fixture, ops: Vec<Op>) {
             Op::Plant { by, other, name } => {
                 let body = json!({"name": name, "sku": "S9", "tenant_id": TENANTS[other]});
                 let r = f.service(TENANTS[by]).create(row(body)).await;
-                assert!(matches!(r, Err(DataError::TenantMismatch { .. })), "plant: {r:?}");
+                assert!(
+                    matches!(r, Err(DataError::TenantMismatch { .. })),
+                    "plant: {r:?}"
+                );
             }
             Op::Update { by, target, name } => {
-                let Some(item) = pick(&mut model, target) else { continue };
-                let r = f.service(TENANTS[by]).update(item.id, row(json!({"name": name}))).await;
+                let Some(item) = pick(&mut model, target) else {
+                    continue;
+                };
+                let r = f
+                    .service(TENANTS[by])
+                    .update(item.id, row(json!({"name": name})))
+                    .await;
                 if item.live && item.tenant == by {
                     assert_eq!(r.unwrap()["name"], json!(name));
                     item.name = name;
                 } else {
-                    assert!(matches!(r, Err(DataError::NotFound)), "update of {item:?} by {by}: {r:?}");
+                    assert!(
+                        matches!(r, Err(DataError::NotFound)),
+                        "update of {item:?} by {by}: {r:?}"
+                    );
                 }
             }
             Op::Move { by, target, other } => {
-                let Some(item) = pick(&mut model, target) else { continue };
-                let r = f.service(TENANTS[by]).update(item.id, row(json!({"tenant_id": TENANTS[other]}))).await;
-                assert!(matches!(r, Err(DataError::TenantMismatch { .. })), "move: {r:?}");
+                let Some(item) = pick(&mut model, target) else {
+                    continue;
+                };
+                let r = f
+                    .service(TENANTS[by])
+                    .update(item.id, row(json!({"tenant_id": TENANTS[other]})))
+                    .await;
+                assert!(
+                    matches!(r, Err(DataError::TenantMismatch { .. })),
+                    "move: {r:?}"
+                );
             }
             Op::Delete { by, target } => {
-                let Some(item) = pick(&mut model, target) else { continue };
+                let Some(item) = pick(&mut model, target) else {
+                    continue;
+                };
                 let r = f.service(TENANTS[by]).delete(item.id).await;
                 if item.live && item.tenant == by {
                     r.unwrap();
                     item.live = false;
                 } else {
-                    assert!(matches!(r, Err(DataError::NotFound)), "delete of {item:?} by {by}: {r:?}");
+                    assert!(
+                        matches!(r, Err(DataError::NotFound)),
+                        "delete of {item:?} by {by}: {r:?}"
+                    );
                 }
             }
             Op::Get { by, target } => {
-                let Some(item) = pick(&mut model, target) else { continue };
+                let Some(item) = pick(&mut model, target) else {
+                    continue;
+                };
                 let r = f.service(TENANTS[by]).get(item.id).await.unwrap();
                 if item.live && item.tenant == by {
                     assert_eq!(r.unwrap()["name"], json!(item.name));
@@ -132,10 +201,18 @@ fn pick(model: &mut [Item], target: usize) -> Option<&mut Item> {
 
 /// Runs `cases` random sequences on `backend`, each on a table of its own.
 fn property(backend: &'static str, cases: u32) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let db: Database = rt.block_on(super::database(backend));
     static TABLE: AtomicU32 = AtomicU32::new(0);
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
     runner
         .run(&proptest::collection::vec(op(), 1..24), |ops| {
             let table = format!("model_{}", TABLE.fetch_add(1, Ordering::Relaxed));

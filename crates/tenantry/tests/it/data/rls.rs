@@ -31,7 +31,10 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
 
     // An application role: no superuser, no BYPASSRLS.
     let role = format!("tenantry_app_{}", std::process::id());
-    let pool = match &admin.unscoped_admin("test setup: create the application role").postgres() {
+    let pool = match &admin
+        .unscoped_admin("test setup: create the application role")
+        .postgres()
+    {
         Some(p) => (*p).clone(),
         None => unreachable!(),
     };
@@ -45,9 +48,17 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     .await
     .unwrap();
     let app_url = with_user(&url, &role);
-    let app = Database::connect(&app_url).await.unwrap().with_row_level_security().unwrap();
+    let app = Database::connect(&app_url)
+        .await
+        .unwrap()
+        .with_row_level_security()
+        .unwrap();
     let audit = rls::audit(&app, "tenant_id").await.unwrap();
-    assert!(!audit.role_bypasses_rls && audit.is_clean(), "{:?}", audit.problems());
+    assert!(
+        !audit.role_bypasses_rls && audit.is_clean(),
+        "{:?}",
+        audit.problems()
+    );
 
     // Raw SQL in a tenant transaction sees only that tenant's rows, with no WHERE at all.
     let TenantTransaction::Postgres(mut tx) = app.begin_for(&tenant("acme")).await.unwrap() else {
@@ -62,31 +73,44 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
         .collect();
     assert_eq!(names, ["a1", "a2"]);
     // An INSERT naming another tenant fails the policy's WITH CHECK.
-    let planted = sqlx::query("INSERT INTO items (tenant_id, name, sku) VALUES ('globex', 'planted', 'P')")
-        .execute(&mut *tx)
-        .await;
+    let planted =
+        sqlx::query("INSERT INTO items (tenant_id, name, sku) VALUES ('globex', 'planted', 'P')")
+            .execute(&mut *tx)
+            .await;
     assert!(planted.is_err(), "the policy let a row into another tenant");
     drop(tx);
     // An UPDATE cannot move a row out either.
     let TenantTransaction::Postgres(mut tx) = app.begin_for(&tenant("acme")).await.unwrap() else {
         unreachable!()
     };
-    let moved = sqlx::query("UPDATE items SET tenant_id = 'globex'").execute(&mut *tx).await;
+    let moved = sqlx::query("UPDATE items SET tenant_id = 'globex'")
+        .execute(&mut *tx)
+        .await;
     assert!(moved.is_err());
     drop(tx);
     // Without the setting, the application role sees nothing at all.
     let mut bare = sqlx::PgConnection::connect(&app_url).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&mut bare).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+        .fetch_one(&mut bare)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 
     // The scoped service works through RLS unchanged.
-    let svc = tenantry::data::TenantScopedService::new(app.clone(), f.resource.clone(), tenant("globex"));
+    let svc =
+        tenantry::data::TenantScopedService::new(app.clone(), f.resource.clone(), tenant("globex"));
     assert_eq!(svc.list(Page::default(), &[]).await.unwrap().len(), 1);
-    let created = svc.create(row(json!({"name": "g2", "sku": "G2"}))).await.unwrap();
+    let created = svc
+        .create(row(json!({"name": "g2", "sku": "G2"})))
+        .await
+        .unwrap();
     assert_eq!(created["tenant_id"], "globex");
     assert_eq!(svc.count().await.unwrap(), 2);
     // And the superuser still sees all four rows (the audit warned about that).
-    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&pool).await.unwrap();
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(all, 4);
 }
 

@@ -16,7 +16,10 @@ async fn svc_infra_cases_suite(db: tenantry::data::Database) {
     let (t1, t2) = (f.service("t1"), f.service("t2"));
 
     // Create injects the tenant; the other tenant's list stays empty.
-    let created = t1.create(row(json!({"name": "alpha", "sku": "A"}))).await.unwrap();
+    let created = t1
+        .create(row(json!({"name": "alpha", "sku": "A"})))
+        .await
+        .unwrap();
     assert_eq!(created["tenant_id"], "t1");
     assert_eq!(created["name"], "alpha");
     assert_eq!(created["price_cents"], 0, "database default applied");
@@ -29,32 +32,64 @@ async fn svc_infra_cases_suite(db: tenantry::data::Database) {
 
     // list / count
     let names = |rows: Vec<tenantry::data::Row>| -> Vec<String> {
-        rows.iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+        rows.iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(names(t1.list(Page::default(), &[]).await.unwrap()), ["alpha", "beta"]);
-    assert_eq!(names(t2.list(Page::default(), &[]).await.unwrap()), ["gamma"]);
+    assert_eq!(
+        names(t1.list(Page::default(), &[]).await.unwrap()),
+        ["alpha", "beta"]
+    );
+    assert_eq!(
+        names(t2.list(Page::default(), &[]).await.unwrap()),
+        ["gamma"]
+    );
     assert_eq!(t1.count().await.unwrap(), 2);
     // get
     assert_eq!(t1.get(beta).await.unwrap().unwrap()["name"], "beta");
     assert!(t1.get(gamma).await.unwrap().is_none());
     assert!(t2.get(beta).await.unwrap().is_none());
     // search / count_search
-    assert_eq!(names(t1.search("ET", None, Page::default(), &[]).await.unwrap()), ["beta"]);
-    assert!(t2.search("beta", None, Page::default(), &[]).await.unwrap().is_empty());
+    assert_eq!(
+        names(t1.search("ET", None, Page::default(), &[]).await.unwrap()),
+        ["beta"]
+    );
+    assert!(
+        t2.search("beta", None, Page::default(), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(t1.count_search("a", None).await.unwrap(), 2);
     assert_eq!(t2.count_search("a", None).await.unwrap(), 1);
-    assert_eq!(t1.count_search("c", Some(&["sku"])).await.unwrap(), 0, "t2's sku C is invisible");
+    assert_eq!(
+        t1.count_search("c", Some(&["sku"])).await.unwrap(),
+        0,
+        "t2's sku C is invisible"
+    );
     // update: cross-tenant is not found and changes nothing; the owner's works.
     assert!(matches!(
         t2.update(beta, row(json!({"name": "hijack"}))).await,
         Err(DataError::NotFound)
     ));
     assert_eq!(t1.get(beta).await.unwrap().unwrap()["name"], "beta");
-    let updated = t1.update(beta, row(json!({"name": "beta2", "price_cents": 250}))).await.unwrap();
-    assert_eq!((updated["name"].clone(), updated["price_cents"].clone()), (json!("beta2"), json!(250)));
+    let updated = t1
+        .update(beta, row(json!({"name": "beta2", "price_cents": 250})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated["name"].clone(), updated["price_cents"].clone()),
+        (json!("beta2"), json!(250))
+    );
     // An empty patch is a no-op that returns the row.
-    assert_eq!(t1.update(beta, row(json!({}))).await.unwrap()["name"], "beta2");
-    assert!(matches!(t2.update(beta, row(json!({}))).await, Err(DataError::NotFound)));
+    assert_eq!(
+        t1.update(beta, row(json!({}))).await.unwrap()["name"],
+        "beta2"
+    );
+    assert!(matches!(
+        t2.update(beta, row(json!({}))).await,
+        Err(DataError::NotFound)
+    ));
     // delete: cross-tenant is not found and deletes nothing; the owner's works.
     assert!(matches!(t2.delete(beta).await, Err(DataError::NotFound)));
     assert!(t1.get(beta).await.unwrap().is_some());
@@ -62,7 +97,13 @@ async fn svc_infra_cases_suite(db: tenantry::data::Database) {
     assert!(t1.get(beta).await.unwrap().is_none());
     assert!(matches!(t1.delete(beta).await, Err(DataError::NotFound)));
     // The per-tenant list contains only that tenant's ids.
-    let ids: Vec<i64> = t2.list(Page::default(), &[]).await.unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = t2
+        .list(Page::default(), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [gamma]);
 }
 
@@ -74,30 +115,62 @@ mod listing {
 async fn listing_suite(db: tenantry::data::Database) {
     let f = Fixture::new(db, "items").await;
     let t = f.service("acme");
-    for (i, name) in ["pear", "apple", "fig", "banana", "cherry"].iter().enumerate() {
-        t.create(row(json!({"name": name, "sku": format!("S{i}"), "price_cents": (i as i64 % 2) * 100})))
-            .await
-            .unwrap();
+    for (i, name) in ["pear", "apple", "fig", "banana", "cherry"]
+        .iter()
+        .enumerate()
+    {
+        t.create(row(
+            json!({"name": name, "sku": format!("S{i}"), "price_cents": (i as i64 % 2) * 100}),
+        ))
+        .await
+        .unwrap();
     }
     f.item("other", "apple", "S0").await;
-    let names = |rows: &[tenantry::data::Row]| rows.iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    let by_name = t.list(Page::default(), &[Order::asc("name")]).await.unwrap();
-    assert_eq!(names(&by_name), ["apple", "banana", "cherry", "fig", "pear"]);
-    let desc = t.list(Page::default(), &Order::parse_list("-name").unwrap()).await.unwrap();
+    let names = |rows: &[tenantry::data::Row]| {
+        rows.iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let by_name = t
+        .list(Page::default(), &[Order::asc("name")])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&by_name),
+        ["apple", "banana", "cherry", "fig", "pear"]
+    );
+    let desc = t
+        .list(Page::default(), &Order::parse_list("-name").unwrap())
+        .await
+        .unwrap();
     assert_eq!(names(&desc), ["pear", "fig", "cherry", "banana", "apple"]);
     // Ties broken by id: price 0 = pear, fig, cherry (ids 1, 3, 5); price 100 = apple, banana.
-    let by_price = t.list(Page::default(), &Order::parse_list("-price_cents").unwrap()).await.unwrap();
-    assert_eq!(names(&by_price), ["apple", "banana", "pear", "fig", "cherry"]);
+    let by_price = t
+        .list(Page::default(), &Order::parse_list("-price_cents").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&by_price),
+        ["apple", "banana", "pear", "fig", "cherry"]
+    );
     // Pages.
     let p = |l, o| Page::new(l, o).unwrap();
-    assert_eq!(names(&t.list(p(2, 0), &[Order::asc("name")]).await.unwrap()), ["apple", "banana"]);
-    assert_eq!(names(&t.list(p(2, 4), &[Order::asc("name")]).await.unwrap()), ["pear"]);
+    assert_eq!(
+        names(&t.list(p(2, 0), &[Order::asc("name")]).await.unwrap()),
+        ["apple", "banana"]
+    );
+    assert_eq!(
+        names(&t.list(p(2, 4), &[Order::asc("name")]).await.unwrap()),
+        ["pear"]
+    );
     assert!(t.list(p(2, 10), &[]).await.unwrap().is_empty());
     // Filters and search together, with counts.
     let q = ListQuery::new().filter("sku", "S1");
     assert_eq!(names(&t.find(&q).await.unwrap()), ["apple"]);
     assert_eq!(t.count_where(&q).await.unwrap(), 1);
-    let q = ListQuery::new().search("AN", None).order(vec![Order::desc("id")]);
+    let q = ListQuery::new()
+        .search("AN", None)
+        .order(vec![Order::desc("id")]);
     assert_eq!(names(&t.find(&q).await.unwrap()), ["banana"]);
     let q = ListQuery::new().search("e", Some(vec!["name".into()]));
     assert_eq!(t.count_where(&q).await.unwrap(), 3); // pear, apple, cherry

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# HTTP throughput of the demo with rate limits on (quota never reached) vs off, same route, same
+# token, alternating runs: `tenantry serve` (release build) on loopback, driven by wrk.
+#
+#   bench/limits_http.sh                       # GET /api/v1/whoami as alice (tenant acme, plan pro)
+#   ROUTE=/api/v1/items/1 bench/limits_http.sh # another route of the demo
+#   ROUNDS=3 DURATION=10s CONNECTIONS=32 THREADS=1 bench/limits_http.sh
+#
+# "on" runs `serve --rate-pro 1000000 --burst-pro 1000000` (in memory; every request is decided
+# and gets the headers, none is refused), "off" runs `serve --no-rate-limit`. Loopback only;
+# every wrk run is bounded by DURATION. Figures go to docs/PERFORMANCE.md, "Rate limits".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+route=${ROUTE:-/api/v1/whoami}
+rounds=${ROUNDS:-3}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-32}
+threads=${THREADS:-1}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+cargo build -q --release -p tenantry-cli
+bin=target/release/tenantry
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+token=$("$bin" token --sub alice --tenant acme)
+
+# Starts the demo with EXTRA flags; prints its base URL.
+start() {
+  local log="$work/serve-$1.log"
+  shift
+  "$bin" serve --bind 127.0.0.1:0 --database-url "sqlite://$work/demo-$RANDOM.db" "$@" >"$log" 2>&1 &
+  for _ in $(seq 100); do
+    base=$(sed -n 's/^tenantry demo listening on //p' "$log")
+    [ -n "$base" ] && { echo "$base"; return; }
+    sleep 0.1
+  done
+  echo "serve did not start: $(cat "$log")" >&2
+  exit 1
+}
+
+run() { # NAME BASE -> requests/s
+  local out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" -H "Authorization: Bearer $token" "$2$route")
+  if grep -q 'Non-2xx' <<<"$out"; then
+    echo "$1: some responses were not 2xx:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  grep 'Requests/sec' <<<"$out" | awk '{print $2}'
+}
+
+on=$(start on --rate-pro 1000000 --burst-pro 1000000)
+off=$(start off --no-rate-limit)
+echo "route: GET $route as alice (acme, plan pro); wrk -t$threads -c$connections -d$duration; $(nproc) cores"
+curl -s -D - -o /dev/null -H "Authorization: Bearer $token" "$on$route" | grep -i '^x-ratelimit' || true
+# Warm both up.
+wrk -t1 -c4 -d2s -H "Authorization: Bearer $token" "$on$route" >/dev/null
+wrk -t1 -c4 -d2s -H "Authorization: Bearer $token" "$off$route" >/dev/null
+ons=() offs=()
+for r in $(seq "$rounds"); do
+  offs+=("$(run off "$off")")
+  ons+=("$(run on "$on")")
+  echo "round $r: off ${offs[-1]} req/s, on ${ons[-1]} req/s"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+m_on=$(median "${ons[@]}")
+m_off=$(median "${offs[@]}")
+echo "median: off $m_off req/s, on $m_on req/s, on/off $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a/b}')"

@@ -1,0 +1,111 @@
+//! `tenantry sql export-tenant`: one tenant's rows as JSON, streamed and written atomically.
+
+use std::{io::Write as _, process::ExitCode};
+
+use tenantry::export::{self, ExportRequest, Format};
+
+use super::{connect, ident, interruptible, usage};
+use crate::{
+    cli::{ExportTenantArgs, FormatArg},
+    reporter,
+};
+
+pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
+    // Names are checked before anything connects: a hostile one never reaches a database.
+    let tenant_field = match ident("--tenant-field", &args.tenant_field) {
+        Ok(f) => f,
+        Err(e) => return usage(e),
+    };
+    let table = match args.table.as_deref().map(|t| ident("TABLE", t)).transpose() {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    if args.tenant_id.trim().is_empty() {
+        return usage("--tenant-id must not be empty");
+    }
+    let url = match args.db.url() {
+        Ok(url) => url,
+        Err(e) => return usage(e),
+    };
+    let format = match args.format {
+        FormatArg::Json => Format::Json,
+        FormatArg::Ndjson => Format::Ndjson,
+    };
+    let db = connect(url).await?;
+    let pool = db.unscoped_admin("tenantry sql export-tenant: reads one tenant's rows");
+    let reporter = reporter::stderr("exporting");
+    let mut req = ExportRequest::new(
+        table.clone().unwrap_or_else(|| tenant_field.clone()),
+        args.tenant_id.clone(),
+    );
+    req.tenant_field = tenant_field;
+    req.limit = args.limit.filter(|&n| n > 0);
+    req.format = format;
+
+    match (table, args.output) {
+        (None, Some(dir)) => {
+            let manifest = interruptible(
+                async {
+                    Ok(export::export_all_tables(&pool, &req, &dir, reporter.as_ref()).await?)
+                },
+                "no directory was written",
+            )
+            .await?;
+            for name in &manifest.skipped {
+                eprintln!("warning: skipped table {name:?}: not a plain SQL identifier");
+            }
+            if reporter::interactive() {
+                let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+                eprintln!(
+                    "exported {rows} rows of tenant {} from {} tables into {}",
+                    req.tenant,
+                    manifest.tables.len(),
+                    dir.display()
+                );
+            }
+        }
+        (Some(_), Some(path)) => {
+            let done = interruptible(
+                async {
+                    Ok(export::export_table_to_path(&pool, &req, &path, reporter.as_ref()).await?)
+                },
+                "no file was written",
+            )
+            .await?;
+            if reporter::interactive() {
+                eprintln!(
+                    "exported {} rows of tenant {} from {} to {}",
+                    done.rows,
+                    req.tenant,
+                    done.table,
+                    path.display()
+                );
+            }
+        }
+        (Some(_), None) => {
+            let stdout = std::io::stdout();
+            let out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+            let result = interruptible(
+                async { Ok(export::export_table(&pool, &req, out, reporter.as_ref()).await?) },
+                "the output is incomplete",
+            )
+            .await;
+            match result {
+                Ok(_) => {}
+                // The reader went away (`| head`): not a failure of ours.
+                Err(e)
+                    if e.downcast_ref::<export::ExportError>()
+                        .is_some_and(export::ExportError::is_broken_pipe) =>
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => {
+                    let _ = std::io::stdout().flush();
+                    return Err(e);
+                }
+            }
+        }
+        (None, None) => return usage("--all-tables needs --output DIR"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

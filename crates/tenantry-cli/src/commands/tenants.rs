@@ -1,0 +1,297 @@
+//! `tenantry tenants ...`: the catalog table, for operators and scripts.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use tenantry::{
+    TenantId,
+    catalog::{CatalogStore, Placement, SqlCatalog, TenantRecord, TenantStatus},
+};
+
+use super::USAGE;
+use crate::cli::{
+    CatalogArgs, StatusArg, TenantArgs, TenantsCommand, TenantsCreateArgs, TenantsDeleteArgs,
+    TenantsListArgs,
+};
+
+pub(crate) async fn run(command: TenantsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TenantsCommand::List(args) => list(args).await,
+        TenantsCommand::Show(args) => show(args).await,
+        TenantsCommand::Create(args) => create(args).await,
+        TenantsCommand::Suspend(args) => set_status(args, TenantStatus::Suspended).await,
+        TenantsCommand::Resume(args) => set_status(args, TenantStatus::Active).await,
+        TenantsCommand::Delete(args) => delete(args).await,
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {message}");
+    Ok(ExitCode::from(USAGE))
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, String> {
+    TenantId::parse(raw).map_err(|e| format!("invalid tenant id {raw:?}: {e}"))
+}
+
+fn status(s: StatusArg) -> TenantStatus {
+    match s {
+        StatusArg::Active => TenantStatus::Active,
+        StatusArg::Suspended => TenantStatus::Suspended,
+        StatusArg::Provisioning => TenantStatus::Provisioning,
+        StatusArg::Moving => TenantStatus::Moving,
+        StatusArg::Deleted => TenantStatus::Deleted,
+    }
+}
+
+/// Opens the catalog and creates its table if missing (as `serve` does).
+async fn open(c: &CatalogArgs) -> anyhow::Result<SqlCatalog> {
+    super::sql::probe(&c.database_url).await.with_context(|| {
+        format!(
+            "cannot open the catalog database {}",
+            redact(&c.database_url)
+        )
+    })?;
+    let store = SqlCatalog::connect(&c.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the catalog database {}",
+                redact(&c.database_url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot create the catalog table")?;
+    Ok(store)
+}
+
+async fn get(store: &SqlCatalog, id: &TenantId) -> anyhow::Result<TenantRecord> {
+    store
+        .get(id)
+        .await?
+        .with_context(|| format!("tenant {id} does not exist"))
+}
+
+async fn list(args: TenantsListArgs) -> anyhow::Result<ExitCode> {
+    let store = open(&args.catalog).await?;
+    let mut records = store.list().await?;
+    if let Some(s) = args.status {
+        records.retain(|r| r.status == status(s));
+    }
+    if args.catalog.json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        print!("{}", table(&records));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(args: TenantArgs) -> anyhow::Result<ExitCode> {
+    let id = match tenant_id(&args.id) {
+        Ok(id) => id,
+        Err(e) => return usage(e),
+    };
+    let store = open(&args.catalog).await?;
+    let record = get(&store, &id).await?;
+    if args.catalog.json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+    } else {
+        print!("{}", details(&record));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
+    let id = match tenant_id(&args.id) {
+        Ok(id) => id,
+        Err(e) => return usage(e),
+    };
+    let placement: Placement = match args.placement.parse() {
+        Ok(p) => p,
+        Err(_) => {
+            return usage(format!(
+                "--placement {:?} is not row, schema:NAME or database:REF",
+                args.placement
+            ));
+        }
+    };
+    let settings = match serde_json::from_str::<Value>(&args.settings) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return usage("--settings must be a JSON object"),
+    };
+    let name = args.name.clone().unwrap_or_else(|| id.to_string());
+    if name.trim().is_empty() {
+        return usage("--name must not be empty");
+    }
+    let record = TenantRecord::new(id, name)
+        .with_plan(args.plan.clone())
+        .with_status(status(args.status))
+        .with_placement(placement)
+        .with_settings(settings);
+    let store = open(&args.catalog).await?;
+    store.create(&record).await?;
+    report(
+        &args.catalog,
+        &record,
+        &format!("created tenant {} ({})", record.id, record.status),
+    )
+}
+
+async fn set_status(args: TenantArgs, to: TenantStatus) -> anyhow::Result<ExitCode> {
+    let id = match tenant_id(&args.id) {
+        Ok(id) => id,
+        Err(e) => return usage(e),
+    };
+    let store = open(&args.catalog).await?;
+    let mut record = get(&store, &id).await?;
+    let from = record.status;
+    if to == TenantStatus::Suspended && from == TenantStatus::Deleted {
+        anyhow::bail!("tenant {id} is deleted; `tenantry tenants resume {id}` restores it first");
+    }
+    if from != to {
+        record.status = to;
+        record.touch();
+        store.update(&record).await?;
+    }
+    report(&args.catalog, &record, &transition(&id, from, to))
+}
+
+async fn delete(args: TenantsDeleteArgs) -> anyhow::Result<ExitCode> {
+    let id = match tenant_id(&args.id) {
+        Ok(id) => id,
+        Err(e) => return usage(e),
+    };
+    let store = open(&args.catalog).await?;
+    let mut record = get(&store, &id).await?;
+    if args.purge {
+        store.remove(&id).await?;
+        if args.catalog.json {
+            println!("{}", serde_json::json!({ "id": id, "purged": true }));
+        } else {
+            eprintln!("purged tenant {id} from the catalog (rows in data tables are untouched)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let from = record.status;
+    if from != TenantStatus::Deleted {
+        record.status = TenantStatus::Deleted;
+        record.touch();
+        store.update(&record).await?;
+    }
+    report(
+        &args.catalog,
+        &record,
+        &transition(&id, from, TenantStatus::Deleted),
+    )
+}
+
+fn transition(id: &TenantId, from: TenantStatus, to: TenantStatus) -> String {
+    if from == to {
+        format!("tenant {id} is already {to}")
+    } else {
+        format!("tenant {id}: {from} -> {to}")
+    }
+}
+
+/// The record as JSON on stdout with `--json`; otherwise one line on stderr.
+fn report(c: &CatalogArgs, record: &TenantRecord, line: &str) -> anyhow::Result<ExitCode> {
+    if c.json {
+        println!("{}", serde_json::to_string_pretty(record)?);
+    } else {
+        eprintln!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stamp(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Aligned columns with a header; `(no tenants)` when empty.
+fn table(records: &[TenantRecord]) -> String {
+    if records.is_empty() {
+        return "(no tenants)\n".to_owned();
+    }
+    let header = ["ID", "NAME", "STATUS", "PLAN", "PLACEMENT", "CREATED"].map(str::to_owned);
+    let rows: Vec<[String; 6]> = records
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                r.name.clone(),
+                r.status.to_string(),
+                r.plan.clone(),
+                r.placement.to_string(),
+                stamp(&r.created_at),
+            ]
+        })
+        .collect();
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn details(r: &TenantRecord) -> String {
+    format!(
+        "id:         {}\nname:       {}\nstatus:     {}\nplan:       {}\nplacement:  {}\n\
+         settings:   {}\ncreated_at: {}\nupdated_at: {}\n",
+        r.id,
+        r.name,
+        r.status,
+        r.plan,
+        r.placement,
+        r.settings,
+        stamp(&r.created_at),
+        stamp(&r.updated_at)
+    )
+}
+
+/// `url` with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_human_table_is_aligned() {
+        let a = TenantRecord::new(TenantId::parse("acme").unwrap(), "Acme Corp").with_plan("pro");
+        let b = TenantRecord::new(TenantId::parse("globex-industries").unwrap(), "G");
+        let text = table(&[a, b]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines[0].starts_with("ID                 NAME       STATUS  PLAN  PLACEMENT  CREATED")
+        );
+        assert!(lines[1].starts_with("acme               Acme Corp  active  pro   row"));
+        assert_eq!(table(&[]), "(no tenants)\n");
+    }
+}

@@ -1,0 +1,97 @@
+//! The demo's rate limits: per tenant by plan, in memory or on Redis (`tenantry serve` flags).
+
+use std::num::NonZeroU32;
+
+use anyhow::Context as _;
+use axum::Router;
+use clap::Args;
+use tenantry::limit::{PlanQuotas, Quota, RateLimitLayer, RedisStore};
+
+/// Rate limits of `tenantry serve`.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Requests per second for tenants on plan free (and on plans not listed here).
+    #[arg(long, default_value = "10", help_heading = "Rate limits")]
+    pub(crate) rate_free: NonZeroU32,
+    /// Requests at once for plan free.
+    #[arg(long, default_value = "20", help_heading = "Rate limits")]
+    pub(crate) burst_free: NonZeroU32,
+    /// Requests per second for tenants on plan pro.
+    #[arg(long, default_value = "100", help_heading = "Rate limits")]
+    pub(crate) rate_pro: NonZeroU32,
+    /// Requests at once for plan pro.
+    #[arg(long, default_value = "200", help_heading = "Rate limits")]
+    pub(crate) burst_pro: NonZeroU32,
+    /// Turn rate limits off.
+    #[arg(long, help_heading = "Rate limits")]
+    pub(crate) no_rate_limit: bool,
+    /// Keep the buckets on Redis (shared by every instance) instead of in memory.
+    #[arg(
+        long,
+        env = "TENANTRY_REDIS_URL",
+        hide_env_values = true,
+        help_heading = "Rate limits"
+    )]
+    pub(crate) redis_url: Option<String>,
+    /// Prefix of the rate-limit keys on Redis.
+    #[arg(long, default_value = "tenantry:rl:", help_heading = "Rate limits")]
+    pub(crate) redis_prefix: String,
+}
+
+impl LimitArgs {
+    fn free(&self) -> Quota {
+        Quota::per_second(self.rate_free).allow_burst(self.burst_free)
+    }
+
+    fn pro(&self) -> Quota {
+        Quota::per_second(self.rate_pro).allow_burst(self.burst_pro)
+    }
+}
+
+/// The `/api` limit layer, or `None` with `--no-rate-limit`. With `--redis-url`, Redis must
+/// answer at start-up; afterwards an outage lets requests through (fail open), logged.
+pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLayer>> {
+    if args.no_rate_limit {
+        return Ok(None);
+    }
+    let builder = RateLimitLayer::builder()
+        .name("api")
+        .quota(args.free())
+        .resolver(PlanQuotas::new().plan("pro", args.pro()));
+    let builder = match &args.redis_url {
+        Some(url) => builder.store(
+            RedisStore::builder(url)
+                .prefix(&args.redis_prefix)
+                .connect()
+                .await
+                .context("cannot use Redis for rate limits (--redis-url, TENANTRY_REDIS_URL)")?,
+        ),
+        None => builder,
+    };
+    Ok(Some(builder.build()?))
+}
+
+/// Wraps the tenant-scoped routes (inside the tenancy layer, so the accepted tenant and its
+/// plan key the buckets).
+pub(crate) fn apply(api: Router, limits: Option<RateLimitLayer>) -> Router {
+    match limits {
+        Some(limits) => api.layer(limits),
+        None => api,
+    }
+}
+
+/// One banner line.
+pub(crate) fn describe(args: &LimitArgs) -> String {
+    if args.no_rate_limit {
+        return "rate limits: off (--no-rate-limit)\n".to_owned();
+    }
+    let place = if args.redis_url.is_some() {
+        "on Redis"
+    } else {
+        "in memory"
+    };
+    format!(
+        "rate limits ({place}): plan free {}/s burst {}, plan pro {}/s burst {}\n",
+        args.rate_free, args.burst_free, args.rate_pro, args.burst_pro
+    )
+}

@@ -1,0 +1,366 @@
+//! What a rate-limit decision costs (docs/PERFORMANCE.md, "Rate limits").
+//!
+//! * `memory/<keys>/<threads>/{tenantry,governor}`: one decision on [`MemoryStore`] against
+//!   governor's keyed limiter (`DefaultKeyedRateLimiter<String>`: dashmap + quanta clock) in the
+//!   same run, on 1 and 2 threads, over 1, 10,000 and 1,000,000 keys (all inserted before
+//!   measuring, then visited in one pseudo-random order shared by both). Keys look like the
+//!   layer's (`api:t:tenant-0000042`). The quotas never refuse, so every decision writes.
+//! * `redis/c<N>/{decide,trivial}`: decisions per second on [`RedisStore`] with N concurrent
+//!   tasks over 10,000 keys, and a trivial `EVALSHA` (`return 1`) through the same client at the
+//!   same concurrency. `bench/limits_redis.sh` adds `redis-benchmark` running `EVAL "return 1"`
+//!   at the same concurrency. Needs `--features redis` and `TENANTRY_BENCH_REDIS_URL` (default
+//!   `redis://127.0.0.1:6379`).
+//! * `footprint` (not a criterion bench): resident memory per idle key, both stores, printed.
+//! * `ab` (not a criterion bench): the `memory` cases again, tenantry and governor alternating
+//!   in short rounds (11 each), printing the median of each and of their ratio: on a shared,
+//!   noisy machine the ratio from interleaved rounds is steadier than two separate criterion
+//!   measurements taken seconds apart.
+//!
+//! `cargo bench -p tenantry --features redis --bench limit -- memory`
+//! `cargo bench -p tenantry --bench limit -- footprint`
+//! `cargo bench -p tenantry --bench limit -- ab`
+
+use std::{
+    hint::black_box,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use governor::{DefaultKeyedRateLimiter, Quota as GovQuota, RateLimiter};
+use tenantry::limit::{MemoryStore, Rate};
+
+const KEY_COUNTS: [usize; 3] = [1, 10_000, 1_000_000];
+/// Length of the shared pseudo-random visiting order.
+const ORDER_LEN: usize = 1 << 20;
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("api:t:tenant-{i:07}")).collect()
+}
+
+/// A pseudo-random order over `n` keys (xorshift), the same for both limiters.
+fn order(n: usize, seed: u64) -> Vec<u32> {
+    let mut x = seed | 1;
+    (0..ORDER_LEN)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as u32
+        })
+        .collect()
+}
+
+/// One a second with a burst of 2^32 - 1: never refuses within a bench run (a key would need
+/// 2^32 decisions ahead of its refill), and every key stays live (its arrival time is in the
+/// future), so none is evicted while measuring. governor gets the same quota.
+fn tenantry_rate() -> Rate {
+    Rate::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::MAX)
+}
+
+fn governor(keys: &[String]) -> DefaultKeyedRateLimiter<String> {
+    let limiter =
+        RateLimiter::keyed(GovQuota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::MAX));
+    for k in keys {
+        let _ = limiter.check_key(k);
+    }
+    limiter
+}
+
+fn tenantry(keys: &[String]) -> MemoryStore {
+    fill(MemoryStore::new(), keys)
+}
+
+fn fill<C: tenantry::limit::Clock>(store: MemoryStore<C>, keys: &[String]) -> MemoryStore<C> {
+    let rate = tenantry_rate();
+    for k in keys {
+        store.decide(k, &rate);
+    }
+    store
+}
+
+/// Runs `iters` decisions split over `threads` threads, each walking its own part of `order`.
+fn timed<F: Fn(&String) + Sync>(
+    iters: u64,
+    threads: usize,
+    keys: &[String],
+    order: &[u32],
+    f: F,
+) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64) as usize;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let f = &f;
+            s.spawn(move || {
+                let mut i = t * (ORDER_LEN / threads);
+                for _ in 0..per_thread {
+                    f(&keys[order[i] as usize]);
+                    i = (i + 1) & (ORDER_LEN - 1);
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+/// The keys, the visiting order and both limiters for `n` keys, built on first use (so that a
+/// filter skipping a case skips its set-up too).
+struct Fixture {
+    keys: Vec<String>,
+    order: Vec<u32>,
+    ours: MemoryStore,
+    theirs: DefaultKeyedRateLimiter<String>,
+}
+
+impl Fixture {
+    fn new(n: usize) -> Self {
+        let keys = keys(n);
+        Self {
+            order: order(n, 0x9E37_79B9_7F4A_7C15),
+            ours: tenantry(&keys),
+            theirs: governor(&keys),
+            keys,
+        }
+    }
+}
+
+fn memory(c: &mut Criterion) {
+    for &n in &KEY_COUNTS {
+        let fixture = std::sync::OnceLock::new();
+        let fixture = || fixture.get_or_init(|| Fixture::new(n));
+        let rate = tenantry_rate();
+        let mut group = c.benchmark_group(format!("memory/{n}"));
+        group.throughput(Throughput::Elements(1));
+        for threads in [1, 2] {
+            group.bench_function(BenchmarkId::new("tenantry", format!("{threads}t")), |b| {
+                let f = fixture();
+                b.iter_custom(|iters| {
+                    timed(iters, threads, &f.keys, &f.order, |k| {
+                        black_box(f.ours.decide(k, &rate));
+                    })
+                })
+            });
+            group.bench_function(BenchmarkId::new("governor", format!("{threads}t")), |b| {
+                let f = fixture();
+                b.iter_custom(|iters| {
+                    timed(iters, threads, &f.keys, &f.order, |k| {
+                        let _ = black_box(f.theirs.check_key(k));
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+/// Resident set size in bytes (Linux).
+fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn footprint() {
+    const N: usize = 1_000_000;
+    let keys = keys(N);
+    let clock = tenantry::limit::FakeClock::new();
+    let before = rss();
+    let store = fill(MemoryStore::with_clock(clock.clone()), &keys);
+    let ours = rss() - before;
+    let len = store.len();
+    clock.advance(Duration::from_secs(2)); // every bucket is full again: idle
+    let dropped = store.retain_recent();
+    drop(store);
+    let before = rss();
+    let limiter = governor(&keys);
+    let theirs = rss() - before;
+    let glen = limiter.len();
+    drop(limiter);
+    println!(
+        "footprint: {N} keys like {:?} ({} bytes of text)",
+        keys[0],
+        keys[0].len()
+    );
+    println!(
+        "footprint: tenantry MemoryStore: {:.1} bytes/key resident ({len} keys; retain_recent dropped {dropped} once idle)",
+        ours as f64 / N as f64
+    );
+    println!(
+        "footprint: governor keyed (dashmap): {:.1} bytes/key resident ({glen} keys)",
+        theirs as f64 / N as f64
+    );
+}
+
+#[cfg(feature = "redis")]
+struct RedisFixture {
+    rt: tokio::runtime::Runtime,
+    store: Arc<tenantry::limit::RedisStore>,
+    trivial: Arc<redis::Script>,
+    conn: redis::aio::ConnectionManager,
+    keys: Arc<Vec<String>>,
+}
+
+#[cfg(feature = "redis")]
+impl RedisFixture {
+    fn new() -> Self {
+        use tenantry::limit::RedisStore;
+
+        let url = std::env::var("TENANTRY_BENCH_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (store, conn) = rt.block_on(async {
+            let connections = std::env::var("TENANTRY_BENCH_REDIS_CONNECTIONS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(2);
+            let store = RedisStore::builder(&url)
+                .connections(connections)
+                .prefix(format!("tenantry-bench:{}:", std::process::id()))
+                .timeout(Duration::from_secs(5))
+                .connect()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("cannot reach Redis ({e}); set TENANTRY_BENCH_REDIS_URL")
+                });
+            let client = redis::Client::open(url.as_str()).expect("url");
+            let conn = redis::aio::ConnectionManager::new(client)
+                .await
+                .expect("connect");
+            (store, conn)
+        });
+        Self {
+            rt,
+            store: Arc::new(store),
+            trivial: Arc::new(redis::Script::new("return 1")),
+            conn,
+            keys: Arc::new(keys(10_000)),
+        }
+    }
+
+    /// `iters` calls split over `concurrency` tasks; the wall time.
+    fn run(&self, iters: u64, concurrency: u64, decide: bool) -> Duration {
+        let rate = Rate::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::MAX);
+        self.rt.block_on(async {
+            let per_task = iters.div_ceil(concurrency);
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|t| {
+                    let (store, keys, trivial, mut conn) = (
+                        self.store.clone(),
+                        self.keys.clone(),
+                        self.trivial.clone(),
+                        self.conn.clone(),
+                    );
+                    tokio::spawn(async move {
+                        for i in 0..per_task {
+                            if decide {
+                                let k = &keys[((t * 7919 + i) % 10_000) as usize];
+                                black_box(store.decide(k, &rate).await.expect("decide"));
+                            } else {
+                                let v: i64 = trivial.invoke_async(&mut conn).await.expect("eval");
+                                black_box(v);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task");
+            }
+            start.elapsed()
+        })
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis(c: &mut Criterion) {
+    let cell = std::sync::OnceLock::new();
+    let fixture = || cell.get_or_init(RedisFixture::new);
+    let mut group = c.benchmark_group("redis");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(8));
+    for concurrency in [1u64, 16, 64] {
+        group.bench_function(BenchmarkId::new("decide", format!("c{concurrency}")), |b| {
+            let f = fixture();
+            b.iter_custom(|iters| f.run(iters, concurrency, true))
+        });
+        group.bench_function(
+            BenchmarkId::new("trivial", format!("c{concurrency}")),
+            |b| {
+                let f = fixture();
+                b.iter_custom(|iters| f.run(iters, concurrency, false))
+            },
+        );
+    }
+    group.finish();
+    if let Some(f) = cell.get() {
+        assert_eq!(f.store.failures(), 0);
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ab() {
+    const ROUNDS: usize = 11;
+    println!(
+        "ab: keys threads | tenantry Mdecisions/s | governor Mdecisions/s | ratio (median of rounds)"
+    );
+    for &n in &KEY_COUNTS {
+        let keys = keys(n);
+        let order = order(n, 0x9E37_79B9_7F4A_7C15);
+        let ours = tenantry(&keys);
+        let theirs = governor(&keys);
+        let rate = tenantry_rate();
+        let per_round: u64 = if n >= 1_000_000 { 2_000_000 } else { 5_000_000 };
+        for threads in [1, 2] {
+            let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                let ta = timed(per_round, threads, &keys, &order, |k| {
+                    black_box(ours.decide(k, &rate));
+                });
+                let tb = timed(per_round, threads, &keys, &order, |k| {
+                    let _ = black_box(theirs.check_key(k));
+                });
+                let (ra, rb) = (
+                    per_round as f64 / ta.as_secs_f64() / 1e6,
+                    per_round as f64 / tb.as_secs_f64() / 1e6,
+                );
+                a.push(ra);
+                b.push(rb);
+                ratio.push(ra / rb);
+            }
+            println!(
+                "ab: {n:>7} {threads} | {:6.2} | {:6.2} | {:.2}",
+                median(a),
+                median(b),
+                median(ratio)
+            );
+        }
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "footprint") {
+        footprint();
+        return;
+    }
+    if std::env::args().any(|a| a == "ab") {
+        ab();
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    memory(&mut c);
+    #[cfg(feature = "redis")]
+    redis(&mut c);
+    c.final_summary();
+}
