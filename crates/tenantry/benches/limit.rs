@@ -23,7 +23,6 @@
 use std::{
     hint::black_box,
     num::NonZeroU32,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -197,10 +196,10 @@ fn footprint() {
 #[cfg(feature = "redis")]
 struct RedisFixture {
     rt: tokio::runtime::Runtime,
-    store: Arc<tenantry::limit::RedisStore>,
-    trivial: Arc<redis::Script>,
+    store: std::sync::Arc<tenantry::limit::RedisStore>,
+    trivial: std::sync::Arc<redis::Script>,
     conn: redis::aio::ConnectionManager,
-    keys: Arc<Vec<String>>,
+    keys: std::sync::Arc<Vec<String>>,
 }
 
 #[cfg(feature = "redis")]
@@ -237,10 +236,10 @@ impl RedisFixture {
         });
         Self {
             rt,
-            store: Arc::new(store),
-            trivial: Arc::new(redis::Script::new("return 1")),
+            store: std::sync::Arc::new(store),
+            trivial: std::sync::Arc::new(redis::Script::new("return 1")),
             conn,
-            keys: Arc::new(keys(10_000)),
+            keys: std::sync::Arc::new(keys(10_000)),
         }
     }
 

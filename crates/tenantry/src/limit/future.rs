@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::{
-    Decision, headers,
+    Decision, LimitCode, headers,
     layer::{Config, Verdict},
 };
 use crate::{Rejection, catalog::BoxFuture};
@@ -50,6 +50,11 @@ pin_project! {
             future: S::Future,
             decision: Option<Decision>,
         },
+        Refused {
+            verdict: Verdict,
+            code: LimitCode,
+            path: String,
+        },
         Done,
     }
 }
@@ -58,7 +63,22 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<B>>,
 {
-    pub(super) fn new(config: Arc<Config>, head: Parts, inner: S, body: B) -> Self {
+    pub(super) fn new(config: Arc<Config>, head: Parts, mut inner: S, body: B) -> Self {
+        // Decided on the spot when nothing needs waiting for: no boxed future.
+        if let Some(verdict) = config.decide_now(&head) {
+            let state = match verdict {
+                Verdict::Proceed(decision) => State::Calling {
+                    future: inner.call(Request::from_parts(head, body)),
+                    decision,
+                },
+                verdict => State::Refused {
+                    verdict,
+                    code: config.code,
+                    path: head.uri.path().to_owned(),
+                },
+            };
+            return Self { state };
+        }
         let deciding = config.clone();
         let decision: BoxFuture<'static, (Parts, Verdict)> = Box::pin(async move {
             let verdict = deciding.decide(&head).await;
@@ -129,6 +149,18 @@ where
                     if let Some(decision) = decision {
                         headers::set(res.headers_mut(), decision);
                     }
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(res));
+                }
+                StateProj::Refused {
+                    verdict,
+                    code,
+                    path,
+                } => {
+                    let res = match verdict {
+                        Verdict::Refuse(decision) => headers::too_many(*code, decision, path),
+                        _ => headers::unavailable(path),
+                    };
                     this.state.set(State::Done);
                     return Poll::Ready(Ok(res));
                 }

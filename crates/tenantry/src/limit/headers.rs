@@ -1,5 +1,7 @@
 //! The headers every decision adds, and the refusal responses.
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header::RETRY_AFTER};
 
@@ -13,6 +15,22 @@ pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelim
 /// `X-RateLimit-Reset`: seconds (rounded up) until the bucket is full again.
 pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
+/// Header values 0 to 1,023, made once: cloning one costs nothing (static bytes), where
+/// formatting a number allocates. Rate-limit numbers are usually small.
+static SMALL: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
+    (0..1024u32)
+        .map(|n| HeaderValue::from_static(Box::leak(n.to_string().into_boxed_str())))
+        .collect()
+});
+
+fn number(n: u64) -> HeaderValue {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| SMALL.get(i))
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(n))
+}
+
 /// Sets the three headers from `decision`, unless the response already reports a lower
 /// remaining count (an inner limit closer to refusing): with several layers, the headers
 /// describe the limit nearest to refusal.
@@ -24,12 +42,10 @@ pub(crate) fn set(headers: &mut HeaderMap, decision: &Decision) {
     if existing.is_some_and(|r| r <= decision.remaining()) {
         return;
     }
-    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(decision.limit()));
-    headers.insert(
-        X_RATELIMIT_REMAINING,
-        HeaderValue::from(decision.remaining()),
-    );
-    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(decision.reset_secs()));
+    headers.reserve(3);
+    headers.insert(X_RATELIMIT_LIMIT, number(decision.limit().into()));
+    headers.insert(X_RATELIMIT_REMAINING, number(decision.remaining().into()));
+    headers.insert(X_RATELIMIT_RESET, number(decision.reset_secs()));
 }
 
 /// 429 problem+json with the headers and `Retry-After`.
@@ -52,8 +68,7 @@ pub(crate) fn too_many<B: From<Bytes>>(
     .with_instance(path)
     .to_response();
     set(res.headers_mut(), decision);
-    res.headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(retry));
+    res.headers_mut().insert(RETRY_AFTER, number(retry));
     res.extensions_mut().insert(*decision);
     res
 }

@@ -257,6 +257,25 @@ pub(super) enum Verdict {
 }
 
 impl Config {
+    /// The decision, if it can be made without waiting (no resolver or a sync one, and a store
+    /// that never waits); `None` means "await [`decide`](Self::decide)".
+    pub(super) fn decide_now(&self, head: &Parts) -> Option<Verdict> {
+        let tenant = head
+            .extensions
+            .get::<TenantContext>()
+            .map(TenantContext::tenant);
+        let quota = match &self.resolver {
+            Some(resolver) => resolver.quota_now(head, tenant)?.unwrap_or(self.quota),
+            None => self.quota,
+        };
+        let Quota::Limited(rate) = quota else {
+            return Some(Verdict::Proceed(None));
+        };
+        let key = self.key(head, tenant);
+        let result = self.store.check_now(&key, &rate)?;
+        Some(self.verdict(&key, result))
+    }
+
     pub(super) async fn decide(&self, head: &Parts) -> Verdict {
         let tenant = head
             .extensions
@@ -270,7 +289,12 @@ impl Config {
             return Verdict::Proceed(None);
         };
         let key = self.key(head, tenant);
-        match self.store.check(&key, &rate).await {
+        let result = self.store.check(&key, &rate).await;
+        self.verdict(&key, result)
+    }
+
+    fn verdict(&self, key: &str, result: Result<Decision, super::StoreError>) -> Verdict {
+        match result {
             Ok(decision) if decision.is_allowed() => Verdict::Proceed(Some(decision)),
             Ok(decision) => {
                 tracing::debug!(key, code = self.code.as_str(), "request rate-limited");
@@ -289,13 +313,19 @@ impl Config {
     /// `NAME:t:TENANT` for an accepted tenant (when scoped by tenant), else `NAME:c:CLIENT`,
     /// else `NAME:anonymous`. Names and tenant ids cannot contain `:`.
     fn key(&self, head: &Parts, tenant: Option<&TenantId>) -> String {
-        match tenant.filter(|_| self.scope_by_tenant) {
-            Some(t) => format!("{}:t:{t}", self.name),
+        let (kind, id) = match tenant.filter(|_| self.scope_by_tenant) {
+            Some(t) => (":t:", Some(std::borrow::Cow::Borrowed(t.as_str()))),
             None => match self.client_key.identify(head) {
-                Some(client) => format!("{}:c:{client}", self.name),
-                None => format!("{}:anonymous", self.name),
+                Some(client) => (":c:", Some(std::borrow::Cow::Owned(client))),
+                None => (":anonymous", None),
             },
-        }
+        };
+        let id = id.unwrap_or_default();
+        let mut key = String::with_capacity(self.name.len() + kind.len() + id.len());
+        key.push_str(&self.name);
+        key.push_str(kind);
+        key.push_str(&id);
+        key
     }
 
     fn warn(&self, error: &super::StoreError) {

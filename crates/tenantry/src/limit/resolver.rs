@@ -22,6 +22,14 @@ pub trait LimitResolver: Send + Sync + 'static {
         head: &'a Parts,
         tenant: Option<&'a TenantId>,
     ) -> BoxFuture<'a, Option<Quota>>;
+
+    /// The same answer without waiting, for resolvers that never wait: `Some(answer)`, or
+    /// `None` for "call [`quota`](Self::quota)". Lets the layer decide inside `call`, with no
+    /// boxed future.
+    fn quota_now(&self, head: &Parts, tenant: Option<&TenantId>) -> Option<Option<Quota>> {
+        let _ = (head, tenant);
+        None
+    }
 }
 
 /// A quota per plan name, read from the catalog record of the accepted tenant
@@ -69,12 +77,20 @@ impl LimitResolver for PlanQuotas {
         head: &'a Parts,
         _tenant: Option<&'a TenantId>,
     ) -> BoxFuture<'a, Option<Quota>> {
-        let quota = head
-            .extensions
+        Box::pin(std::future::ready(self.for_head(head)))
+    }
+
+    fn quota_now(&self, head: &Parts, _tenant: Option<&TenantId>) -> Option<Option<Quota>> {
+        Some(self.for_head(head))
+    }
+}
+
+impl PlanQuotas {
+    fn for_head(&self, head: &Parts) -> Option<Quota> {
+        head.extensions
             .get::<TenantContext>()
             .and_then(TenantContext::record)
-            .and_then(|record| self.get(&record.plan));
-        Box::pin(std::future::ready(quota))
+            .and_then(|record| self.get(&record.plan))
     }
 }
 

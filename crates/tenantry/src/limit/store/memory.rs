@@ -172,16 +172,16 @@ impl<C: Clock> MemoryStore<C> {
         // seven (tag), so shards do not skew it.
         let shard = &self.shards[(hash >> 32) as usize & self.mask].0;
         if let Some(cell) = read(shard).find(hash, key) {
-            return update(cell, rate, now);
+            return update(cell, rate, now, &self.clock);
         }
         let mut shard = write(shard);
         if let Some(cell) = shard.find(hash, key) {
-            return update(cell, rate, now);
+            return update(cell, rate, now, &self.clock);
         }
         if shard.len() >= shard.sweep_at {
             sweep(&mut shard, now);
         }
-        update(shard.insert(hash, key), rate, now)
+        update(shard.insert(hash, key), rate, now, &self.clock)
     }
 
     /// How many keys are kept.
@@ -227,13 +227,27 @@ impl<C: Clock> MemoryStore<C> {
 }
 
 /// The GCRA step on one key's cell: a compare-and-swap loop, no write when refused.
+///
+/// A refusal is checked once more against a fresh reading of the clock: a thread preempted
+/// between reading the clock and deciding (milliseconds on a busy machine) would otherwise judge
+/// with a stale `now` while other threads have moved the arrival time on, and refuse a request
+/// that is within the quota.
 #[inline]
-fn update(cell: &AtomicU64, rate: &Rate, now: u64) -> Decision {
+fn update(cell: &AtomicU64, rate: &Rate, mut now: u64, clock: &impl Clock) -> Decision {
     let mut prev = cell.load(Ordering::Acquire);
+    let mut rechecked = false;
     loop {
         // 0 means "never seen": a stored TAT is at least one interval after some `now`.
         let (decision, next) = gcra::decide(rate, (prev != 0).then_some(prev), now);
-        let Some(next) = next else { return decision };
+        let Some(next) = next else {
+            if rechecked {
+                return decision;
+            }
+            rechecked = true;
+            now = now.max(clock.now_us());
+            prev = cell.load(Ordering::Acquire);
+            continue;
+        };
         match cell.compare_exchange_weak(prev, next, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => return decision,
             Err(actual) => prev = actual,
@@ -276,6 +290,10 @@ impl<C: Clock> LimitStore for MemoryStore<C> {
         rate: &'a Rate,
     ) -> BoxFuture<'a, Result<Decision, StoreError>> {
         Box::pin(std::future::ready(Ok(self.decide(key, rate))))
+    }
+
+    fn check_now(&self, key: &str, rate: &Rate) -> Option<Result<Decision, StoreError>> {
+        Some(Ok(self.decide(key, rate)))
     }
 }
 

@@ -40,6 +40,13 @@ pub trait LimitStore: Send + Sync + 'static {
         key: &'a str,
         rate: &'a Rate,
     ) -> BoxFuture<'a, Result<Decision, StoreError>>;
+
+    /// The same decision without waiting, for stores that never wait (in memory): `None` means
+    /// "call [`check`](Self::check)". Lets the layer decide inside `call`, with no boxed future.
+    fn check_now(&self, key: &str, rate: &Rate) -> Option<Result<Decision, StoreError>> {
+        let _ = (key, rate);
+        None
+    }
 }
 
 impl<T: LimitStore + ?Sized> LimitStore for Arc<T> {
@@ -49,5 +56,9 @@ impl<T: LimitStore + ?Sized> LimitStore for Arc<T> {
         rate: &'a Rate,
     ) -> BoxFuture<'a, Result<Decision, StoreError>> {
         (**self).check(key, rate)
+    }
+
+    fn check_now(&self, key: &str, rate: &Rate) -> Option<Result<Decision, StoreError>> {
+        (**self).check_now(key, rate)
     }
 }
