@@ -167,27 +167,7 @@ impl Reply {
 
 /// GET `url` with optional bearer token and headers.
 pub async fn get(url: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-    let mut req = reqwest::Client::new().get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let body = res.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        content_type,
-        body,
-    }
+    request(reqwest::Method::GET, url, token, headers, None).await
 }
 
 /// Sends `method url` with an optional bearer token and JSON body.
@@ -197,9 +177,22 @@ pub async fn send(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
+    request(method, url, token, &[], body).await
+}
+
+async fn request(
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
     let mut req = reqwest::Client::new().request(method, url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     if let Some(b) = body {
         req = req.json(&b);
