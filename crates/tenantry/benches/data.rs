@@ -5,37 +5,38 @@
 //! (`tenantry_bench_data`, reused when it already holds the expected rows, otherwise dropped and
 //! reloaded with one `INSERT .. SELECT FROM generate_series`, then `VACUUM (ANALYZE)`). Rows of
 //! the tenants are interleaved (tenant `k` owns ids `k + 1`, `k + 101`, ...), as rows arriving
-//! from many tenants at once would be.
+//! from many tenants at once would be. `items_rls` is a copy of `items` (same resource, same
+//! rows in the same order, same indexes) on which `rls::enable` has turned row-level security on
+//! for good; `items` keeps it off. So RLS on and off can be measured in any order without
+//! switching it (and without the plan invalidations that `ALTER TABLE` causes);
+//! `sqlx (items_rls, superuser)`, to which RLS does not apply, shows the two tables cost the same.
 //!
-//! Latency (criterion, group `data`): one request at a time, `Runtime::block_on` on a tokio
-//! multi-thread runtime with 2 workers, one pool per role (sqlx defaults, 10 connections at most).
-//! Every case draws its (tenant, id) or (tenant, page) from the same seeded sequence, so both
-//! sides of a comparison run the same requests in the same order.
+//! Every case draws its (tenant, id) or (tenant, page) from the same seeded sequence, so the sides
+//! of a comparison run the same requests in the same order. One request at a time under
+//! `Runtime::block_on`, on a tokio multi-thread runtime with 2 workers; one pool per role (sqlx
+//! defaults: at most 10 connections).
 //!
 //! - `get/service`: `TenantScopedService::new(..).get(id)`, the service built per request;
 //! - `get/sqlx`: the same statement by hand, on the same pool, decoded into the same JSON row
 //!   (`serde_json::Map`, same keys and values); `get/sqlx-typed` decodes into a plain struct,
 //!   `get/service-typed` is `.typed::<Item>().get(id)` into the same struct;
-//! - `list50/service` and `list50/sqlx`: a 50-row page, by id, one of the tenant's first 10 pages;
-//! - `*/service (app role, no rls)`, `*/service (app role, tx+set_config, table rls off)` and
-//!   `*/service+rls`: the service connected as a role without SUPERUSER or BYPASSRLS (RLS binds
-//!   it), first with the table's RLS disabled and no `with_row_level_security`, then with
-//!   `with_row_level_security` only (its transaction and `set_config`, no policy to evaluate),
-//!   then with both (`rls::enable`, policy enforced). RLS is switched on just before the last case
-//!   and off again after it, on the same table, in the same run.
+//! - `list50/*`: the same for a 50-row page by id, one of the tenant's first 10 pages;
+//! - `*/service (app role, no rls)`: the service connected as a role without SUPERUSER or
+//!   BYPASSRLS, on `items`; `*/service (app role, tx+set_config, table rls off)`: the same with
+//!   `with_row_level_security` (its transaction and `set_config`, but no policy to evaluate);
+//!   `*/service+rls`: the same on `items_rls`, where the policy holds.
 //!
-//! Paired latency (after criterion, not a criterion measurement; skip with
-//! `TENANTRY_BENCH_PAIRED=0`): the same single requests, but the cases of a comparison
-//! interleaved in blocks (40 rounds, each running a block of every case, order rotating), so a
-//! change of load on the machine hits both sides alike; medians over rounds and the median of the
-//! per-round ratios. Also the CPU time of the bench process (all its threads, from
-//! `/proc/self/task/*/schedstat`) per request: what the client side costs, which load on the
-//! machine disturbs less than wall time.
+//! Three measurements, in this order:
 //!
-//! Throughput (not a criterion measurement either; skip with `TENANTRY_BENCH_THROUGHPUT=0`): 16
-//! tasks on the same runtime issuing requests back to back, per case 0.5 s warm-up then 2 s
-//! counted, the two cases of a comparison alternating for 5 rounds; completed requests per
-//! second, medians over rounds and the median of the per-round ratios.
+//! 1. criterion, group `data`, every case above;
+//! 2. "paired" (skip with `TENANTRY_BENCH_PAIRED=0`): the cases of a comparison interleaved
+//!    request by request (request `i` of every case, in a rotating order, then request `i + 1`),
+//!    so that load from elsewhere on the machine hits them alike; per-request latency medians,
+//!    and the median over `i` of the ratio between two cases' request `i` (the same request);
+//! 3. throughput (skip with `TENANTRY_BENCH_THROUGHPUT=0`): 16 tasks issuing requests back to
+//!    back, per case 0.5 s warm-up then 2 s counted, the two cases of a comparison alternating for
+//!    5 rounds; completed requests per second, medians over rounds and the median of the
+//!    per-round ratios.
 //!
 //! Admin URL: `TENANTRY_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! the application role `tenantry_bench_app` must be able to log in without a password (trust).
@@ -64,30 +65,51 @@ use tokio::runtime::Runtime;
 
 const DB_NAME: &str = "tenantry_bench_data";
 const APP_ROLE: &str = "tenantry_bench_app";
+const TABLE: &str = "items";
+const TABLE_RLS: &str = "items_rls";
 const TENANTS: u64 = 100;
 const ROWS_PER_TENANT: u64 = 10_000;
 const ROWS: u64 = TENANTS * ROWS_PER_TENANT;
 /// A list reads one of the tenant's first `LIST_PAGES` pages of 50.
 const LIST_PAGES: u64 = 10;
 const PAGE: u32 = 50;
-/// Marks a loaded database as complete (set after the load and `VACUUM`).
-const MARKER: &str = "tenantry bench data: 100 tenants x 10000 rows, v1";
+/// Marks a loaded table as complete (set after the load and `VACUUM`).
+const MARKER: &str = "tenantry bench data: 100 tenants x 10000 rows, v2";
 const SEED: u64 = 0x7e4a_47c1_da7a_5eed;
+const PAIRED_GETS: usize = 10_000;
+const PAIRED_LISTS: usize = 2_000;
 const THROUGHPUT_TASKS: usize = 16;
 const THROUGHPUT_WARMUP: Duration = Duration::from_millis(500);
 const THROUGHPUT_TIME: Duration = Duration::from_secs(2);
 const THROUGHPUT_ROUNDS: usize = 5;
-const PAIRED_ROUNDS: usize = 40;
 
 const COLUMNS: &str = "id, tenant_id, name, sku, price_cents, note, created_at";
-const GET_SQL: &str = "SELECT id, tenant_id, name, sku, price_cents, note, created_at \
-                       FROM items WHERE tenant_id = $1 AND id = $2";
-const LIST_SQL: &str = "SELECT id, tenant_id, name, sku, price_cents, note, created_at \
-                        FROM items WHERE tenant_id = $1 ORDER BY id LIMIT 50 OFFSET $2";
 
-/// The tests' `items` resource (tests/it/data.rs).
-fn items() -> Resource {
-    Resource::builder("items")
+/// The hand-written statements on one table.
+#[derive(Clone, Copy)]
+struct Stmts {
+    get: &'static str,
+    list: &'static str,
+}
+
+impl Stmts {
+    /// `SELECT .. WHERE tenant_id = $1 AND id = $2` and `.. ORDER BY id LIMIT 50 OFFSET $2`,
+    /// as an application would write them (leaked once: static strings, like literals).
+    fn on(table: &str) -> Self {
+        let get = format!("SELECT {COLUMNS} FROM {table} WHERE tenant_id = $1 AND id = $2");
+        let list = format!(
+            "SELECT {COLUMNS} FROM {table} WHERE tenant_id = $1 ORDER BY id LIMIT 50 OFFSET $2"
+        );
+        Self {
+            get: Box::leak(get.into_boxed_str()),
+            list: Box::leak(list.into_boxed_str()),
+        }
+    }
+}
+
+/// The tests' `items` resource (tests/it/data.rs), on `table`.
+fn items(table: &str) -> Resource {
+    Resource::builder(table)
         .integer_id("id")
         .column(Column::text("name"))
         .column(Column::text("sku"))
@@ -202,9 +224,9 @@ enum Side {
     /// `TenantScopedService::typed::<Item>()`, built per request.
     ServiceTyped(Database, Resource),
     /// Hand-written sqlx, rows decoded into the service's JSON shape.
-    SqlxJson(PgPool),
+    SqlxJson(PgPool, Stmts),
     /// Hand-written sqlx, rows decoded into [`Item`].
-    SqlxTyped(PgPool),
+    SqlxTyped(PgPool, Stmts),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -228,8 +250,8 @@ impl Side {
                 let row = svc.get(id).await.unwrap();
                 usize::from(black_box(row).is_some())
             }
-            Side::SqlxJson(pool) => {
-                let row = sqlx::query(GET_SQL)
+            Side::SqlxJson(pool, sql) => {
+                let row = sqlx::query(sql.get)
                     .bind(tenant.as_str())
                     .bind(id)
                     .fetch_optional(pool)
@@ -238,8 +260,8 @@ impl Side {
                 let row = row.map(|r| json_row(&r).unwrap());
                 usize::from(black_box(row).is_some())
             }
-            Side::SqlxTyped(pool) => {
-                let row = sqlx::query(GET_SQL)
+            Side::SqlxTyped(pool, sql) => {
+                let row = sqlx::query(sql.get)
                     .bind(tenant.as_str())
                     .bind(id)
                     .fetch_optional(pool)
@@ -268,8 +290,8 @@ impl Side {
                 let rows = svc.find(&ListQuery::new().page(page)).await.unwrap();
                 black_box(rows).len()
             }
-            Side::SqlxJson(pool) => {
-                let rows = sqlx::query(LIST_SQL)
+            Side::SqlxJson(pool, sql) => {
+                let rows = sqlx::query(sql.list)
                     .bind(tenant.as_str())
                     .bind(offset as i64)
                     .fetch_all(pool)
@@ -278,8 +300,8 @@ impl Side {
                 let rows: Vec<Row> = rows.iter().map(|r| json_row(r).unwrap()).collect();
                 black_box(rows).len()
             }
-            Side::SqlxTyped(pool) => {
-                let rows = sqlx::query(LIST_SQL)
+            Side::SqlxTyped(pool, sql) => {
+                let rows = sqlx::query(sql.list)
                     .bind(tenant.as_str())
                     .bind(offset as i64)
                     .fetch_all(pool)
@@ -306,12 +328,13 @@ impl Side {
 }
 
 struct Env {
-    /// Superuser pool on the bench database (setup, RLS switching, the sqlx side).
+    /// Superuser pool on the bench database (setup and the hand-written side).
     admin: Database,
     admin_pool: PgPool,
     /// The application role, no `with_row_level_security`.
     app: Database,
-    resource: Resource,
+    items: Resource,
+    items_rls: Resource,
     tenants: Arc<Vec<TenantId>>,
 }
 
@@ -352,22 +375,29 @@ async fn exec(pool: &PgPool, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// Whether the bench database already holds the complete data set.
+/// Whether the bench database already holds the complete data set in both tables.
 async fn is_loaded(url: &str) -> bool {
     let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
         return false;
     };
-    let marker: Result<Option<String>, _> =
-        sqlx::query_scalar("SELECT obj_description('public.items'::regclass, 'pg_class')")
-            .fetch_one(&mut conn)
-            .await;
-    if marker.ok().flatten().as_deref() != Some(MARKER) {
-        return false;
+    for table in [TABLE, TABLE_RLS] {
+        let marker: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT obj_description(to_regclass('public.' || $1), 'pg_class')")
+                .bind(table)
+                .fetch_one(&mut conn)
+                .await;
+        if marker.ok().flatten().as_deref() != Some(MARKER) {
+            return false;
+        }
+        let n: Result<i64, _> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&mut conn)
+                .await;
+        if n.ok() != Some(ROWS as i64) {
+            return false;
+        }
     }
-    let n: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&mut conn)
-        .await;
-    n.ok() == Some(ROWS as i64)
+    true
 }
 
 async fn setup() -> Env {
@@ -398,21 +428,22 @@ async fn setup() -> Env {
     conn.close().await.unwrap();
 
     let admin = Database::connect(&url).await.unwrap();
-    let resource = items();
-    admin.create_table(&resource).await.unwrap();
+    let (items, items_rls) = (items(TABLE), items(TABLE_RLS));
+    admin.create_table(&items).await.unwrap();
+    admin.create_table(&items_rls).await.unwrap();
     let admin_pool = admin
-        .unscoped_admin("bench: load data, switch RLS, hand-written side")
+        .unscoped_admin("bench: load data, hand-written side")
         .postgres()
         .unwrap()
         .clone();
     if reuse {
-        println!("data: reusing {DB_NAME} ({ROWS} rows)");
+        println!("data: reusing {DB_NAME} ({ROWS} rows in {TABLE} and in {TABLE_RLS})");
     } else {
         let started = Instant::now();
         exec(
             &admin_pool,
             &format!(
-                "INSERT INTO items ({COLUMNS}) \
+                "INSERT INTO {TABLE} ({COLUMNS}) \
                  SELECT g, 't' || lpad(((g - 1) % {TENANTS})::text, 3, '0'), \
                         'item ' || g, 'SKU-' || lpad(g::text, 7, '0'), (g * 7919) % 100000, \
                         CASE WHEN g % 4 = 0 THEN NULL ELSE 'note for item ' || g END, \
@@ -423,28 +454,40 @@ async fn setup() -> Env {
         .await;
         exec(
             &admin_pool,
-            &format!("SELECT setval(pg_get_serial_sequence('items', 'id'), {ROWS})"),
+            &format!("INSERT INTO {TABLE_RLS} SELECT * FROM {TABLE} ORDER BY id"),
         )
         .await;
-        exec(&admin_pool, "VACUUM (ANALYZE) items").await;
-        exec(
-            &admin_pool,
-            &format!("COMMENT ON TABLE items IS '{MARKER}'"),
-        )
-        .await;
+        for table in [TABLE, TABLE_RLS] {
+            exec(
+                &admin_pool,
+                &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), {ROWS})"),
+            )
+            .await;
+            exec(&admin_pool, &format!("VACUUM (ANALYZE) {table}")).await;
+            exec(
+                &admin_pool,
+                &format!("COMMENT ON TABLE {table} IS '{MARKER}'"),
+            )
+            .await;
+        }
         println!(
-            "data: loaded {ROWS} rows into {DB_NAME} in {:.1} s",
+            "data: loaded {ROWS} rows into {TABLE} and copied them to {TABLE_RLS} in {:.1} s",
             started.elapsed().as_secs_f64()
         );
     }
+    for table in [TABLE, TABLE_RLS] {
+        exec(
+            &admin_pool,
+            &format!("GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}"),
+        )
+        .await;
+    }
     exec(
         &admin_pool,
-        &format!("GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {APP_ROLE}"),
+        &format!("ALTER TABLE {TABLE} DISABLE ROW LEVEL SECURITY"),
     )
     .await;
-    // Installs the policy (and FORCE); RLS itself stays off until the RLS cases.
-    rls::enable(&admin, &resource).await.unwrap();
-    set_rls(&admin_pool, false).await;
+    rls::enable(&admin, &items_rls).await.unwrap();
 
     let app = Database::connect(&with_user(&url, APP_ROLE)).await.unwrap();
     let audit = rls::audit(&app, "tenant_id").await.unwrap();
@@ -453,6 +496,24 @@ async fn setup() -> Env {
         "{APP_ROLE} must not bypass RLS: {:?}",
         audit.problems()
     );
+    // RLS binds the app role on items_rls (no rows without app.tenant_id) and not on items.
+    let app_pool = app
+        .unscoped_admin("bench: check RLS")
+        .postgres()
+        .unwrap()
+        .clone();
+    for (table, want) in [(TABLE, 10_000), (TABLE_RLS, 0)] {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE tenant_id = 't001'"
+        )))
+        .fetch_one(&app_pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            n, want,
+            "{table}: rows the app role sees without app.tenant_id"
+        );
+    }
     let tenants = (0..TENANTS)
         .map(|k| TenantId::parse(&tenant_name(k)).unwrap())
         .collect();
@@ -460,14 +521,10 @@ async fn setup() -> Env {
         admin,
         admin_pool,
         app,
-        resource,
+        items,
+        items_rls,
         tenants: Arc::new(tenants),
     }
-}
-
-async fn set_rls(pool: &PgPool, on: bool) {
-    let how = if on { "ENABLE" } else { "DISABLE" };
-    exec(pool, &format!("ALTER TABLE items {how} ROW LEVEL SECURITY")).await;
 }
 
 /// Prints what the report needs: server version, sizes, plans.
@@ -478,19 +535,22 @@ async fn describe(env: &Env) {
         .await
         .unwrap();
     println!("data: server: {version}");
-    let (rows, tenants, size): (i64, i64, String) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT tenant_id), \
-                pg_size_pretty(pg_total_relation_size('items')) FROM items",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    println!("data: items: {rows} rows, {tenants} tenants, {size} with indexes");
+    for table in [TABLE, TABLE_RLS] {
+        let (rows, tenants, size): (i64, i64, String) = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT count(*), count(DISTINCT tenant_id), \
+                    pg_size_pretty(pg_total_relation_size('{table}')) FROM {table}"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        println!("data: {table}: {rows} rows, {tenants} tenants, {size} with indexes");
+    }
+    let sql = Stmts::on(TABLE);
     for (what, sql) in [
-        ("get", GET_SQL.replace("$1", "'t042'").replace("$2", "4243")),
+        ("get", sql.get.replace("$1", "'t042'").replace("$2", "4243")),
         (
             "list50",
-            LIST_SQL.replace("$1", "'t042'").replace("$2", "450"),
+            sql.list.replace("$1", "'t042'").replace("$2", "450"),
         ),
     ] {
         let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}")))
@@ -501,14 +561,16 @@ async fn describe(env: &Env) {
     }
 }
 
-/// Checks that every side returns the same rows for the first requests of the sequence.
+/// Checks, for the first requests of the sequence, that the hand-written JSON equals the
+/// service's rows and that every side finds what it should.
 async fn check_same(env: &Env, sides: &[(&str, &Side)]) {
+    let sql = Stmts::on(TABLE);
     let mut pick = Pick::new(0);
     for _ in 0..20 {
         let (k, id) = pick.get();
         let (_, offset) = pick.list();
         let t = &env.tenants[k];
-        let svc = TenantScopedService::new(env.admin.clone(), env.resource.clone(), t.clone());
+        let svc = TenantScopedService::new(env.admin.clone(), env.items.clone(), t.clone());
         let want_get = svc.get(id).await.unwrap().expect("the row exists");
         assert_eq!(want_get["tenant_id"], t.as_str());
         let want_list = svc
@@ -516,21 +578,21 @@ async fn check_same(env: &Env, sides: &[(&str, &Side)]) {
             .await
             .unwrap();
         assert_eq!(want_list.len(), PAGE as usize);
-        let hand = env.admin_pool.clone();
+        let hand = &env.admin_pool;
         let got_get = json_row(
-            &sqlx::query(GET_SQL)
+            &sqlx::query(sql.get)
                 .bind(t.as_str())
                 .bind(id)
-                .fetch_one(&hand)
+                .fetch_one(hand)
                 .await
                 .unwrap(),
         )
         .unwrap();
         assert_eq!(got_get, want_get, "get: hand-written JSON differs");
-        let got_list: Vec<Row> = sqlx::query(LIST_SQL)
+        let got_list: Vec<Row> = sqlx::query(sql.list)
             .bind(t.as_str())
             .bind(offset as i64)
-            .fetch_all(&hand)
+            .fetch_all(hand)
             .await
             .unwrap()
             .iter()
@@ -544,6 +606,67 @@ async fn check_same(env: &Env, sides: &[(&str, &Side)]) {
     }
 }
 
+/// Every side of every comparison.
+struct Sides {
+    sqlx: Side,
+    sqlx_typed: Side,
+    service: Side,
+    service_typed: Side,
+    app: Side,
+    app_tx: Side,
+    app_rls: Side,
+    sqlx_rls_table: Side,
+}
+
+fn sides(env: &Env) -> Sides {
+    let with_rls = env.app.clone().with_row_level_security().unwrap();
+    let (sql, sql_rls) = (Stmts::on(TABLE), Stmts::on(TABLE_RLS));
+    Sides {
+        sqlx: Side::SqlxJson(env.admin_pool.clone(), sql),
+        sqlx_typed: Side::SqlxTyped(env.admin_pool.clone(), sql),
+        service: Side::Service(env.admin.clone(), env.items.clone()),
+        service_typed: Side::ServiceTyped(env.admin.clone(), env.items.clone()),
+        app: Side::Service(env.app.clone(), env.items.clone()),
+        app_tx: Side::Service(with_rls.clone(), env.items.clone()),
+        app_rls: Side::Service(with_rls, env.items_rls.clone()),
+        sqlx_rls_table: Side::SqlxJson(env.admin_pool.clone(), sql_rls),
+    }
+}
+
+impl Sides {
+    /// The comparisons: the library against hand-written sqlx, and RLS on against off; each
+    /// with the pairs `(base, case)` whose ratio is reported.
+    fn groups(&self) -> [Group<'_>; 2] {
+        [
+            (
+                vec![
+                    ("sqlx", &self.sqlx),
+                    ("service", &self.service),
+                    ("sqlx-typed", &self.sqlx_typed),
+                    ("service-typed", &self.service_typed),
+                ],
+                vec![(0, 1), (2, 3), (0, 2)],
+            ),
+            (
+                vec![
+                    ("service (app role, no rls)", &self.app),
+                    (
+                        "service (app role, tx+set_config, table rls off)",
+                        &self.app_tx,
+                    ),
+                    ("service+rls", &self.app_rls),
+                    ("sqlx", &self.sqlx),
+                    ("sqlx (items_rls, superuser)", &self.sqlx_rls_table),
+                ],
+                vec![(0, 1), (0, 2), (1, 2), (3, 4)],
+            ),
+        ]
+    }
+}
+
+/// Cases (name, side) and the pairs `(base, case)` compared.
+type Group<'a> = (Vec<(&'static str, &'a Side)>, Vec<(usize, usize)>);
+
 fn bench(
     group: &mut BenchmarkGroup<'_, WallTime>,
     rt: &Runtime,
@@ -552,331 +675,138 @@ fn bench(
     side: &Side,
     op: Op,
 ) {
-    // The same sequence for every case; a fresh one per case.
+    // The same sequence for every case, from its start.
     let mut pick = Pick::new(0);
-    let want = match op {
-        Op::Get => 1,
-        Op::List50 => PAGE as usize,
-    };
-    assert_eq!(
-        rt.block_on(side.run(op, &env.tenants, &mut Pick::new(0))),
-        want,
-        "{name}"
-    );
     group.bench_function(name, |b| {
         b.iter(|| black_box(rt.block_on(side.run(op, &env.tenants, &mut pick))))
     });
 }
 
-struct Sides {
-    service: Side,
-    service_typed: Side,
-    sqlx: Side,
-    sqlx_typed: Side,
-    app: Side,
-    app_tx: Side,
-}
-
-fn sides(env: &Env) -> Sides {
-    let app_rls = env.app.clone().with_row_level_security().unwrap();
-    Sides {
-        service: Side::Service(env.admin.clone(), env.resource.clone()),
-        service_typed: Side::ServiceTyped(env.admin.clone(), env.resource.clone()),
-        sqlx: Side::SqlxJson(env.admin_pool.clone()),
-        sqlx_typed: Side::SqlxTyped(env.admin_pool.clone()),
-        app: Side::Service(env.app.clone(), env.resource.clone()),
-        app_tx: Side::Service(app_rls, env.resource.clone()),
-    }
-}
+const OPS: [(Op, &str); 2] = [(Op::Get, "get"), (Op::List50, "list50")];
 
 fn latency(c: &mut Criterion, rt: &Runtime, env: &Env, s: &Sides) {
     let mut group = c.benchmark_group("data");
     group
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5));
-    for (op, prefix) in [(Op::Get, "get"), (Op::List50, "list50")] {
-        bench(&mut group, rt, env, &format!("{prefix}/sqlx"), &s.sqlx, op);
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/sqlx-typed"),
-            &s.sqlx_typed,
-            op,
-        );
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/service"),
-            &s.service,
-            op,
-        );
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/service-typed"),
-            &s.service_typed,
-            op,
-        );
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/service (app role, no rls)"),
-            &s.app,
-            op,
-        );
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/service (app role, tx+set_config, table rls off)"),
-            &s.app_tx,
-            op,
-        );
-        rt.block_on(rls_on(env));
-        bench(
-            &mut group,
-            rt,
-            env,
-            &format!("{prefix}/service+rls"),
-            &s.app_tx,
-            op,
-        );
-        rt.block_on(set_rls(&env.admin_pool, false));
+    for (op, prefix) in OPS {
+        let mut done = Vec::new();
+        for (cases, _) in s.groups() {
+            for (name, side) in cases {
+                // `sqlx` is in both comparisons: measured once.
+                if !done.contains(&name) {
+                    bench(&mut group, rt, env, &format!("{prefix}/{name}"), side, op);
+                    done.push(name);
+                }
+            }
+        }
     }
     group.finish();
 }
 
-/// Switches RLS on and checks that it binds the application role.
-async fn rls_on(env: &Env) {
-    set_rls(&env.admin_pool, true).await;
-    let sql = "SELECT count(*) FROM items WHERE tenant_id = 't001'";
-    let (n,): (i64,) = sqlx::query_as(sql)
-        .fetch_one(
-            env.app
-                .unscoped_admin("bench: check RLS")
-                .postgres()
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        n, 0,
-        "RLS must hide every row from the app role without app.tenant_id"
-    );
-}
-
-/// One case of an interleaved measurement: a side, and whether the table's RLS is on for it.
-struct Case<'a> {
-    name: &'static str,
-    side: &'a Side,
-    rls: bool,
-}
-
-/// Switches the table's RLS to `on` unless it already is.
-async fn ensure_rls(env: &Env, state: &mut bool, on: bool) {
-    if *state != on {
-        if on {
-            rls_on(env).await;
-        } else {
-            set_rls(&env.admin_pool, false).await;
-        }
-        *state = on;
-    }
-}
-
-/// CPU time of this process (every thread) in ns, from `/proc/self/task/*/schedstat`. Threads
-/// that exited are not counted; the bench keeps the same threads while it measures.
-fn process_cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    percentile(&v, 0.5)
 }
 
-/// Prints, per case, the median, min and max over rounds of `table[round][case]`, then for
-/// each `(base, case)` pair the median over rounds of the per-round throughput ratio
-/// case/base (base time ÷ case time for latencies, case rate ÷ base rate for rates).
-fn report(
-    label: &str,
-    unit: &str,
-    cases: &[Case<'_>],
-    table: &[Vec<f64>],
-    pairs: &[(usize, usize)],
-    latency: bool,
-) {
-    for (i, case) in cases.iter().enumerate() {
-        let col: Vec<f64> = table.iter().map(|row| row[i]).collect();
-        let (min, max) = col
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+/// Single requests with the cases interleaved request by request (see the module docs), after
+/// 100 untimed requests per case.
+fn paired(rt: &Runtime, env: &Env, op: Op, label: &str, (cases, pairs): &Group<'_>, n: usize) {
+    let mut warm = Pick::new(u64::MAX);
+    for _ in 0..100 {
+        for (_, side) in cases {
+            black_box(rt.block_on(side.run(op, &env.tenants, &mut warm)));
+        }
+    }
+    let k = cases.len();
+    let mut picks: Vec<Pick> = (0..k).map(|_| Pick::new(0)).collect();
+    let mut samples = vec![Vec::with_capacity(n); k];
+    for i in 0..n {
+        for j in 0..k {
+            let c = (i + j) % k;
+            let started = Instant::now();
+            black_box(rt.block_on(cases[c].1.run(op, &env.tenants, &mut picks[c])));
+            samples[c].push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let medians: Vec<f64> = samples.iter().map(|s| median(s.clone())).collect();
+    for (c, (name, _)) in cases.iter().enumerate() {
+        let mut sorted = samples[c].clone();
+        sorted.sort_by(f64::total_cmp);
+        let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
         println!(
-            "{label}: {}: median {:.2} {unit} (min {min:.2}, max {max:.2}, {} rounds)",
-            case.name,
-            median(col.clone()),
-            col.len()
+            "{label}: {name}: median {:.2} µs (p10 {:.2}, p90 {:.2}, mean {mean:.2}, {n} requests)",
+            medians[c],
+            percentile(&sorted, 0.1),
+            percentile(&sorted, 0.9),
         );
     }
     for &(b, c) in pairs {
-        let ratios: Vec<f64> = table
-            .iter()
-            .map(|row| {
-                if latency {
-                    row[b] / row[c]
-                } else {
-                    row[c] / row[b]
-                }
-            })
-            .collect();
-        let (min, max) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let per_request = median((0..n).map(|i| samples[b][i] / samples[c][i]).collect());
         println!(
-            "{label}: throughput ratio {} / {}: median {:.3} (min {min:.3}, max {max:.3})",
-            cases[c].name,
-            cases[b].name,
-            median(ratios)
+            "{label}: throughput ratio {} / {}: {:.3} (ratio of medians), {per_request:.3} (median of per-request ratios)",
+            cases[c].0,
+            cases[b].0,
+            medians[b] / medians[c]
         );
     }
 }
 
-/// Single-request latency with the cases interleaved: each round runs `per_block` requests of
-/// every case in turn (the order rotating between rounds), one untimed request first after any
-/// RLS switch. Every case draws its requests from the same sequence. Round 0 is warm-up.
-#[allow(clippy::too_many_arguments, reason = "a bench helper")]
-fn paired(
-    rt: &Runtime,
-    env: &Env,
-    rls_state: &mut bool,
-    label: &str,
-    op: Op,
-    cases: &[Case<'_>],
-    pairs: &[(usize, usize)],
-    per_block: u32,
-) {
-    let mut picks: Vec<Pick> = cases.iter().map(|_| Pick::new(0)).collect();
-    let mut table = Vec::new();
-    let mut cpu_table = Vec::new();
-    for round in 0..=PAIRED_ROUNDS {
-        let mut row = vec![0.0; cases.len()];
-        let mut cpu_row = vec![0.0; cases.len()];
-        for j in 0..cases.len() {
-            let i = (j + round) % cases.len();
-            let case = &cases[i];
-            rt.block_on(ensure_rls(env, rls_state, case.rls));
-            black_box(rt.block_on(case.side.run(op, &env.tenants, &mut Pick::new(u64::MAX))));
-            let cpu = process_cpu_ns();
-            let started = Instant::now();
-            for _ in 0..per_block {
-                black_box(rt.block_on(case.side.run(op, &env.tenants, &mut picks[i])));
-            }
-            row[i] = started.elapsed().as_secs_f64() * 1e6 / f64::from(per_block);
-            cpu_row[i] = (process_cpu_ns() - cpu) as f64 / 1e3 / f64::from(per_block);
-        }
-        if round > 0 {
-            table.push(row);
-            cpu_table.push(cpu_row);
-        }
-    }
-    report(label, "µs", cases, &table, pairs, true);
-    let cpu_pairs: Vec<(usize, usize)> = Vec::new();
-    report(
-        &format!("{label}, bench process CPU per request"),
-        "µs",
-        cases,
-        &cpu_table,
-        &cpu_pairs,
-        true,
-    );
-}
-
-fn paired_all(rt: &Runtime, env: &Env, s: &Sides, rls_state: &mut bool) {
+fn paired_all(rt: &Runtime, env: &Env, s: &Sides) {
     println!(
-        "\npaired latency: one request at a time (block_on), cases interleaved, {PAIRED_ROUNDS} rounds"
+        "\npaired: one request at a time (block_on), the cases of a comparison interleaved request by request"
     );
-    for (op, prefix, per_block) in [(Op::Get, "get", 200), (Op::List50, "list50", 50)] {
-        let label = format!("paired {prefix} ({per_block} requests per case per round)");
-        let cases = [
-            Case {
-                name: "sqlx",
-                side: &s.sqlx,
-                rls: false,
-            },
-            Case {
-                name: "service",
-                side: &s.service,
-                rls: false,
-            },
-            Case {
-                name: "sqlx-typed",
-                side: &s.sqlx_typed,
-                rls: false,
-            },
-            Case {
-                name: "service-typed",
-                side: &s.service_typed,
-                rls: false,
-            },
-        ];
-        paired(
-            rt,
-            env,
-            rls_state,
-            &label,
-            op,
-            &cases,
-            &[(0, 1), (2, 3), (0, 2)],
-            per_block,
-        );
-        let cases = [
-            Case {
-                name: "service (app role, no rls)",
-                side: &s.app,
-                rls: false,
-            },
-            Case {
-                name: "service (app role, tx+set_config, table rls off)",
-                side: &s.app_tx,
-                rls: false,
-            },
-            Case {
-                name: "service+rls",
-                side: &s.app_tx,
-                rls: true,
-            },
-        ];
-        paired(
-            rt,
-            env,
-            rls_state,
-            &label,
-            op,
-            &cases,
-            &[(0, 1), (0, 2), (1, 2)],
-            per_block,
-        );
+    for (op, prefix) in OPS {
+        let n = match op {
+            Op::Get => PAIRED_GETS,
+            Op::List50 => PAIRED_LISTS,
+        };
+        for group in s.groups() {
+            paired(rt, env, op, &format!("paired {prefix}"), &group, n);
+        }
     }
-    rt.block_on(ensure_rls(env, rls_state, false));
 }
 
 /// Completed requests per second with `THROUGHPUT_TASKS` tasks for `THROUGHPUT_TIME`.
-async fn throughput(env: &Env, side: &Side, op: Op) -> f64 {
+/// CPU time in ns of the threads of `pid` (all of them for `self`), from
+/// `/proc/<pid>/task/*/schedstat`; `None` when unreadable (a server in another container).
+fn cpu_ns(pid: &str) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .sum(),
+    )
+}
+
+/// CPU time of the bench process and of the server processes of the bench database.
+async fn cpu_now(env: &Env) -> (u64, Option<u64>) {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            .fetch_all(&env.admin_pool)
+            .await
+            .unwrap();
+    let server = pids.iter().map(|p| cpu_ns(&p.to_string())).sum();
+    (cpu_ns("self").unwrap_or(0), server)
+}
+
+/// What one throughput case measured.
+struct Rate {
+    per_second: f64,
+    /// CPU µs per request of the bench process.
+    client_us: f64,
+    /// CPU µs per request of the server processes, when readable.
+    server_us: Option<f64>,
+}
+
+/// Completed requests per second with `THROUGHPUT_TASKS` tasks for `THROUGHPUT_TIME`, and the
+/// CPU time spent per request on each side meanwhile.
+async fn throughput(env: &Env, side: &Side, op: Op) -> Rate {
     let stop = Arc::new(AtomicBool::new(false));
     let counting = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -901,71 +831,80 @@ async fn throughput(env: &Env, side: &Side, op: Op) -> f64 {
         }));
     }
     tokio::time::sleep(THROUGHPUT_WARMUP).await;
+    let (client0, server0) = cpu_now(env).await;
     counting.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(THROUGHPUT_TIME).await;
     counting.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let (client1, server1) = cpu_now(env).await;
     stop.store(true, Ordering::Relaxed);
     let mut total = 0;
     for t in tasks {
         total += t.await.unwrap();
     }
-    total as f64 / elapsed.as_secs_f64()
+    let per_request = |ns: u64| ns as f64 / 1e3 / total as f64;
+    Rate {
+        per_second: total as f64 / elapsed.as_secs_f64(),
+        client_us: per_request(client1.saturating_sub(client0)),
+        server_us: server0
+            .zip(server1)
+            .map(|(a, b)| per_request(b.saturating_sub(a))),
+    }
 }
 
-fn throughput_all(rt: &Runtime, env: &Env, s: &Sides, rls_state: &mut bool) {
+fn throughput_all(rt: &Runtime, env: &Env, s: &Sides) {
     println!(
-        "\nthroughput: {THROUGHPUT_TASKS} concurrent tasks on the 2-worker runtime, per case {} ms warm-up then {} ms counted, cases alternating, {THROUGHPUT_ROUNDS} rounds",
+        "\nthroughput: {THROUGHPUT_TASKS} concurrent tasks on the 2-worker runtime, per case {} ms warm-up then {} ms counted, the two cases alternating, {THROUGHPUT_ROUNDS} rounds",
         THROUGHPUT_WARMUP.as_millis(),
         THROUGHPUT_TIME.as_millis()
     );
-    for (op, prefix) in [(Op::Get, "get"), (Op::List50, "list50")] {
-        let label = format!("throughput {prefix}");
+    for (op, prefix) in OPS {
         for cases in [
+            [("sqlx", &s.sqlx), ("service", &s.service)],
             [
-                Case {
-                    name: "sqlx",
-                    side: &s.sqlx,
-                    rls: false,
-                },
-                Case {
-                    name: "service",
-                    side: &s.service,
-                    rls: false,
-                },
-            ],
-            [
-                Case {
-                    name: "service (app role, no rls)",
-                    side: &s.app,
-                    rls: false,
-                },
-                Case {
-                    name: "service+rls",
-                    side: &s.app_tx,
-                    rls: true,
-                },
+                ("service (app role, no rls)", &s.app),
+                ("service+rls", &s.app_rls),
             ],
         ] {
-            let mut table = Vec::new();
+            let mut results = [Vec::new(), Vec::new()];
             for round in 0..THROUGHPUT_ROUNDS {
-                let mut row = vec![0.0; cases.len()];
-                for j in 0..cases.len() {
-                    let i = (j + round) % cases.len();
-                    rt.block_on(ensure_rls(env, rls_state, cases[i].rls));
-                    row[i] = rt.block_on(throughput(env, cases[i].side, op));
+                for j in 0..2 {
+                    let c = (j + round) % 2;
+                    results[c].push(rt.block_on(throughput(env, cases[c].1, op)));
                 }
-                table.push(row);
             }
-            report(&label, "req/s", &cases, &table, &[(0, 1)], false);
+            let rates: Vec<Vec<f64>> = results
+                .iter()
+                .map(|r| r.iter().map(|r| r.per_second).collect())
+                .collect();
+            for (c, (name, _)) in cases.iter().enumerate() {
+                let list: Vec<String> = rates[c].iter().map(|r| format!("{r:.0}")).collect();
+                let client = median(results[c].iter().map(|r| r.client_us).collect());
+                let server: Option<Vec<f64>> = results[c].iter().map(|r| r.server_us).collect();
+                let server = server.map_or("n/a".to_owned(), |s| format!("{:.2}", median(s)));
+                println!(
+                    "throughput {prefix}: {name}: median {:.1} req/s (rounds: {}); CPU per request, median: bench process {client:.2} µs, server {server} µs",
+                    median(rates[c].clone()),
+                    list.join(", ")
+                );
+            }
+            let ratios = (0..THROUGHPUT_ROUNDS)
+                .map(|r| rates[1][r] / rates[0][r])
+                .collect();
+            println!(
+                "throughput {prefix}: throughput ratio {} / {}: {:.3} (ratio of medians), {:.3} (median of per-round ratios)",
+                cases[1].0,
+                cases[0].0,
+                median(rates[1].clone()) / median(rates[0].clone()),
+                median(ratios)
+            );
         }
     }
-    rt.block_on(ensure_rls(env, rls_state, false));
 }
 
 fn main() {
-    // `cargo test --benches` runs this without `--bench`: it would need PostgreSQL and load a
+    // `cargo test --benches` runs this without `--bench`: it would need PostgreSQL and load two
     // million rows, so it only says so.
     if !std::env::args().any(|a| a == "--bench") {
         println!("data bench: skipped (run with `cargo bench`; needs PostgreSQL)");
@@ -979,24 +918,15 @@ fn main() {
     let env = rt.block_on(setup());
     rt.block_on(describe(&env));
     let s = sides(&env);
-    rt.block_on(check_same(
-        &env,
-        &[
-            ("sqlx-typed", &s.sqlx_typed),
-            ("service-typed", &s.service_typed),
-            ("app role", &s.app),
-            ("app role, tx", &s.app_tx),
-        ],
-    ));
+    let all: Vec<(&str, &Side)> = s.groups().into_iter().flat_map(|(c, _)| c).collect();
+    rt.block_on(check_same(&env, &all));
     let mut c = Criterion::default().configure_from_args();
     latency(&mut c, &rt, &env, &s);
-    // RLS is off after `latency`.
-    let mut rls_state = false;
     if std::env::var("TENANTRY_BENCH_PAIRED").as_deref() != Ok("0") {
-        paired_all(&rt, &env, &s, &mut rls_state);
+        paired_all(&rt, &env, &s);
     }
     if std::env::var("TENANTRY_BENCH_THROUGHPUT").as_deref() != Ok("0") {
-        throughput_all(&rt, &env, &s, &mut rls_state);
+        throughput_all(&rt, &env, &s);
     }
     c.final_summary();
 }

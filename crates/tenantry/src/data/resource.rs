@@ -1,8 +1,11 @@
 //! [`Resource`]: what tenantry needs to know about a tenant table.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
-use super::{DataError, Ident};
+use super::{Backend, DataError, Ident};
 
 /// The type of a column, as the data layer reads and writes it (JSON on the outside).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -167,6 +170,9 @@ struct Inner {
     sortable: Vec<Ident>,
     filterable: Vec<Ident>,
     unique_per_tenant: Vec<Vec<Ident>>,
+    /// The by-id `SELECT`'s text per backend, built by sea-query on first use (the text depends
+    /// only on the resource and the backend; the tenant and the id are bound parameters).
+    select_by_id: [OnceLock<Arc<str>>; 3],
 }
 
 impl fmt::Debug for Resource {
@@ -243,6 +249,20 @@ impl Resource {
     /// Column sets unique within a tenant (the tenant field is prepended in the index).
     pub fn unique_per_tenant(&self) -> &[Vec<Ident>] {
         &self.0.unique_per_tenant
+    }
+
+    /// The text of the by-id `SELECT` on `backend`, made by `build` the first time.
+    pub(crate) fn select_by_id_sql(
+        &self,
+        backend: Backend,
+        build: impl FnOnce() -> String,
+    ) -> Arc<str> {
+        let slot = match backend {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+            Backend::MySql => 2,
+        };
+        Arc::clone(self.0.select_by_id[slot].get_or_init(|| build().into()))
     }
 }
 
@@ -419,6 +439,7 @@ impl ResourceBuilder {
             sortable,
             filterable,
             unique_per_tenant,
+            select_by_id: Default::default(),
         })))
     }
 }

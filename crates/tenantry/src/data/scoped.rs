@@ -1,5 +1,7 @@
 //! [`TenantScopedService`]: every operation of one tenant on one resource, scoped.
 
+use std::sync::Arc;
+
 use sea_query::{
     Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement,
 };
@@ -223,11 +225,31 @@ impl TenantScopedService {
     }
 
     fn select_one(&self, id: sea_query::Value) -> SelectStatement {
-        Query::select()
-            .columns(self.columns())
+        let mut stmt = Query::select();
+        stmt.columns(self.columns())
             .from(self.resource.table().iden())
-            .cond_where(self.by_id(id))
-            .to_owned()
+            .cond_where(self.by_id(id));
+        stmt
+    }
+
+    /// The by-id `SELECT` and its values. Its text depends only on the resource and the backend,
+    /// so sea-query builds it once per resource; the values are bound in the order it placed
+    /// them (the tenant, then the id: checked when the text is built).
+    fn select_one_cached(
+        &self,
+        id: sea_query::Value,
+    ) -> (sqlx::AssertSqlSafe<Arc<str>>, SqlxValues) {
+        let values = vec![sea_query::Value::from(self.tenant.as_str()), id];
+        let sql = self.resource.select_by_id_sql(self.db.backend(), || {
+            let (sql, built) = self.build(&self.select_one(values[1].clone()));
+            debug_assert_eq!(built.0.0, values, "by-id SELECT binds tenant, then id");
+            sql
+        });
+        // Built by sea-query from checked identifiers; every value is a bound parameter.
+        (
+            sqlx::AssertSqlSafe(sql),
+            SqlxValues(sea_query::Values(values)),
+        )
     }
 
     /// The tenant scope plus the query's filters and search, all checked against the resource.
@@ -317,13 +339,12 @@ impl TenantScopedService {
 
     /// The rows matching `query` (filters, search, order, page).
     pub async fn find(&self, query: &ListQuery) -> Result<Vec<Row>, DataError> {
-        let mut stmt = Query::select()
-            .columns(self.columns())
+        let mut stmt = Query::select();
+        stmt.columns(self.columns())
             .from(self.resource.table().iden())
             .cond_where(self.conditions(query)?)
             .limit(u64::from(query.page.limit()))
-            .offset(query.page.offset())
-            .to_owned();
+            .offset(query.page.offset());
         self.ordered(&mut stmt, &query.order)?;
         let (sql, values) = self.build(&stmt);
         let resource = &self.resource;
@@ -389,10 +410,10 @@ impl TenantScopedService {
         let Some((id, _)) = self.id(&id.into()) else {
             return Ok(None);
         };
-        let (sql, values) = self.build(&self.select_one(id));
+        let (sql, values) = self.select_one_cached(id);
         let resource = &self.resource;
         run!(self, |ex, decode| {
-            match sqlx::query_with(q(sql), values).fetch_optional(ex).await? {
+            match sqlx::query_with(sql, values).fetch_optional(ex).await? {
                 Some(r) => Ok(Some(decode(resource, &r)?)),
                 None => Ok(None),
             }
@@ -566,10 +587,10 @@ impl TenantScopedService {
     }
 
     async fn get_scoped(&self, id: sea_query::Value) -> Result<Row, DataError> {
-        let (sql, values) = self.build(&self.select_one(id));
+        let (sql, values) = self.select_one_cached(id);
         let resource = &self.resource;
         run!(self, |ex, decode| {
-            match sqlx::query_with(q(sql), values).fetch_optional(ex).await? {
+            match sqlx::query_with(sql, values).fetch_optional(ex).await? {
                 Some(r) => decode(resource, &r),
                 None => Err(DataError::NotFound),
             }
