@@ -23,15 +23,18 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 cargo build -q --release -p tenantry-cli
 bin=target/release/tenantry
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# `start` runs in a command substitution (a subshell), so its servers are not this shell's jobs:
+# each writes its pid to $work/*.pid, and the exit trap stops them all.
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 token=$("$bin" token --sub alice --tenant acme)
 
 # Starts the demo with EXTRA flags; prints its base URL.
 start() {
-  local log="$work/serve-$1.log"
+  local name="$1" log="$work/serve-$1.log"
   shift
   "$bin" serve --bind 127.0.0.1:0 --database-url "sqlite://$work/demo-$RANDOM.db" "$@" >"$log" 2>&1 &
+  echo $! >"$work/$name.pid"
   for _ in $(seq 100); do
     base=$(sed -n 's/^tenantry demo listening on //p' "$log")
     [ -n "$base" ] && { echo "$base"; return; }
@@ -57,13 +60,20 @@ curl -s -D - -o /dev/null -H "Authorization: Bearer $token" "$on$route" | grep -
 # Warm both up.
 wrk -t1 -c4 -d2s -H "Authorization: Bearer $token" "$on$route" >/dev/null
 wrk -t1 -c4 -d2s -H "Authorization: Bearer $token" "$off$route" >/dev/null
-ons=() offs=()
+ons=() offs=() ratios=()
 for r in $(seq "$rounds"); do
-  offs+=("$(run off "$off")")
-  ons+=("$(run on "$on")")
-  echo "round $r: off ${offs[-1]} req/s, on ${ons[-1]} req/s"
+  # Odd rounds run "off" first, even rounds "on" first, so neither always follows the other.
+  if ((r % 2)); then
+    offs+=("$(run off "$off")")
+    ons+=("$(run on "$on")")
+  else
+    ons+=("$(run on "$on")")
+    offs+=("$(run off "$off")")
+  fi
+  ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN {printf "%.3f", a/b}')")
+  echo "round $r: off ${offs[-1]} req/s, on ${ons[-1]} req/s, on/off ${ratios[-1]}"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 m_on=$(median "${ons[@]}")
 m_off=$(median "${offs[@]}")
-echo "median: off $m_off req/s, on $m_on req/s, on/off $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a/b}')"
+echo "median: off $m_off req/s, on $m_on req/s, on/off $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a/b}'); median of the rounds' on/off: $(median "${ratios[@]}")"

@@ -12,7 +12,6 @@ use tenantry::{
     data::Database,
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
-use tower::Layer;
 
 use super::token::mint;
 use crate::cli::{DEV_JWT_SECRET, ServeArgs};
@@ -75,11 +74,10 @@ fn app(tenancy: TenancyLayer, limits: Option<tenantry::RateLimitLayer>, items: C
     let api = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .merge(items.router());
-    let api = crate::limits::apply(api, limits);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/openapi.json", get(move || async move { Json(doc) }))
-        .fallback_service(tenancy.layer(api))
+        .route("/openapi.json", get(move || async move { Json(doc) }));
+    crate::limits::mount(router, &tenancy, api, limits)
 }
 
 async fn whoami(ctx: TenantContext) -> Json<Value> {
