@@ -15,7 +15,10 @@
 #
 # Env: DURATION (10s), WARMUP (2s), THREADS (2), CONNS (32), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres), PEER_DIR, VENV, PEER_WORKERS (2),
-#      SKIP_BUILD=1 (use the binaries already in target/release).
+#      SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
+#      others may use), QUIET_BUDGET (240: seconds the script may wait for a quiet machine before
+#      runs), RETRIES (2: reruns of a measurement during which others used more than QUIET_MAX %;
+#      the disturbed outputs are kept as *.disturbedN.txt).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,6 +85,7 @@ NCPU="$(nproc)"
 QUIET_MAX="${QUIET_MAX:-10}"        # % of all cores others may use before a run starts
 QUIET_BUDGET="${QUIET_BUDGET:-240}" # seconds the whole script may wait for that
 QUIET_PCT=0
+RETRIES="${RETRIES:-2}"             # reruns of a measurement that others disturbed
 machine_busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }  # user+nice+system+irq+softirq
 tree_jiffies() {  # CPU used so far by the server and its direct children (uvicorn workers)
   local p sum=0 j
@@ -90,6 +94,15 @@ tree_jiffies() {  # CPU used so far by the server and its direct children (uvico
     sum=$((sum + j))
   done
   echo "$sum"
+}
+db_snapshot() {  # "pid jiffies" of PostgreSQL's processes (its backends serve the queries)
+  local p
+  for p in $(pgrep -u postgres 2>/dev/null || true); do
+    awk -v p="$p" '{ sub(/^.*\) /, ""); print p, $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true
+  done
+}
+db_delta() {  # CPU PostgreSQL's processes used between two snapshots (new processes count whole)
+  awk 'NR == FNR { was[$1] = $2; next } { d += $2 - ($1 in was ? was[$1] : 0) } END { print d + 0 }' "$1" "$2"
 }
 # Waits (within QUIET_BUDGET) until the machine, server idle, is at most QUIET_MAX % busy.
 wait_quiet() {
@@ -162,7 +175,7 @@ sqlite_template() {
   say "SQLite: template database ($TOTAL items)"
   local db="$WORK/template.db"
   create_demo_tables sqlite "sqlite://$db"
-  sqlite3 "$db" <<SQL
+  sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 INSERT INTO tenantry_tenants (id, name, status, plan, placement, settings, created_at, updated_at)
 VALUES $(tenant_rows "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')");
@@ -182,7 +195,7 @@ SQL
   local peer="$WORK/peer-template.db"
   # Importing the peer's app creates its table (and sets WAL mode) the way `serve` would.
   (cd "$PEER_DIR" && PEER_DB_PATH="$peer" "$VENV/bin/python" -c 'import app')
-  sqlite3 "$peer" <<SQL
+  sqlite3 "$peer" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 DELETE FROM items;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TOTAL),
@@ -237,6 +250,38 @@ check() {
   fi
 }
 
+# measure OUT ROUTE PREFIX AUTH BODY: one measured wrk run into OUT, with the CPU used meanwhile
+# by the server, by wrk and by everything else.
+measure() {
+  local out="$1" route="$2" prefix="$3" auth="$4" body="$5" nonce t0 t1 b0 b1 s0 s1
+  nonce="m$RANDOM$RANDOM"
+  wait_quiet
+  db_snapshot >"$WORK/db0.txt"
+  t0=$(date +%s%N); b0=$(machine_busy); s0=$(tree_jiffies)
+  (
+    echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# wrk -t$THREADS -c$CONNS -d$DURATION --latency -s bench/crud.lua http://$HOST:$PORT -- $route $prefix $auth $TENANT_LIST $PER_TENANT $nonce $body"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "http://$HOST:$PORT" -- \
+      "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt"
+    times >"$WORK/times.txt"  # not in a pipe: a forked `times` would report nothing
+    echo "# wrk cpu (user system): $(tail -n 1 "$WORK/times.txt")"
+  ) >"$out" 2>&1
+  b1=$(machine_busy); s1=$(tree_jiffies); t1=$(date +%s%N)
+  db_snapshot >"$WORK/db1.txt"
+  awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v d="$(db_delta "$WORK/db0.txt" "$WORK/db1.txt")" -v ns=$((t1 - t0)) -v hz="$HZ" -v cpus="$NCPU" -v q="$QUIET_PCT" '
+    /^# wrk cpu/ { split($0, a, ": "); split(a[2], t, " ");
+      for (i = 1; i <= 2; i++) { split(t[i], m, "m"); w += (m[1] * 60 + m[2]) * hz } }
+    END { o = b - s - d - w; printf "# cpu (user+system+irq+softirq, jiffies of 1/%d s): machine %d, server %d, postgres %d, wrk %.0f, others %.0f = %.1f%% of %d cores over %.2f s; busy before the run: %d%%\n",
+          hz, b, s, d, w, o, o * 100 / (ns / 1e9 * hz * cpus), cpus, ns / 1e9, q }' "$out" >>"$out"
+}
+
+# disturbed OUT: whether others used more than QUIET_MAX % of the machine during the run.
+disturbed() {
+  local other
+  other="$(summary "$1" | cut -d' ' -f7)"
+  awk -v o="${other%\%}" -v m="$QUIET_MAX" 'BEGIN { exit !(o + 0 > m + 0) }'
+}
+
 # run_system BACKEND SYSTEM
 run_system() {
   local backend="$1" sys="$2" url prefix="/api/v1/items" auth=header body=full routes=("${ROUTES[@]}")
@@ -278,7 +323,7 @@ run_system() {
     check GET "$prefix/$((PER_TENANT + 1))" 404 'not_found' "${hdr[@]}" ;;
   esac
 
-  local route nonce out t0 t1 b0 b1 s0 s1
+  local route nonce out attempt
   for route in "${routes[@]}"; do
     if [ "$route" = post ]; then
       check POST "$prefix" 201 '"id":' "${hdr[@]}" -H 'Content-Type: application/json' \
@@ -288,30 +333,19 @@ run_system() {
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$LUA" "http://$HOST:$PORT" -- \
       "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt" >/dev/null
     out="$RESULTS/$backend.$sys.$route.txt"
-    nonce="m$RANDOM$RANDOM"
-    wait_quiet
-    t0=$(date +%s%N); b0=$(machine_busy); s0=$(tree_jiffies)
-    (
-      echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
-      echo "# wrk -t$THREADS -c$CONNS -d$DURATION --latency -s bench/crud.lua http://$HOST:$PORT -- $route $prefix $auth $TENANT_LIST $PER_TENANT $nonce $body"
-      wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "http://$HOST:$PORT" -- \
-        "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt"
-      times >"$WORK/times.txt"  # not in a pipe: a forked `times` would report nothing
-      echo "# wrk cpu (user system): $(tail -n 1 "$WORK/times.txt")"
-    ) >"$out" 2>&1
-    b1=$(machine_busy); s1=$(tree_jiffies); t1=$(date +%s%N)
-    awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v ns=$((t1 - t0)) -v hz="$HZ" -v cpus="$NCPU" -v q="$QUIET_PCT" '
-      /^# wrk cpu/ { split($0, a, ": "); split(a[2], t, " ");
-        for (i = 1; i <= 2; i++) { split(t[i], m, "m"); w += (m[1] * 60 + m[2]) * hz } }
-      END { o = b - s - w; printf "# cpu (user+system+irq+softirq, jiffies of 1/%d s): machine %d, server %d, wrk %.0f, others %.0f = %.1f%% of %d cores over %.2f s; busy before the run: %d%%\n",
-            hz, b, s, w, o, o * 100 / (ns / 1e9 * hz * cpus), cpus, ns / 1e9, q }' "$out" >>"$out"
-    printf '%-9s %-16s %-5s %s\n' "$backend" "$sys" "$route" "$(summary "$out")" >&2
+    for attempt in $(seq 0 "$RETRIES"); do
+      [ "$attempt" -gt 0 ] && mv "$out" "${out%.txt}.disturbed$attempt.txt"
+      measure "$out" "$route" "$prefix" "$auth" "$body"
+      printf '%-9s %-16s %-5s %s\n' "$backend" "$sys" "$route" "$(summary "$out")" >&2
+      disturbed "$out" || break
+      echo "   others used more than ${QUIET_MAX}% of the machine during the run" >&2
+    done
   done
   stop_server
 }
 
-# summary FILE: "req/s p50 p99 requests non2xx socket-errors others-cpu server-cpu-us-per-request"
-# (the first six as wrk printed them).
+# summary FILE: "req/s p50 p99 requests non2xx socket-errors others-cpu server-cpu-us-per-request
+# postgres-cpu-us-per-request" (the first six as wrk printed them, the rest from /proc).
 summary() {
   awk '
     /^Requests\/sec:/ { rps = $2 }
@@ -323,8 +357,9 @@ summary() {
     /^# cpu / { for (i = 1; i <= NF; i++) {
         if ($i ~ /%$/ && $(i + 1) == "of") other = $i
         if ($i == "server") server = $(i + 1) + 0
+        if ($i == "postgres") db = $(i + 1) + 0
         if ($i == "jiffies" && $(i + 1) == "of") { hz = $(i + 2); sub(/^1\//, "", hz) } } }
-    END { printf "%s %s %s %s %d %d %s %.0f\n", rps, p50, p99, n, bad, sock, other, server * 1e6 / hz / n }
+    END { printf "%s %s %s %s %d %d %s %.0f %.0f\n", rps, p50, p99, n, bad, sock, other, server * 1e6 / hz / n, db * 1e6 / hz / n }
   ' "$1"
 }
 
@@ -369,14 +404,15 @@ have() { [ -f "$RESULTS/$1.$2.$3.txt" ]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 {
-  echo "| backend | route | system | req/s | p50 | p99 | requests | non-2xx | socket errors | others' CPU | server CPU µs/req |"
-  echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| backend | route | system | req/s | p50 | p99 | requests | non-2xx | socket errors | others' CPU | server CPU µs/req | postgres CPU µs/req |"
+  echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for backend in $BACKENDS; do
     for route in "${ROUTES[@]}"; do
       for sys in $SYSTEMS; do
         have "$backend" "$sys" "$route" || continue
-        read -r rps p50 p99 n bad sock other cpu <<<"$(summary "$RESULTS/$backend.$sys.$route.txt")"
-        echo "| $backend | $route | $sys | $rps | $p50 | $p99 | $n | $bad | $sock | $other | $cpu |"
+        read -r rps p50 p99 n bad sock other cpu dbcpu <<<"$(summary "$RESULTS/$backend.$sys.$route.txt")"
+        [ "$backend" = postgres ] || dbcpu="-"
+        echo "| $backend | $route | $sys | $rps | $p50 | $p99 | $n | $bad | $sock | $other | $cpu | $dbcpu |"
       done
     done
   done
