@@ -511,8 +511,8 @@ impl TenantScopedService {
                 let id = id_value.unwrap_or(sea_query::Value::BigInt(Some(
                     i64::try_from(done.last_insert_id()).unwrap_or(i64::MAX),
                 )));
-                let (sql, args) = self.build(&self.select_one(id));
-                let row = sqlx::query_with(q(sql), args).fetch_one(&mut *tx).await?;
+                let (sql, args) = self.select_one_cached(id);
+                let row = sqlx::query_with(sql, args).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 mysql_row(resource, &row)
             }
@@ -568,10 +568,8 @@ impl TenantScopedService {
             Pool::MySql(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
-                let (sql, args) = self.build(&self.select_one(id));
-                let row = sqlx::query_with(q(sql), args)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let (sql, args) = self.select_one_cached(id);
+                let row = sqlx::query_with(sql, args).fetch_optional(&mut *tx).await?;
                 tx.commit().await?;
                 row.map(|r| mysql_row(resource, &r))
                     .ok_or(DataError::NotFound)?
