@@ -4,19 +4,17 @@
 use std::sync::Arc;
 
 use axum::{
-    Json,
     body::Bytes,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
 use serde_json::Value;
 
 use super::{CrudState, params::list_query};
 use crate::{
     TenantId,
-    data::{DataError, Row, TenantScopedService},
+    data::{DataError, JsonRow, Row, TenantScopedService},
     problem::Problem,
 };
 
@@ -93,30 +91,45 @@ fn object(headers: &HeaderMap, body: &Bytes) -> Result<Row, Box<Response>> {
     }
 }
 
-/// The list answer, serialized straight from the rows (no intermediate `Value` copy of the page).
-#[derive(Serialize)]
-pub(crate) struct PageBody {
-    total: u64,
-    items: Vec<Row>,
-    limit: u32,
-    offset: u64,
+/// A JSON answer from text already written (rows come from the data layer as JSON text, so
+/// nothing is parsed or copied into a `Value` on the way out).
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// `{"total":..,"items":[..],"limit":..,"offset":..}`, the rows' text copied in once.
+fn page(total: u64, items: &[JsonRow], limit: u32, offset: u64) -> Vec<u8> {
+    let head = format!("{{\"total\":{total},\"items\":[");
+    let tail = format!("],\"limit\":{limit},\"offset\":{offset}}}");
+    let rows: usize = items.iter().map(|r| r.as_bytes().len() + 1).sum();
+    let mut out = Vec::with_capacity(head.len() + rows + tail.len());
+    out.extend_from_slice(head.as_bytes());
+    for (i, row) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(row.as_bytes());
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
 }
 
 pub(crate) async fn list(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
     RawQuery(raw): RawQuery,
-) -> Result<Json<PageBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = list_query(&state.resource, raw.as_deref())?;
     let svc = service(&state, tenant);
-    let items = svc.find(&query).await?;
+    let items = svc.find_json(&query).await?;
     let total = svc.count_where(&query).await?;
-    Ok(Json(PageBody {
-        total,
-        items,
-        limit: query.page.limit(),
-        offset: query.page.offset(),
-    }))
+    let body = page(total, &items, query.page.limit(), query.page.offset());
+    Ok(json(StatusCode::OK, body))
 }
 
 pub(crate) async fn create(
@@ -129,14 +142,10 @@ pub(crate) async fn create(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    match service(&state, tenant).create(values).await {
+    match service(&state, tenant).create_json(values).await {
         Ok(row) => {
-            let id = row
-                .get(state.resource.id().as_str())
-                .map(id_text)
-                .unwrap_or_default();
-            let location = format!("{}/{}", state.prefix, id);
-            let mut res = (StatusCode::CREATED, Json(Value::Object(row))).into_response();
+            let location = format!("{}/{}", state.prefix, row.id_text().unwrap_or_default());
+            let mut res = json(StatusCode::CREATED, row.into_bytes());
             if let Ok(v) = HeaderValue::from_str(&location) {
                 res.headers_mut().insert(header::LOCATION, v);
             }
@@ -146,20 +155,13 @@ pub(crate) async fn create(
     }
 }
 
-fn id_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub(crate) async fn get(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    match service(&state, tenant).get(id).await? {
-        Some(row) => Ok(Json(Value::Object(row))),
+) -> Result<Response, ApiError> {
+    match service(&state, tenant).get_json(id.into()).await? {
+        Some(row) => Ok(json(StatusCode::OK, row.into_bytes())),
         None => Err(ApiError(DataError::NotFound)),
     }
 }
@@ -175,8 +177,8 @@ pub(crate) async fn update(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    match service(&state, tenant).update(id, patch).await {
-        Ok(row) => Json(Value::Object(row)).into_response(),
+    match service(&state, tenant).update_json(id.into(), patch).await {
+        Ok(row) => json(StatusCode::OK, row.into_bytes()),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -34,4 +34,5 @@ pub use query::{ListQuery, Order, Page, Search};
 pub use resource::{Column, ColumnDef, ColumnType, IdKind, Resource, ResourceBuilder};
 pub use scoped::{IdValue, TenantScopedService};
 pub use typed::Typed;
+pub(crate) use value::JsonRow;
 pub use value::Row;

@@ -10,15 +10,11 @@ use serde_json::Value as Json;
 
 #[cfg(feature = "postgres")]
 use super::database::bind_tenant;
-#[cfg(feature = "mysql")]
-use super::value::mysql_row;
-#[cfg(feature = "postgres")]
-use super::value::pg_row;
-#[cfg(feature = "sqlite")]
-use super::value::sqlite_row;
 use super::{
     Backend, DataError, Database, IdKind, ListQuery, Order, Page, Resource, Row,
-    query::like_pattern, resource::Role, value::to_sql,
+    query::like_pattern,
+    resource::Role,
+    value::{DecodeRow, JsonRow, RowSink, to_sql},
 };
 use crate::{TenantId, context::NoTenantContext, pool::Pool};
 
@@ -98,30 +94,35 @@ pub struct TenantScopedService {
     tenant: TenantId,
 }
 
-/// Runs `$body` with `$ex` bound to an executor of the service's backend and `$decode` to its
-/// row decoder. On PostgreSQL with row-level security, `$ex` is a transaction with the tenant
-/// bound, committed after `$body`.
+/// Runs `$body` with `$ex` bound to an executor of the service's backend (the body is expanded
+/// once per backend, so rows it reads have that backend's type). On PostgreSQL with row-level
+/// security, `$ex` is a transaction with the tenant bound, committed after `$body`.
+///
+/// The transaction path runs boxed: its futures (`begin`, `set_config`, `commit`) are several
+/// kilobytes, and inline they would make every operation's future that large on every backend,
+/// to be copied around on each call even when no transaction is used.
 macro_rules! run {
-    ($self:ident, |$ex:ident, $decode:ident| $body:expr) => {
+    ($self:ident, |$ex:ident| $body:expr) => {
         match $self.db.pool() {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => {
-                let $decode = sqlite_row;
                 let $ex = pool;
                 $body
             }
             #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => {
-                let $decode = pg_row;
                 if $self.db.uses_row_level_security() {
-                    let mut tx = pool.begin().await?;
-                    bind_tenant(&mut tx, &$self.tenant).await?;
-                    let out = {
-                        let $ex = &mut *tx;
-                        $body
-                    };
-                    tx.commit().await?;
-                    out
+                    Box::pin(async {
+                        let mut tx = pool.begin().await?;
+                        bind_tenant(&mut tx, &$self.tenant).await?;
+                        let out = {
+                            let $ex = &mut *tx;
+                            $body
+                        };
+                        tx.commit().await?;
+                        Ok::<_, DataError>(out)
+                    })
+                    .await?
                 } else {
                     let $ex = pool;
                     $body
@@ -129,7 +130,6 @@ macro_rules! run {
             }
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => {
-                let $decode = mysql_row;
                 let $ex = pool;
                 $body
             }
@@ -339,6 +339,15 @@ impl TenantScopedService {
 
     /// The rows matching `query` (filters, search, order, page).
     pub async fn find(&self, query: &ListQuery) -> Result<Vec<Row>, DataError> {
+        self.find_as::<Row>(query).await
+    }
+
+    /// [`find`](Self::find) with rows as JSON text.
+    pub(crate) async fn find_json(&self, query: &ListQuery) -> Result<Vec<JsonRow>, DataError> {
+        self.find_as::<JsonRow>(query).await
+    }
+
+    async fn find_as<S: RowSink>(&self, query: &ListQuery) -> Result<Vec<S::Out>, DataError> {
         let mut stmt = Query::select();
         stmt.columns(self.columns())
             .from(self.resource.table().iden())
@@ -348,9 +357,9 @@ impl TenantScopedService {
         self.ordered(&mut stmt, &query.order)?;
         let (sql, values) = self.build(&stmt);
         let resource = &self.resource;
-        run!(self, |ex, decode| {
+        run!(self, |ex| {
             let rows = sqlx::query_with(q(sql), values).fetch_all(ex).await?;
-            rows.iter().map(|r| decode(resource, r)).collect()
+            rows.iter().map(|r| r.decode::<S>(resource)).collect()
         })
     }
 
@@ -362,7 +371,7 @@ impl TenantScopedService {
             .cond_where(self.conditions(query)?)
             .to_owned();
         let (sql, values) = self.build(&stmt);
-        let n: i64 = run!(self, |ex, _decode| {
+        let n: i64 = run!(self, |ex| {
             sqlx::query_scalar_with(q(sql), values)
                 .fetch_one(ex)
                 .await?
@@ -407,14 +416,23 @@ impl TenantScopedService {
 
     /// The tenant's row with this id, if it has one.
     pub async fn get(&self, id: impl Into<IdValue>) -> Result<Option<Row>, DataError> {
-        let Some((id, _)) = self.id(&id.into()) else {
+        self.get_as::<Row>(id.into()).await
+    }
+
+    /// [`get`](Self::get) with the row as JSON text.
+    pub(crate) async fn get_json(&self, id: IdValue) -> Result<Option<JsonRow>, DataError> {
+        self.get_as::<JsonRow>(id).await
+    }
+
+    async fn get_as<S: RowSink>(&self, id: IdValue) -> Result<Option<S::Out>, DataError> {
+        let Some((id, _)) = self.id(&id) else {
             return Ok(None);
         };
         let (sql, values) = self.select_one_cached(id);
         let resource = &self.resource;
-        run!(self, |ex, decode| {
+        run!(self, |ex| {
             match sqlx::query_with(sql, values).fetch_optional(ex).await? {
-                Some(r) => Ok(Some(decode(resource, &r)?)),
+                Some(r) => Ok(Some(r.decode::<S>(resource)?)),
                 None => Ok(None),
             }
         })
@@ -422,6 +440,15 @@ impl TenantScopedService {
 
     /// Creates a row for the tenant and returns it as stored.
     pub async fn create(&self, values: Row) -> Result<Row, DataError> {
+        self.create_as::<Row>(values).await
+    }
+
+    /// [`create`](Self::create) with the stored row as JSON text.
+    pub(crate) async fn create_json(&self, values: Row) -> Result<JsonRow, DataError> {
+        self.create_as::<JsonRow>(values).await
+    }
+
+    async fn create_as<S: RowSink>(&self, values: Row) -> Result<S::Out, DataError> {
         let backend = self.db.backend();
         let tenant_field = self.resource.tenant_field().as_str();
         let mut cols = Vec::new();
@@ -505,21 +532,24 @@ impl TenantScopedService {
         match self.db.pool() {
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => {
-                // No RETURNING: insert and read back on one connection.
-                let mut tx = pool.begin().await?;
-                let done = sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
-                let id = id_value.unwrap_or(sea_query::Value::BigInt(Some(
-                    i64::try_from(done.last_insert_id()).unwrap_or(i64::MAX),
-                )));
-                let (sql, args) = self.select_one_cached(id);
-                let row = sqlx::query_with(sql, args).fetch_one(&mut *tx).await?;
-                tx.commit().await?;
-                mysql_row(resource, &row)
+                // No RETURNING: insert and read back on one connection (boxed, as in `run!`).
+                Box::pin(async {
+                    let mut tx = pool.begin().await?;
+                    let done = sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
+                    let id = id_value.unwrap_or(sea_query::Value::BigInt(Some(
+                        i64::try_from(done.last_insert_id()).unwrap_or(i64::MAX),
+                    )));
+                    let (sql, args) = self.select_one_cached(id);
+                    let row = sqlx::query_with(sql, args).fetch_one(&mut *tx).await?;
+                    tx.commit().await?;
+                    row.decode::<S>(resource)
+                })
+                .await
             }
             #[allow(unreachable_patterns)]
-            _ => run!(self, |ex, decode| {
+            _ => run!(self, |ex| {
                 let row = sqlx::query_with(q(sql), args).fetch_one(ex).await?;
-                decode(resource, &row)
+                row.decode::<S>(resource)
             }),
         }
     }
@@ -529,8 +559,17 @@ impl TenantScopedService {
     /// may be repeated with their current values; any other value for them, and any value for
     /// another immutable field, is refused.
     pub async fn update(&self, id: impl Into<IdValue>, patch: Row) -> Result<Row, DataError> {
+        self.update_as::<Row>(id.into(), patch).await
+    }
+
+    /// [`update`](Self::update) with the stored row as JSON text.
+    pub(crate) async fn update_json(&self, id: IdValue, patch: Row) -> Result<JsonRow, DataError> {
+        self.update_as::<JsonRow>(id, patch).await
+    }
+
+    async fn update_as<S: RowSink>(&self, id: IdValue, patch: Row) -> Result<S::Out, DataError> {
         let backend = self.db.backend();
-        let (id, id_json) = self.id(&id.into()).ok_or(DataError::NotFound)?;
+        let (id, id_json) = self.id(&id).ok_or(DataError::NotFound)?;
         let mut sets = Vec::new();
         for (name, value) in &patch {
             let col = self
@@ -551,7 +590,7 @@ impl TenantScopedService {
             }
         }
         if sets.is_empty() {
-            return self.get_scoped(id).await;
+            return self.get_scoped::<S>(id).await;
         }
         let mut update = Query::update();
         update
@@ -566,30 +605,33 @@ impl TenantScopedService {
         match self.db.pool() {
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
-                let (sql, args) = self.select_one_cached(id);
-                let row = sqlx::query_with(sql, args).fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                row.map(|r| mysql_row(resource, &r))
-                    .ok_or(DataError::NotFound)?
+                Box::pin(async {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query_with(q(sql), args).execute(&mut *tx).await?;
+                    let (sql, args) = self.select_one_cached(id);
+                    let row = sqlx::query_with(sql, args).fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    row.map(|r| r.decode::<S>(resource))
+                        .ok_or(DataError::NotFound)?
+                })
+                .await
             }
             #[allow(unreachable_patterns)]
-            _ => run!(self, |ex, decode| {
+            _ => run!(self, |ex| {
                 match sqlx::query_with(q(sql), args).fetch_optional(ex).await? {
-                    Some(r) => decode(resource, &r),
+                    Some(r) => r.decode::<S>(resource),
                     None => Err(DataError::NotFound),
                 }
             }),
         }
     }
 
-    async fn get_scoped(&self, id: sea_query::Value) -> Result<Row, DataError> {
+    async fn get_scoped<S: RowSink>(&self, id: sea_query::Value) -> Result<S::Out, DataError> {
         let (sql, values) = self.select_one_cached(id);
         let resource = &self.resource;
-        run!(self, |ex, decode| {
+        run!(self, |ex| {
             match sqlx::query_with(sql, values).fetch_optional(ex).await? {
-                Some(r) => decode(resource, &r),
+                Some(r) => r.decode::<S>(resource),
                 None => Err(DataError::NotFound),
             }
         })
@@ -603,7 +645,7 @@ impl TenantScopedService {
             .cond_where(self.by_id(id))
             .to_owned();
         let (sql, values) = self.build(&stmt);
-        let affected = run!(self, |ex, _decode| {
+        let affected = run!(self, |ex| {
             sqlx::query_with(q(sql), values)
                 .execute(ex)
                 .await?

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{DataError, IdValue, ListQuery, Row, TenantScopedService};
+use super::{DataError, IdValue, ListQuery, Row, TenantScopedService, value::JsonRow};
 
 /// A [`TenantScopedService`] whose rows are `T`: read rows deserialize into `T`, and
 /// `create`/`update` take any `Serialize` value (a struct without the id, a patch struct with
@@ -59,8 +59,9 @@ fn to_row<V: Serialize + ?Sized>(values: &V) -> Result<Row, DataError> {
     }
 }
 
-fn from_row<T: DeserializeOwned>(row: Row) -> Result<T, DataError> {
-    serde_json::from_value(serde_json::Value::Object(row))
+/// Rows come as JSON text straight from the database row (no intermediate map).
+fn from_row<T: DeserializeOwned>(row: JsonRow) -> Result<T, DataError> {
+    serde_json::from_slice(row.as_bytes())
         .map_err(|e| DataError::Config(format!("a row does not fit the Rust type: {e}")))
 }
 
@@ -72,13 +73,17 @@ impl<T: DeserializeOwned> Typed<T> {
 
     /// See [`TenantScopedService::get`].
     pub async fn get(&self, id: impl Into<IdValue>) -> Result<Option<T>, DataError> {
-        self.inner.get(id).await?.map(from_row).transpose()
+        self.inner
+            .get_json(id.into())
+            .await?
+            .map(from_row)
+            .transpose()
     }
 
     /// See [`TenantScopedService::find`].
     pub async fn find(&self, query: &ListQuery) -> Result<Vec<T>, DataError> {
         self.inner
-            .find(query)
+            .find_json(query)
             .await?
             .into_iter()
             .map(from_row)
@@ -87,7 +92,7 @@ impl<T: DeserializeOwned> Typed<T> {
 
     /// See [`TenantScopedService::create`].
     pub async fn create<V: Serialize + ?Sized>(&self, values: &V) -> Result<T, DataError> {
-        from_row(self.inner.create(to_row(values)?).await?)
+        from_row(self.inner.create_json(to_row(values)?).await?)
     }
 
     /// See [`TenantScopedService::update`].
@@ -96,7 +101,7 @@ impl<T: DeserializeOwned> Typed<T> {
         id: impl Into<IdValue>,
         patch: &V,
     ) -> Result<T, DataError> {
-        from_row(self.inner.update(id, to_row(patch)?).await?)
+        from_row(self.inner.update_json(id.into(), to_row(patch)?).await?)
     }
 
     /// See [`TenantScopedService::delete`].
