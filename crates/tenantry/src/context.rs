@@ -27,7 +27,8 @@
 use std::{fmt, future::Future, sync::Arc};
 
 use tokio::task::JoinHandle;
-use tracing::Instrument;
+use tokio::task::futures::TaskLocalFuture;
+use tracing::{Instrument, instrument::Instrumented};
 
 use crate::{Principal, TenantId, catalog::TenantRecord};
 
@@ -139,8 +140,16 @@ pub fn current_tenant() -> Result<TenantId, NoTenantContext> {
 
 /// Runs `future` inside `ctx`'s scope and tracing span.
 pub async fn scope<F: Future>(ctx: TenantContext, future: F) -> F::Output {
+    scoped(ctx, future).await
+}
+
+/// The future [`scope`] awaits, as a type the enforcement layer can hold without boxing.
+pub(crate) type Scoped<F> = Instrumented<TaskLocalFuture<TenantContext, F>>;
+
+/// `future` inside `ctx`'s scope and tracing span.
+pub(crate) fn scoped<F: Future>(ctx: TenantContext, future: F) -> Scoped<F> {
     let span = ctx.span();
-    CURRENT.scope(ctx, future).instrument(span).await
+    CURRENT.scope(ctx, future).instrument(span)
 }
 
 /// Runs `f` synchronously inside `ctx`'s scope and span.

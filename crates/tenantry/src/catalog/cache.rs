@@ -93,6 +93,12 @@ impl Catalog {
         Ok(found)
     }
 
+    /// The cached answer for `id` without asking the store: `None` when it is not cached (or
+    /// has expired).
+    pub(crate) fn cached(&self, id: &TenantId) -> Option<Option<Arc<TenantRecord>>> {
+        self.cache.get(id)
+    }
+
     /// Every record, from the store.
     pub async fn list(&self) -> Result<Vec<TenantRecord>, CatalogError> {
         self.store.list().await

@@ -7,8 +7,8 @@ use http::request::Parts;
 use super::{Disagreement, Membership};
 use crate::{
     Principal, Rejection, TenantContext, TenantId, TenantIdRule,
-    catalog::{Catalog, TenantStatus},
-    resolve::{ResolveCx, TenantResolver},
+    catalog::{Catalog, TenantRecord, TenantStatus},
+    resolve::{Resolution, ResolveCx, ResolveFuture, TenantResolver},
 };
 
 pub(crate) struct Config {
@@ -19,6 +19,9 @@ pub(crate) struct Config {
     pub(super) trusted_gateway: bool,
     pub(super) disagreement: Disagreement,
     pub(super) required: bool,
+    /// Whether [`Config::decide_now`] can ever answer (see [`Config::immediate`]); set by the
+    /// builder.
+    pub(super) immediate: bool,
 }
 
 impl fmt::Debug for Config {
@@ -34,107 +37,207 @@ impl fmt::Debug for Config {
     }
 }
 
+/// An accepted request's tenant: its context, and a principal the resolvers authenticated (to be
+/// put in the extensions). `None`: no tenant, and the layer is optional.
+pub(super) type Decision = Option<(TenantContext, Option<Principal>)>;
+
+/// What the resolvers found: the tenant, the resolver that named it, and the principal with
+/// whether a resolver authenticated it (`true`) or it came from the extensions (`false`).
+struct Found<'c> {
+    tenant: TenantId,
+    winner: &'c dyn TenantResolver,
+    principal: Option<(Principal, bool)>,
+}
+
 impl Config {
+    /// Whether [`decide_now`](Self::decide_now) can ever answer: every resolver answers at once
+    /// and no membership hook needs awaiting.
+    pub(super) fn immediate(
+        resolvers: &[Box<dyn TenantResolver>],
+        membership: Option<&Arc<dyn Membership>>,
+    ) -> bool {
+        membership.is_none() && resolvers.iter().all(|r| r.is_immediate())
+    }
+
     /// Decides the tenant of a request and rewrites its head (path prefix) when accepted.
-    /// `Ok(None)`: no tenant, and the layer is optional.
-    pub(super) async fn decide(
-        &self,
-        head: &mut Parts,
-    ) -> Result<Option<(TenantContext, Option<Principal>)>, Rejection> {
-        let (tenant, winner, principal) = {
+    pub(super) async fn decide(&self, head: &mut Parts) -> Result<Decision, Rejection> {
+        let found = {
             let mut cx = ResolveCx::new(head);
-            let mut winner: Option<(TenantId, &dyn TenantResolver)> = None;
+            let mut winner = None;
             for resolver in &self.resolvers {
-                let Some(raw) = resolver.resolve(&mut cx).await? else {
-                    continue;
-                };
-                let id = self.rule.parse(&raw)?;
-                match &winner {
-                    None => {
-                        winner = Some((id, resolver.as_ref()));
-                        if self.disagreement == Disagreement::FirstWins {
-                            break;
-                        }
-                    }
-                    Some((first, by)) if *first != id => {
-                        return Err(Rejection::TenantMismatch(Cow::Owned(format!(
-                            "the {} and the {} name different tenants",
-                            source_noun(by.name()),
-                            source_noun(resolver.name())
-                        ))));
-                    }
-                    Some(_) => {}
+                let resolution = resolver.resolve(&mut cx).await;
+                if self.accept(&mut winner, resolver.as_ref(), resolution)? {
+                    break;
                 }
             }
-            // One owned copy for the context: the resolver's, or the extensions' cloned once.
-            let authenticated = cx.take_authenticated();
-            let principal = match authenticated {
-                Some(p) => Some((p, true)),
-                None => cx.principal().cloned().map(|p| (p, false)),
-            };
-            match winner {
-                Some((tenant, by)) => (tenant, by, principal),
-                None if self.required => return Err(Rejection::TenantContextMissing),
+            match self.found(winner, &mut cx)? {
+                Some(found) => found,
                 None => return Ok(None),
             }
         };
-
-        if principal.is_none() && !winner.authoritative() && !self.trusted_gateway {
-            return Err(Rejection::unauthenticated(
-                "this tenant must be chosen by an authenticated caller; send a bearer token",
-            ));
-        }
-        if let Some((p, _)) = &principal {
-            let member = match &self.membership {
-                None => p.is_member(&tenant),
-                Some(m) => m.is_member(p, &tenant).await.map_err(|e| {
-                    tracing::warn!(error = %e, "membership check failed");
-                    Rejection::Unavailable
-                })?,
-            };
+        self.authorize(&found)?;
+        if let (Some((p, _)), Some(m)) = (&found.principal, &self.membership) {
+            let member = m.is_member(p, &found.tenant).await.map_err(|e| {
+                tracing::warn!(error = %e, "membership check failed");
+                Rejection::Unavailable
+            })?;
             if !member {
                 return Err(Rejection::TenantForbidden);
             }
         }
         let record = match &self.catalog {
             None => None,
-            Some(catalog) => {
-                let record = catalog.get(&tenant).await.map_err(|e| {
-                    tracing::warn!(error = %e, "catalog lookup failed");
-                    Rejection::Unavailable
-                })?;
-                let record = record.ok_or(Rejection::TenantForbidden)?;
-                match record.status {
-                    TenantStatus::Active => {}
-                    TenantStatus::Moving if head.method.is_safe() => {}
-                    TenantStatus::Suspended => return Err(Rejection::TenantSuspended),
-                    TenantStatus::Deleted => return Err(Rejection::TenantForbidden),
-                    TenantStatus::Moving => {
-                        return Err(Rejection::TenantLocked(
-                            "the tenant is being moved; writes are paused".into(),
-                        ));
-                    }
-                    TenantStatus::Provisioning => {
-                        return Err(Rejection::TenantLocked(
-                            "the tenant is being provisioned".into(),
-                        ));
-                    }
+            Some(catalog) => catalog.get(&found.tenant).await.map_err(|e| {
+                tracing::warn!(error = %e, "catalog lookup failed");
+                Rejection::Unavailable
+            })?,
+        };
+        self.admit(found, self.catalog.is_some(), record, head)
+    }
+
+    /// [`decide`](Self::decide) without awaiting anything, when that is possible: every resolver
+    /// answers at once ([`Config::immediate`]) and the catalog has the tenant cached.
+    /// `None`: it is not; nothing has been changed, and `decide` must run instead.
+    pub(super) fn decide_now(&self, head: &mut Parts) -> Option<Result<Decision, Rejection>> {
+        let found = {
+            let mut cx = ResolveCx::new(head);
+            let mut winner = None;
+            for resolver in &self.resolvers {
+                let resolution = match resolver.resolve(&mut cx) {
+                    ResolveFuture::Ready(r) => r.unwrap_or(Ok(None)),
+                    // Not polled yet, so not started: `decide` asks again.
+                    ResolveFuture::Boxed(_) => return None,
+                };
+                match self.accept(&mut winner, resolver.as_ref(), resolution) {
+                    Ok(false) => {}
+                    Ok(true) => break,
+                    Err(rejection) => return Some(Err(rejection)),
                 }
-                Some(record)
+            }
+            match self.found(winner, &mut cx) {
+                Ok(Some(found)) => found,
+                Ok(None) => return Some(Ok(None)),
+                Err(rejection) => return Some(Err(rejection)),
             }
         };
+        if let Err(rejection) = self.authorize(&found) {
+            return Some(Err(rejection));
+        }
+        if self.membership.is_some() && found.principal.is_some() {
+            return None;
+        }
+        let record = match &self.catalog {
+            None => None,
+            Some(catalog) => catalog.cached(&found.tenant)?,
+        };
+        Some(self.admit(found, self.catalog.is_some(), record, head))
+    }
 
+    /// Takes one resolver's answer: a tenant becomes the winner (or must agree with it).
+    /// `Ok(true)`: stop asking (first match wins).
+    fn accept<'c>(
+        &self,
+        winner: &mut Option<(TenantId, &'c dyn TenantResolver)>,
+        resolver: &'c dyn TenantResolver,
+        resolution: Resolution,
+    ) -> Result<bool, Rejection> {
+        let Some(raw) = resolution? else {
+            return Ok(false);
+        };
+        let id = self.rule.parse(&raw)?;
+        match winner {
+            None => {
+                *winner = Some((id, resolver));
+                Ok(self.disagreement == Disagreement::FirstWins)
+            }
+            Some((first, by)) if *first != id => {
+                Err(Rejection::TenantMismatch(Cow::Owned(format!(
+                    "the {} and the {} name different tenants",
+                    source_noun(by.name()),
+                    source_noun(resolver.name())
+                ))))
+            }
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// The resolution's outcome, with one owned copy of the principal (the resolver's, or the
+    /// extensions' cloned once). `Ok(None)`: no tenant, and the layer is optional.
+    fn found<'c>(
+        &self,
+        winner: Option<(TenantId, &'c dyn TenantResolver)>,
+        cx: &mut ResolveCx<'_>,
+    ) -> Result<Option<Found<'c>>, Rejection> {
+        let principal = match cx.take_authenticated() {
+            Some(p) => Some((p, true)),
+            None => cx.principal().cloned().map(|p| (p, false)),
+        };
+        match winner {
+            Some((tenant, winner)) => Ok(Some(Found {
+                tenant,
+                winner,
+                principal,
+            })),
+            None if self.required => Err(Rejection::TenantContextMissing),
+            None => Ok(None),
+        }
+    }
+
+    /// Who may act: a principal (a member, unless a membership hook decides), an authoritative
+    /// source, or a trusted gateway.
+    fn authorize(&self, found: &Found<'_>) -> Result<(), Rejection> {
+        match &found.principal {
+            None if !found.winner.authoritative() && !self.trusted_gateway => {
+                Err(Rejection::unauthenticated(
+                    "this tenant must be chosen by an authenticated caller; send a bearer token",
+                ))
+            }
+            Some((p, _)) if self.membership.is_none() && !p.is_member(&found.tenant) => {
+                Err(Rejection::TenantForbidden)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The catalog's word on the tenant (when there is a catalog), then the accepted request:
+    /// resolvers rewrite the head and the context is built.
+    fn admit(
+        &self,
+        found: Found<'_>,
+        cataloged: bool,
+        record: Option<Arc<TenantRecord>>,
+        head: &mut Parts,
+    ) -> Result<Decision, Rejection> {
+        if cataloged {
+            let record = record.as_deref().ok_or(Rejection::TenantForbidden)?;
+            match record.status {
+                TenantStatus::Active => {}
+                TenantStatus::Moving if head.method.is_safe() => {}
+                TenantStatus::Suspended => return Err(Rejection::TenantSuspended),
+                TenantStatus::Deleted => return Err(Rejection::TenantForbidden),
+                TenantStatus::Moving => {
+                    return Err(Rejection::TenantLocked(
+                        "the tenant is being moved; writes are paused".into(),
+                    ));
+                }
+                TenantStatus::Provisioning => {
+                    return Err(Rejection::TenantLocked(
+                        "the tenant is being provisioned".into(),
+                    ));
+                }
+            }
+        }
         for resolver in &self.resolvers {
             resolver.rewrite(head);
         }
         // A principal the resolvers authenticated also goes into the extensions, for handlers
         // that read it there; one that came from the extensions is already in them.
-        let (principal, fresh) = match principal {
+        let (principal, fresh) = match found.principal {
             Some((p, true)) => (Some(p.clone()), Some(p)),
             Some((p, false)) => (Some(p), None),
             None => (None, None),
         };
-        let ctx = TenantContext::resolved(tenant, winner.name(), principal, record);
+        let ctx = TenantContext::resolved(found.tenant, found.winner.name(), principal, record);
         Ok(Some((ctx, fresh)))
     }
 }

@@ -99,8 +99,10 @@ impl TenancyBuilder {
         } else {
             self.resolvers
         };
+        let immediate = Config::immediate(&resolvers, self.membership.as_ref());
         TenancyLayer {
             config: Arc::new(Config {
+                immediate,
                 resolvers,
                 rule: self.rule,
                 catalog: self.catalog,

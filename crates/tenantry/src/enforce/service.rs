@@ -7,11 +7,15 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, request::Parts};
+use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{NoTenant, decide::Config};
-use crate::context;
+use super::{
+    NoTenant,
+    decide::{Config, Decision},
+};
+use crate::{Rejection, TenantContext, context, context::Scoped};
 
 /// The service [`TenancyLayer`](super::TenancyLayer) produces.
 #[derive(Clone)]
@@ -29,22 +33,51 @@ impl<S: fmt::Debug> fmt::Debug for Tenancy<S> {
     }
 }
 
-/// The response future of [`Tenancy`]: a refusal, or the inner service's response produced
-/// inside the tenant's scope.
-pub struct ResponseFuture<B, E> {
-    inner: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>,
+pin_project! {
+    /// The response future of [`Tenancy`]: a refusal, or the inner service's response produced
+    /// inside the tenant's scope.
+    ///
+    /// When the tenant can be decided without awaiting (built-in resolvers, no membership hook,
+    /// the catalog entry cached: the usual case), it is decided in `call` and this future is the
+    /// inner one in the tenant's scope, with nothing allocated; otherwise the decision and the
+    /// inner call run in one boxed future.
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        state: State<F, B, E>,
+    }
 }
 
-impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, E> {
+        Refused { response: Option<Response<B>> },
+        Scoped { #[pin] future: Scoped<F> },
+        Unscoped { #[pin] future: F },
+        Deciding { future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>> },
+    }
+}
+
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ResponseFuture(..)")
     }
 }
 
-impl<B, E> Future for ResponseFuture<B, E> {
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
     type Output = Result<Response<B>, E>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("ResponseFuture polled after completion"),
+            },
+            StateProj::Scoped { future } => future.poll(cx),
+            StateProj::Unscoped { future } => future.poll(cx),
+            StateProj::Deciding { future } => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -58,45 +91,89 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // The clone is not ready; the one polled ready is taken (tower's usual swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
-        ResponseFuture {
-            inner: Box::pin(async move {
-                let (mut head, body) = req.into_parts();
-                match config.decide(&mut head).await {
-                    Err(rejection) => {
-                        tracing::debug!(
-                            code = rejection.code(),
-                            status = rejection.status().as_u16(),
-                            "tenant rejected"
-                        );
-                        let problem = rejection.to_problem().with_instance(head.uri.path());
-                        Ok(problem.to_response())
-                    }
-                    Ok(None) => {
-                        head.extensions.insert(NoTenant);
-                        inner.call(Request::from_parts(head, body)).await
-                    }
-                    Ok(Some((ctx, principal))) => {
-                        tracing::Span::current().record("tenant_id", ctx.tenant().as_str());
-                        head.extensions.insert(ctx.clone());
-                        if let Some(p) = principal {
-                            head.extensions.insert(p);
-                        }
-                        let req = Request::from_parts(head, body);
-                        context::scope(ctx, async move { inner.call(req).await }).await
-                    }
+        let (mut head, body) = req.into_parts();
+        let decided = if self.config.immediate {
+            self.config.decide_now(&mut head)
+        } else {
+            None
+        };
+        let state = match decided {
+            Some(decision) => {
+                // The inner service was polled ready: call it now (no clone needed).
+                match admit(decision, &mut head) {
+                    Err(refusal) => State::Refused {
+                        response: Some(refusal),
+                    },
+                    Ok(None) => State::Unscoped {
+                        future: self.inner.call(Request::from_parts(head, body)),
+                    },
+                    Ok(Some(ctx)) => State::Scoped {
+                        future: context::scoped(
+                            ctx,
+                            self.inner.call(Request::from_parts(head, body)),
+                        ),
+                    },
                 }
-            }),
+            }
+            None => {
+                // The clone is not ready; the one polled ready is taken (tower's usual swap).
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let config = self.config.clone();
+                State::Deciding {
+                    future: Box::pin(async move {
+                        let decision = config.decide(&mut head).await;
+                        match admit(decision, &mut head) {
+                            Err(refusal) => Ok(refusal),
+                            Ok(None) => inner.call(Request::from_parts(head, body)).await,
+                            Ok(Some(ctx)) => {
+                                let req = Request::from_parts(head, body);
+                                context::scope(ctx, inner.call(req)).await
+                            }
+                        }
+                    }),
+                }
+            }
+        };
+        ResponseFuture { state }
+    }
+}
+
+/// Applies a decision to the request head: the refusal as problem+json, or the context (and a
+/// freshly authenticated principal) put in the extensions. `Ok(None)`: no tenant (optional
+/// layer), marked with [`NoTenant`].
+fn admit<B: From<Bytes>>(
+    decision: Result<Decision, Rejection>,
+    head: &mut Parts,
+) -> Result<Option<TenantContext>, Response<B>> {
+    match decision {
+        Err(rejection) => {
+            tracing::debug!(
+                code = rejection.code(),
+                status = rejection.status().as_u16(),
+                "tenant rejected"
+            );
+            let problem = rejection.to_problem().with_instance(head.uri.path());
+            Err(problem.to_response())
+        }
+        Ok(None) => {
+            head.extensions.insert(NoTenant);
+            Ok(None)
+        }
+        Ok(Some((ctx, principal))) => {
+            tracing::Span::current().record("tenant_id", ctx.tenant().as_str());
+            head.extensions.insert(ctx.clone());
+            if let Some(p) = principal {
+                head.extensions.insert(p);
+            }
+            Ok(Some(ctx))
         }
     }
 }

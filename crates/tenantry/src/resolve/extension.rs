@@ -30,6 +30,10 @@ impl TenantResolver for ExtensionResolver {
         "extension"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let found = cx
             .head()

@@ -45,6 +45,10 @@ impl TenantResolver for HeaderResolver {
         "header"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let mut values = cx.head().headers.get_all(&self.name).iter();
         let Some(first) = values.next() else {

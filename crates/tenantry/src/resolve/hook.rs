@@ -100,4 +100,8 @@ impl TenantResolver for HookResolver {
     fn authoritative(&self) -> bool {
         true
     }
+
+    fn is_immediate(&self) -> bool {
+        matches!(self.hook, Hook::Sync(_))
+    }
 }

@@ -14,6 +14,10 @@ impl TenantResolver for IdentityResolver {
         "identity"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let found = cx
             .principal()

@@ -137,6 +137,10 @@ impl TenantResolver for JwtResolver {
         "jwt"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let Some(value) = cx.head().headers.get(AUTHORIZATION) else {
             return ResolveFuture::ready(Ok(None));

@@ -176,6 +176,16 @@ pub trait TenantResolver: Send + Sync + 'static {
 
     /// Rewrites the request before routing (the path resolver strips its prefix here).
     fn rewrite(&self, _head: &mut Parts) {}
+
+    /// Whether [`resolve`](Self::resolve) always answers at once ([`ResolveFuture::ready`],
+    /// never [`ResolveFuture::boxed`]). When every resolver of a layer does, the layer has no
+    /// [`Membership`](crate::enforce::Membership) hook and the catalog answers from its cache,
+    /// the tenant is decided inside `Service::call`, without allocating a future. All built-in
+    /// resolvers do, except an async [`HookResolver`]; the default `false` is always correct,
+    /// only slower.
+    fn is_immediate(&self) -> bool {
+        false
+    }
 }
 
 impl fmt::Debug for dyn TenantResolver {

@@ -73,6 +73,10 @@ impl TenantResolver for PathResolver {
         "path"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let found = self.split(cx.head().uri.path()).map(|(t, _)| t.to_owned());
         ResolveFuture::ready(Ok(found))

@@ -64,6 +64,10 @@ impl TenantResolver for SubdomainResolver {
         "subdomain"
     }
 
+    fn is_immediate(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(&'a self, cx: &'a mut ResolveCx<'_>) -> ResolveFuture<'a> {
         let head = cx.head();
         let host = head
