@@ -22,6 +22,8 @@ pub(crate) struct Config {
     /// Whether [`Config::decide_now`] can ever answer (see [`Config::immediate`]); set by the
     /// builder.
     pub(super) immediate: bool,
+    /// Exact paths that pass without a tenant.
+    pub(super) public: Vec<Box<str>>,
 }
 
 impl fmt::Debug for Config {
@@ -33,6 +35,7 @@ impl fmt::Debug for Config {
             .field("trusted_gateway", &self.trusted_gateway)
             .field("disagreement", &self.disagreement)
             .field("required", &self.required)
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +53,11 @@ struct Found<'c> {
 }
 
 impl Config {
+    /// Whether `path` is one of the public paths.
+    pub(super) fn is_public(&self, path: &str) -> bool {
+        self.public.iter().any(|p| **p == *path)
+    }
+
     /// Whether [`decide_now`](Self::decide_now) can ever answer: every resolver answers at once
     /// and no membership hook needs awaiting.
     pub(super) fn immediate(

@@ -30,6 +30,7 @@ pub struct TenancyBuilder {
     trusted_gateway: bool,
     disagreement: Disagreement,
     required: bool,
+    public: Vec<Box<str>>,
 }
 
 impl fmt::Debug for TenancyBuilder {
@@ -39,6 +40,7 @@ impl fmt::Debug for TenancyBuilder {
             .field("trusted_gateway", &self.trusted_gateway)
             .field("disagreement", &self.disagreement)
             .field("required", &self.required)
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +86,41 @@ impl TenancyBuilder {
         self
     }
 
+    /// Lets requests for exactly `path` (`/healthz`, `/metrics`, `/openapi.json`) through without
+    /// a tenant: nothing is resolved or refused, and the inner service sees a request marked
+    /// [`NoTenant`](super::NoTenant) (a `TenantId` extractor on it answers 401). The path is
+    /// compared as the request has it, before any rewrite, without its query; a path that does
+    /// not start with `/` never matches.
+    ///
+    /// This keeps tenant-free routes in the same router as the tenant routes, with no second
+    /// router in front of the layer to pay for on every request.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use axum::{Router, routing::get};
+    /// use tenantry::{TenantId, TenancyLayer, resolve::HeaderResolver};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let app = Router::new()
+    ///     .route("/healthz", get(|| async { "ok" }))
+    ///     .route("/whoami", get(|t: TenantId| async move { t.to_string() }));
+    /// let app = TenancyLayer::builder()
+    ///     .resolver(HeaderResolver::x_tenant_id())
+    ///     .trusted_gateway(true)
+    ///     .public_path("/healthz")
+    ///     .build()
+    ///     .layer(app);
+    ///
+    /// let get = |path| http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    /// assert_eq!(app.clone().oneshot(get("/healthz")).await.unwrap().status(), 200);
+    /// assert_eq!(app.oneshot(get("/whoami")).await.unwrap().status(), 401);
+    /// # });
+    /// ```
+    pub fn public_path(mut self, path: impl Into<String>) -> Self {
+        self.public.push(path.into().into_boxed_str());
+        self
+    }
+
     /// Lets requests that name no tenant through (handlers then use `OptionalTenantId`, and
     /// [`RequireTenantLayer`](super::RequireTenantLayer) marks the routes that need one).
     /// Requests that name a tenant are still fully checked.
@@ -103,6 +140,7 @@ impl TenancyBuilder {
         TenancyLayer {
             config: Arc::new(Config {
                 immediate,
+                public: self.public,
                 resolvers,
                 rule: self.rule,
                 catalog: self.catalog,
@@ -142,6 +180,7 @@ impl TenancyLayer {
             trusted_gateway: false,
             disagreement: Disagreement::Refuse,
             required: true,
+            public: Vec::new(),
         }
     }
 

@@ -99,6 +99,14 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (mut head, body) = req.into_parts();
+        if self.config.is_public(head.uri.path()) {
+            head.extensions.insert(NoTenant);
+            return ResponseFuture {
+                state: State::Unscoped {
+                    future: self.inner.call(Request::from_parts(head, body)),
+                },
+            };
+        }
         let decided = if self.config.immediate {
             self.config.decide_now(&mut head)
         } else {

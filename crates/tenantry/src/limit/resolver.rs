@@ -34,7 +34,9 @@ pub trait LimitResolver: Send + Sync + 'static {
 
 /// A quota per plan name, read from the catalog record of the accepted tenant
 /// ([`TenantContext::record`], present when the tenancy layer has a catalog). Tenants without a
-/// record, or on a plan not listed, get the layer's default.
+/// record, or on a plan not listed, get the layer's default; requests with no accepted tenant
+/// (a layer's public paths, an optional layer's anonymous requests) get the layer's default too,
+/// unless [`without_tenant`](Self::without_tenant) says otherwise.
 ///
 /// ```
 /// use std::num::NonZeroU32;
@@ -50,6 +52,7 @@ pub trait LimitResolver: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct PlanQuotas {
     plans: HashMap<String, Quota>,
+    without_tenant: Option<Quota>,
 }
 
 impl PlanQuotas {
@@ -62,6 +65,15 @@ impl PlanQuotas {
     #[must_use]
     pub fn plan(mut self, name: impl Into<String>, quota: Quota) -> Self {
         self.plans.insert(name.into(), quota);
+        self
+    }
+
+    /// Gives requests with no accepted tenant this quota instead of the layer's default, e.g.
+    /// [`Quota::unlimited`] for health checks let through by
+    /// [`TenancyBuilder::public_path`](crate::enforce::TenancyBuilder::public_path).
+    #[must_use]
+    pub fn without_tenant(mut self, quota: Quota) -> Self {
+        self.without_tenant = Some(quota);
         self
     }
 
@@ -87,10 +99,27 @@ impl LimitResolver for PlanQuotas {
 
 impl PlanQuotas {
     fn for_head(&self, head: &Parts) -> Option<Quota> {
-        head.extensions
-            .get::<TenantContext>()
-            .and_then(TenantContext::record)
-            .and_then(|record| self.get(&record.plan))
+        match head.extensions.get::<TenantContext>() {
+            None => self.without_tenant,
+            Some(ctx) => ctx.record().and_then(|record| self.get(&record.plan)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_without_a_tenant_get_the_without_tenant_quota_or_the_default() {
+        let (head, ()) = http::Request::get("/healthz")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let plans = PlanQuotas::new().plan("pro", Quota::unlimited());
+        assert_eq!(plans.quota_now(&head, None), Some(None));
+        let plans = plans.without_tenant(Quota::unlimited());
+        assert_eq!(plans.quota_now(&head, None), Some(Some(Quota::unlimited())));
     }
 }
 

@@ -395,6 +395,58 @@ async fn optional_layer_with_required_routes() {
 }
 
 #[tokio::test]
+async fn public_paths_pass_without_a_tenant_and_only_they_do() {
+    let app = production()
+        .public_path("/optional")
+        .public_path("/path")
+        .build()
+        .layer(router());
+    // No tenant, nothing resolved: the handler sees no tenant.
+    let r = call(&app, req("/optional").send()).await;
+    assert_eq!(r.status, 200, "body: {}", r.text);
+    assert!(r.body["tenant_id"].is_null());
+    // Nothing is even looked at: a suspended tenant or a bad token does not matter there...
+    let r = call(
+        &app,
+        req("/optional").header("x-tenant-id", "initech").send(),
+    )
+    .await;
+    assert!(r.body["tenant_id"].is_null());
+    let r = call(
+        &app,
+        req("/optional?x=1")
+            .header("authorization", "Bearer nope")
+            .send(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "body: {}", r.text);
+    // ...and nothing is rewritten.
+    let r = call(&app, req("/path").send()).await;
+    assert_eq!(r.text, "/path");
+    // Only the exact paths: every other route still needs a tenant.
+    call(&app, req("/whoami").send())
+        .await
+        .assert_problem(401, "tenant_context_missing");
+    call(&app, req("/optional/").send())
+        .await
+        .assert_problem(401, "tenant_context_missing");
+    call(&app, req("/tenants/initech/optional").send())
+        .await
+        .assert_problem(401, "unauthenticated");
+    call(
+        &app,
+        as_user("/tenants/initech/optional", "dave", Some("initech"), &[]).send(),
+    )
+    .await
+    .assert_problem(403, "tenant_suspended");
+    // A tenant extractor on a public path answers 401, not 500.
+    let app = production().public_path("/whoami").build().layer(router());
+    call(&app, as_user("/whoami", "alice", Some("acme"), &[]).send())
+        .await
+        .assert_problem(401, "tenant_context_missing");
+}
+
+#[tokio::test]
 async fn an_extractor_without_its_layer_names_the_fix() {
     let r = call(&router(), req("/whoami").send()).await;
     r.assert_problem(500, "internal");
