@@ -6,10 +6,11 @@ use anyhow::Context as _;
 use axum::Router;
 use clap::Args;
 use tenantry::{
-    TenancyLayer,
+    RateLimit, Tenancy, TenancyLayer,
     limit::{PlanQuotas, Quota, RateLimitLayer, RedisStore},
 };
 use tower::Layer as _;
+use tower::util::{Either, option_layer};
 
 /// Rate limits of `tenantry serve`.
 #[derive(Debug, Args)]
@@ -61,7 +62,11 @@ pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLa
     let builder = RateLimitLayer::builder()
         .name("api")
         .quota(args.free())
-        .resolver(PlanQuotas::new().plan("pro", args.pro()));
+        .resolver(
+            PlanQuotas::new()
+                .plan("pro", args.pro())
+                .without_tenant(Quota::unlimited()),
+        );
     let builder = match &args.redis_url {
         Some(url) => builder.store(
             RedisStore::builder(url)
@@ -75,23 +80,21 @@ pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLa
     Ok(Some(builder.build()?))
 }
 
-/// Mounts the tenant-scoped routes as `router`'s fallback, behind the tenancy layer and, inside
-/// it, the limit layer (so the accepted tenant and its plan key the buckets).
+/// The demo's router behind its tenancy layer: the public routes and the tenant routes `api` in
+/// one router, wrapped by the limit layer when `limits` is set (inside the tenancy layer, so the
+/// accepted tenant and its plan key the buckets; requests on the public paths carry no tenant
+/// and are not limited: `PlanQuotas::without_tenant`).
 ///
-/// The limit layer wraps the `/api` router as one service rather than through `Router::layer`,
-/// which would wrap every route (and the 404 fallback) separately: one decision per request
-/// either way, but a layer around the router costs less per request (docs/PERFORMANCE.md,
-/// "Rate limits"). Unknown paths under tenancy are limited too, like any other tenant request.
+/// The limit layer wraps the router as one service rather than through `Router::layer`, which
+/// would wrap every route (and the 404 fallback) separately: one decision per request either
+/// way, but a layer around the router costs less per request (docs/PERFORMANCE.md, "Rate
+/// limits"). Unknown paths under tenancy are limited too, like any other tenant request.
 pub(crate) fn mount(
-    router: Router,
     tenancy: &TenancyLayer,
-    api: Router,
+    router: Router,
     limits: Option<RateLimitLayer>,
-) -> Router {
-    match limits {
-        Some(limits) => router.fallback_service(tenancy.layer(limits.layer(api))),
-        None => router.fallback_service(tenancy.layer(api)),
-    }
+) -> Tenancy<Either<RateLimit<Router>, Router>> {
+    tenancy.layer(option_layer(limits).layer(router))
 }
 
 /// One banner line.

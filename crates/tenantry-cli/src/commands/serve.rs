@@ -3,15 +3,17 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use axum::{Json, Router, routing::get};
+use axum::{Json, Router, ServiceExt, routing::get};
 use serde_json::{Value, json};
 use tenantry::{
-    TenancyLayer, TenantContext, TenantId,
+    RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
     crud::{Crud, openapi},
     data::Database,
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
+
+use tower::util::Either;
 
 use super::token::mint;
 use crate::cli::{DEV_JWT_SECRET, ServeArgs};
@@ -51,6 +53,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .resolver(PathResolver::default())
         .catalog(catalog)
         .trusted_gateway(args.trust_tenant_header)
+        .public_path(HEALTHZ)
+        .public_path(OPENAPI)
         .build();
     let limits = crate::limits::layer(&args.limits).await?;
     let app = app(tenancy, limits, items);
@@ -60,24 +64,37 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr().context("no local address")?;
     banner(&format!("http://{addr}"), secret, &args)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server failed")?;
+    axum::serve(
+        listener,
+        ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo's routes: `/healthz` outside tenancy, everything else behind it (wrapped from
-/// outside so `/tenants/{id}/...` is stripped before routing).
-fn app(tenancy: TenancyLayer, limits: Option<tenantry::RateLimitLayer>, items: Crud) -> Router {
+/// The demo's tenant-free routes: the tenancy layer lets them through without a tenant.
+const HEALTHZ: &str = "/healthz";
+const OPENAPI: &str = "/openapi.json";
+
+/// The demo's service: one router behind the tenancy layer (which strips `/tenants/{id}` before
+/// routing), `/healthz` and `/openapi.json` being its public paths, and the limit layer in
+/// between when rate limits are on.
+fn app(
+    tenancy: TenancyLayer,
+    limits: Option<tenantry::RateLimitLayer>,
+    items: Crud,
+) -> Tenancy<Either<RateLimit<Router>, Router>> {
     let doc = openapi("tenantry demo", env!("CARGO_PKG_VERSION"), &[&items]);
     let api = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .merge(items.router());
     let router = Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/openapi.json", get(move || async move { Json(doc) }));
-    crate::limits::mount(router, &tenancy, api, limits)
+        .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
+        .route(OPENAPI, get(move || async move { Json(doc) }))
+        .merge(api);
+    crate::limits::mount(&tenancy, router, limits)
 }
 
 async fn whoami(ctx: TenantContext) -> Json<Value> {
