@@ -247,36 +247,46 @@ fn demo_mount(tenancy: &TenancyLayer, api: Router) -> Tenancy<Router> {
     )
 }
 
-fn plain_router(pool: SqlitePool) -> Router {
-    async fn handler(
-        State(pool): State<SqlitePool>,
-        Path(id): Path<i64>,
-    ) -> Result<Json<Item>, StatusCode> {
-        let tenant = format!("t{}", (id - 1) as u64 % TENANTS);
-        fetch(&pool, &tenant, id)
-            .await
-            .map(Json)
-            .ok_or(StatusCode::NOT_FOUND)
-    }
+/// The by-id route alone, served by `handler`.
+fn by_id<H, T>(pool: SqlitePool, handler: H) -> Router
+where
+    H: axum::handler::Handler<T, SqlitePool>,
+    T: 'static,
+{
     Router::new()
         .route(&format!("{PREFIX}/{{id}}"), get(handler))
         .with_state(pool)
 }
 
+/// The item or 404.
+async fn answer(pool: &SqlitePool, tenant: &str, id: i64) -> Result<Json<Item>, StatusCode> {
+    fetch(pool, tenant, id)
+        .await
+        .map(Json)
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+/// No tenant anywhere: the handler derives the owner from the id, to send the same statement.
+fn plain_router(pool: SqlitePool) -> Router {
+    async fn handler(
+        State(pool): State<SqlitePool>,
+        Path(id): Path<i64>,
+    ) -> Result<Json<Item>, StatusCode> {
+        answer(&pool, &format!("t{}", (id - 1) as u64 % TENANTS), id).await
+    }
+    by_id(pool, handler)
+}
+
+/// The tenant from the layer.
 fn tenant_router(pool: SqlitePool) -> Router {
     async fn handler(
         State(pool): State<SqlitePool>,
         tenant: TenantId,
         Path(id): Path<i64>,
     ) -> Result<Json<Item>, StatusCode> {
-        fetch(&pool, tenant.as_str(), id)
-            .await
-            .map(Json)
-            .ok_or(StatusCode::NOT_FOUND)
+        answer(&pool, tenant.as_str(), id).await
     }
-    Router::new()
-        .route(&format!("{PREFIX}/{{id}}"), get(handler))
-        .with_state(pool)
+    by_id(pool, handler)
 }
 
 /// One case: sends request `i`, returns its body's length.

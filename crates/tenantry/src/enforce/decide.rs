@@ -100,7 +100,7 @@ impl Config {
                 Rejection::Unavailable
             })?,
         };
-        self.admit(found, self.catalog.is_some(), record, head)
+        self.admit(found, record, head)
     }
 
     /// [`decide`](Self::decide) without awaiting anything, when that is possible: every resolver
@@ -138,7 +138,7 @@ impl Config {
             None => None,
             Some(catalog) => catalog.cached(&found.tenant)?,
         };
-        Some(self.admit(found, self.catalog.is_some(), record, head))
+        Some(self.admit(found, record, head))
     }
 
     /// Takes one resolver's answer: a tenant becomes the winner (or must agree with it).
@@ -212,11 +212,10 @@ impl Config {
     fn admit(
         &self,
         found: Found<'_>,
-        cataloged: bool,
         record: Option<Arc<TenantRecord>>,
         head: &mut Parts,
     ) -> Result<Decision, Rejection> {
-        if cataloged {
+        if self.catalog.is_some() {
             let record = record.as_deref().ok_or(Rejection::TenantForbidden)?;
             match record.status {
                 TenantStatus::Active => {}
