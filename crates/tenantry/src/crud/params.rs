@@ -29,9 +29,9 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
                 limit = Some(n);
             }
             "offset" => {
-                offset = value
-                    .parse()
-                    .map_err(|_| DataError::query("offset", "must be an integer of 0 or more"))?;
+                offset = value.parse().map_err(|_| {
+                    DataError::query("offset", "must be an integer from 0 to 9223372036854775807")
+                })?;
             }
             "order_by" => query.order = Order::parse_list(&value)?,
             "q" => q = Some(value.into_owned()),
@@ -65,7 +65,8 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
 fn typed(ty: ColumnType, value: &str) -> Option<Json> {
     Some(match ty {
         ColumnType::Integer => Json::from(value.parse::<i64>().ok()?),
-        ColumnType::Float => Json::from(value.parse::<f64>().ok()?),
+        // JSON has no NaN or infinities (and a filter on them would match nothing anyway).
+        ColumnType::Float => Json::from(value.parse::<f64>().ok().filter(|f| f.is_finite())?),
         ColumnType::Bool => Json::from(value.parse::<bool>().ok()?),
         _ => Json::String(value.to_owned()),
     })

@@ -4,7 +4,8 @@ use serde_json::Value as Json;
 
 use super::DataError;
 
-/// A page of a list: at most `limit` rows (1 to 1000, default 50) after skipping `offset`.
+/// A page of a list: at most `limit` rows (1 to 1000, default 50) after skipping `offset`
+/// (0 to [`Page::MAX_OFFSET`], the largest offset every backend can bind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     limit: u32,
@@ -25,18 +26,28 @@ impl Page {
     pub const DEFAULT_LIMIT: u32 = 50;
     /// Largest page size.
     pub const MAX_LIMIT: u32 = 1000;
+    /// Largest offset: SQL binds `OFFSET` as a signed 64-bit integer on every backend.
+    pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
-    /// A page; `limit` must be 1 to 1000.
+    /// A page; `limit` must be 1 to 1000 and `offset` at most [`Page::MAX_OFFSET`].
     ///
     /// ```
     /// use tenantry::data::Page;
     /// assert!(Page::new(50, 0).is_ok());
     /// assert!(Page::new(0, 0).is_err());
     /// assert!(Page::new(1001, 0).is_err());
+    /// assert!(Page::new(50, Page::MAX_OFFSET).is_ok());
+    /// assert!(Page::new(50, Page::MAX_OFFSET + 1).is_err());
     /// ```
     pub fn new(limit: u32, offset: u64) -> Result<Self, DataError> {
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             return Err(DataError::query("limit", "must be between 1 and 1000"));
+        }
+        if offset > Self::MAX_OFFSET {
+            return Err(DataError::query(
+                "offset",
+                "must be an integer from 0 to 9223372036854775807",
+            ));
         }
         Ok(Self { limit, offset })
     }

@@ -263,7 +263,20 @@ async fn svc_infra_gets_wrong(db: Database) {
     }
     assert_eq!(api.ids("t1").await.len(), 3, "the table is still there");
     // Page bounds.
-    for q in ["?limit=0", "?limit=1001", "?offset=-1", "?limit=abc"] {
+    // Offsets past i64::MAX once panicked inside the SQL binder and dropped the connection
+    // (issue 11, item 2): every numeric parameter is range-checked and answers 422.
+    let (status, far) = api.get("?offset=9223372036854775807", "t1").await;
+    assert_eq!((status.as_u16(), far["items"].clone()), (200, json!([])));
+    for q in [
+        "?limit=0",
+        "?limit=1001",
+        "?offset=-1",
+        "?limit=abc",
+        "?offset=9223372036854775808",
+        "?offset=18446744073709551615",
+        "?offset=18446744073709551616",
+        "?limit=4294967297",
+    ] {
         let r = api.get(q, "t1").await;
         problem(&r, 422, "validation_failed");
         let param = &q[1..q.find('=').unwrap()];
