@@ -61,6 +61,11 @@ pub(crate) struct ServeArgs {
     /// gateway mode). Only behind a gateway that authenticates callers.
     #[arg(long)]
     pub(crate) trust_tenant_header: bool,
+    /// Start even if a table's tenant_id column compares without case or padding (then tenants
+    /// whose ids differ only in case share its rows): warn instead of refusing. Only while
+    /// fixing such a column.
+    #[arg(long)]
+    pub(crate) allow_inexact_tenant_columns: bool,
     #[command(flatten)]
     pub(crate) limits: crate::limits::LimitArgs,
 }

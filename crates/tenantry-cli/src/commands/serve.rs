@@ -9,7 +9,7 @@ use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
     crud::{Crud, openapi},
-    data::Database,
+    data::{Database, OnInexact, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -45,6 +45,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
     let items = crate::demo::prepare(&db).await?;
+    // Every tenant column must compare exactly, or tenants differing only in case share rows.
+    let policy = if args.allow_inexact_tenant_columns {
+        OnInexact::Warn
+    } else {
+        OnInexact::Refuse
+    };
+    audit_tenant_columns(&db, "tenant_id")
+        .await
+        .context("cannot audit the tenant columns")?
+        .check(policy)
+        .context("refusing to start")?;
 
     let secret = args.secret.secret();
     let tenancy = TenancyLayer::builder()

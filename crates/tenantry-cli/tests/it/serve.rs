@@ -215,3 +215,31 @@ fn an_unreachable_database_is_exit_1_with_the_cause() {
     assert!(err.contains("cannot open the database"), "{err}");
     assert!(!err.contains("hunter2"), "password leaked: {err}");
 }
+
+/// A tenant column that compares without case makes `serve` refuse to start, naming the table
+/// (issue 11, item 1); `--allow-inexact-tenant-columns` starts it with a warning.
+#[test]
+fn serve_refuses_inexact_tenant_columns() {
+    let dir = TempDir::new();
+    let url = format!("{}?mode=rwc", dir.sqlite_url());
+    crate::dbs::exec(
+        &url,
+        "CREATE TABLE notes (id integer PRIMARY KEY, tenant_id text COLLATE NOCASE, body text)",
+    );
+    let out = run(&mut tenantry(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &dir.sqlite_url(),
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    assert!(
+        stderr.contains("main.notes.tenant_id: COLLATE NOCASE"),
+        "{stderr}"
+    );
+    let server = Server::start(&dir.sqlite_url(), &["--allow-inexact-tenant-columns"], &[]);
+    assert!(server.banner.contains("listening"), "{}", server.banner);
+}

@@ -114,6 +114,14 @@ fn lifecycle(url: &str) {
         1,
         "tenant acme exists already",
     );
+    // Ids differing only in case would be one tenant to a host name or a case-insensitive
+    // collation: refused, naming the one that exists.
+    assert_fails(
+        &tenants(url, &["create", "ACME"]),
+        1,
+        "tenant ACME differs from the existing tenant acme only in case",
+    );
+    assert_fails(&tenants(url, &["show", "ACME"]), 1, "does not exist");
     assert_fails(
         &tenants(url, &["create", "'; drop table x"]),
         2,

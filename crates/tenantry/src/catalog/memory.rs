@@ -71,8 +71,17 @@ impl CatalogStore for MemoryCatalog {
 
     fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
         let mut map = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let folded = record.id.as_str().to_lowercase();
+        let same_but_case = map
+            .keys()
+            .find(|k| k.as_str() != record.id.as_str() && k.as_str().to_lowercase() == folded);
         let result = if map.contains_key(&record.id) {
             Err(CatalogError::AlreadyExists(record.id.clone()))
+        } else if let Some(existing) = same_but_case {
+            Err(CatalogError::CaseConflict {
+                id: record.id.clone(),
+                existing: existing.to_string(),
+            })
         } else {
             map.insert(record.id.clone(), record.clone());
             Ok(())
@@ -99,5 +108,33 @@ impl CatalogStore for MemoryCatalog {
             None => Err(CatalogError::NotFound(id.clone())),
         };
         Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ids_differing_only_in_case_are_refused() {
+        let store = MemoryCatalog::new();
+        let id = |s: &str| TenantId::parse(s).unwrap();
+        store
+            .create(&TenantRecord::new(id("acme"), "Acme"))
+            .await
+            .unwrap();
+        let err = store
+            .create(&TenantRecord::new(id("ACME"), "x"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::CaseConflict { existing, .. } if existing == "acme"),
+            "{err:?}"
+        );
+        assert!(store.get(&id("ACME")).await.unwrap().is_none());
+        assert!(matches!(
+            store.create(&TenantRecord::new(id("acme"), "x")).await,
+            Err(CatalogError::AlreadyExists(_))
+        ));
     }
 }

@@ -48,6 +48,15 @@ pub enum CatalogError {
     /// A tenant with that id exists already.
     #[error("tenant {0} exists already")]
     AlreadyExists(TenantId),
+    /// A tenant exists whose id differs from this one only in case. Such ids are refused: host
+    /// names, some collations and people compare without case, and would mix the two up.
+    #[error("tenant {id} differs from the existing tenant {existing} only in case")]
+    CaseConflict {
+        /// The id refused.
+        id: TenantId,
+        /// The id that exists.
+        existing: String,
+    },
     /// The backing store could not be reached or failed.
     #[error("catalog store unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -71,7 +80,8 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Every record, ordered by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>>;
 
-    /// Adds a record; [`CatalogError::AlreadyExists`] if its id is taken.
+    /// Adds a record; [`CatalogError::AlreadyExists`] if its id is taken,
+    /// [`CatalogError::CaseConflict`] if an id differing from it only in case is.
     fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>>;
 
     /// Replaces a record (matched by id); [`CatalogError::NotFound`] if there is none.

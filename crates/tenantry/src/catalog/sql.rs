@@ -20,12 +20,18 @@ use crate::pool::{ConnectError, Pool};
 /// | column | PostgreSQL | MariaDB / MySQL | SQLite |
 /// |---|---|---|---|
 /// | `id` (primary key) | `varchar(64)`, collation `"C"` | `varchar(64)`, `utf8mb4_bin` | `varchar(64)` |
+/// | `id_folded` (unique) | `text` | `varchar(255)`, `utf8mb4_bin` | `text` |
 /// | `name` | `text` | `text` | `text` |
 /// | `status` | `varchar(16)` | `varchar(16)` | `varchar(16)` |
 /// | `plan` | `varchar(64)` | `varchar(64)` | `varchar(64)` |
 /// | `placement` | `text` | `text` | `text` |
 /// | `settings` | `jsonb` | `json` | `text` (JSON) |
 /// | `created_at`, `updated_at` | `timestamptz` | `datetime(6)`, UTC | `text`, RFC 3339 UTC, µs |
+///
+/// `id_folded` is the id in lower case, unique: two tenants whose ids differ only in case are
+/// refused ([`CatalogError::CaseConflict`]), so that no case-insensitive comparison anywhere
+/// (a collation, a host name) can ever make them one. [`migrate`](SqlCatalog::migrate) adds it
+/// to a table made by an older version.
 ///
 /// `status` is checked against the five [`TenantStatus`](super::TenantStatus) values (constraint
 /// `tenantry_tenants_status_check`); `placement` holds [`Placement`](super::Placement)'s text
@@ -155,6 +161,40 @@ impl SqlCatalog {
                     .await
                     .map_err(unavailable)?;
             }
+            // Tables made before `id_folded` existed get it, filled, then its unique index. Ids
+            // that differ only in case make the index fail: they are named.
+            let has_folded: i64 = sqlx::query_scalar(d.has_folded)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            if has_folded == 0 {
+                match sqlx::raw_sql(d.add_folded).execute(&mut *tx).await {
+                    // Another process added it between the check and here (MariaDB / MySQL,
+                    // where DDL does not wait for the transaction): nothing left to do.
+                    Err(sqlx::Error::Database(db))
+                        if matches!(db.code().as_deref(), Some("42S21" | "42701")) => {}
+                    other => other.map(drop).map_err(unavailable)?,
+                }
+            }
+            sqlx::raw_sql(d.fill_folded)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            let clashes: Vec<String> = sqlx::query_scalar(d.folded_clashes)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            if !clashes.is_empty() {
+                return Err(CatalogError::Corrupt(format!(
+                    "tenant ids that differ only in case: {}; rename all but one \
+                     before this version can run",
+                    clashes.join(", ")
+                )));
+            }
+            sqlx::raw_sql(d.index_folded)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
             tx.commit().await.map_err(unavailable)
         })
     }
@@ -191,16 +231,36 @@ impl CatalogStore for SqlCatalog {
 
     fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
         Box::pin(async move {
+            let folded = fold(&record.id);
             let result = on_backend!(&self.backend, |pool, d| {
                 let query = sqlx::query(d.insert).bind(record.id.as_str());
-                bind_fields!(query, record, d).execute(pool).await.map(drop)
+                bind_fields!(query, record, d)
+                    .bind(folded.as_str())
+                    .execute(pool)
+                    .await
+                    .map(drop)
             });
-            result.map_err(|e| match e {
-                sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
-                    CatalogError::AlreadyExists(record.id.clone())
+            match result {
+                Ok(()) => Ok(()),
+                Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
+                    // The id itself, or only its case? Ask which id holds the folded form.
+                    let existing: Option<String> = on_backend!(&self.backend, |pool, d| {
+                        sqlx::query_scalar(d.by_folded)
+                            .bind(folded.as_str())
+                            .fetch_optional(pool)
+                            .await
+                            .map_err(unavailable)?
+                    });
+                    Err(match existing {
+                        Some(other) if other != record.id.as_str() => CatalogError::CaseConflict {
+                            id: record.id.clone(),
+                            existing: other,
+                        },
+                        _ => CatalogError::AlreadyExists(record.id.clone()),
+                    })
                 }
-                e => unavailable(e),
-            })
+                Err(e) => Err(unavailable(e)),
+            }
         })
     }
 
@@ -237,6 +297,18 @@ struct Dialect<S> {
     begin: &'static str,
     /// Run in one transaction by `migrate`.
     migrate: &'static [&'static str],
+    /// 1 when the table has `id_folded`, else 0.
+    has_folded: &'static str,
+    /// Adds `id_folded` to an older table.
+    add_folded: &'static str,
+    /// Fills `id_folded` where it is null (rows of an older version).
+    fill_folded: &'static str,
+    /// Folded ids held by more than one tenant.
+    folded_clashes: &'static str,
+    /// The unique index on `id_folded`.
+    index_folded: &'static str,
+    /// The id whose folded form is bound first.
+    by_folded: &'static str,
     /// By id (bound first).
     get: &'static str,
     /// Every row, ordered by id.
@@ -274,13 +346,22 @@ static SQLITE: Dialect<String> = Dialect {
         CONSTRAINT tenantry_tenants_status_check
             CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
     )"],
+    has_folded: "SELECT count(*) FROM pragma_table_info('tenantry_tenants') WHERE name = 'id_folded'",
+    add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
+    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
+    folded_clashes: "SELECT group_concat(id, ' and ') \
+                     FROM (SELECT id, id_folded FROM tenantry_tenants ORDER BY id) \
+                     GROUP BY id_folded HAVING count(*) > 1",
+    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
+                   ON tenantry_tenants (id_folded)",
+    by_folded: "SELECT id FROM tenantry_tenants WHERE id_folded = ?",
     get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
           FROM tenantry_tenants WHERE id = ?",
     list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
            FROM tenantry_tenants ORDER BY id",
     insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
              settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
     delete: "DELETE FROM tenantry_tenants WHERE id = ?",
@@ -312,13 +393,23 @@ static POSTGRES: Dialect<DateTime<Utc>> = Dialect {
                 CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
         )",
     ],
+    has_folded: "SELECT count(*) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = 'tenantry_tenants' \
+                 AND column_name = 'id_folded'",
+    add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
+    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
+    folded_clashes: "SELECT string_agg(id, ' and ' ORDER BY id) FROM tenantry_tenants \
+                     GROUP BY id_folded HAVING count(*) > 1",
+    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
+                   ON tenantry_tenants (id_folded)",
+    by_folded: "SELECT id FROM tenantry_tenants WHERE id_folded = $1",
     get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
           FROM tenantry_tenants WHERE id = $1",
     list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
            FROM tenantry_tenants ORDER BY id",
     insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     update: "UPDATE tenantry_tenants SET name = $1, status = $2, plan = $3, placement = $4, \
              settings = $5, created_at = $6, updated_at = $7 WHERE id = $8",
     delete: "DELETE FROM tenantry_tenants WHERE id = $1",
@@ -342,13 +433,24 @@ static MYSQL: Dialect<DateTime<Utc>> = Dialect {
         CONSTRAINT tenantry_tenants_status_check
             CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
     ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
+    has_folded: "SELECT count(*) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = 'tenantry_tenants' \
+                 AND column_name = 'id_folded'",
+    add_folded: "ALTER TABLE tenantry_tenants \
+                 ADD COLUMN id_folded varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
+    folded_clashes: "SELECT CAST(group_concat(id ORDER BY id SEPARATOR ' and ') AS CHAR) \
+                     FROM tenantry_tenants GROUP BY id_folded HAVING count(*) > 1",
+    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
+                   ON tenantry_tenants (id_folded)",
+    by_folded: "SELECT CAST(id AS CHAR) FROM tenantry_tenants WHERE id_folded = ?",
     get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
           FROM tenantry_tenants WHERE id = ?",
     list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
            FROM tenantry_tenants ORDER BY id",
     insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
              settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
     delete: "DELETE FROM tenantry_tenants WHERE id = ?",
@@ -395,6 +497,11 @@ where
         updated_at: stamp("updated_at").map_err(in_record)?,
         id,
     })
+}
+
+/// The id as `id_folded` holds it: lower case (Unicode-aware, for custom id rules).
+fn fold(id: &TenantId) -> String {
+    id.as_str().to_lowercase()
 }
 
 fn unavailable(e: sqlx::Error) -> CatalogError {

@@ -124,8 +124,18 @@ impl Database {
     /// unique index on (tenant, cols...) for each
     /// [`unique_per_tenant`](super::ResourceBuilder::unique_per_tenant) set: the same `sku`
     /// may repeat across tenants but not within one. An existing table is left as it is.
+    ///
+    /// Every text column compares exactly on every backend: on MariaDB / MySQL it gets a binary,
+    /// no-pad collation (`utf8mb4_nopad_bin`, or MySQL 8's `utf8mb4_0900_bin`) instead of the
+    /// server's case-insensitive default, so tenants `ACME` and `acme` never share rows.
     pub async fn create_table(&self, resource: &Resource) -> Result<(), DataError> {
-        for statement in ddl::create_table(self.backend(), resource)? {
+        let collation = match &self.pool {
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => Some(super::collation::mysql_exact_collation(p).await?),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        for statement in ddl::create_table(self.backend(), resource, collation)? {
             self.execute_ddl(statement).await?;
         }
         Ok(())

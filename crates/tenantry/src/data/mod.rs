@@ -10,11 +10,14 @@
 //!   tenant is refused; ids and tenant fields never change.
 //! - [`Typed`] is the same service with rows as your own serde structs.
 //! - [`rls`] (PostgreSQL): row-level security policies as a second wall, and an audit.
+//! - [`audit_tenant_columns`]: every tenant column must compare exactly (no case-insensitive or
+//!   pad-space collation), or tenants whose ids differ in case would share rows; run it at boot.
 //! - [`DataError`] maps every failure to an HTTP status and a stable code, never showing SQL.
 //!
 //! Raw SQL stays possible: [`Database::begin_for`] gives a transaction bound to one tenant, and
 //! [`Database::unscoped_admin`] is the explicit, logged door for cross-tenant jobs.
 
+mod collation;
 mod database;
 mod ddl;
 mod error;
@@ -27,6 +30,10 @@ mod scoped;
 mod typed;
 mod value;
 
+pub use collation::{
+    InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
+};
+pub(crate) use collation::{mysql_collation_is_exact, sqlite_column_is_exact};
 pub use database::{AdminPool, Backend, Database, TenantTransaction};
 pub use error::DataError;
 pub use ident::{Ident, InvalidIdent};

@@ -238,6 +238,21 @@ fn select(table: &TableInfo, field: &ColumnInfo, req: &ExportRequest, tenant_cmp
         q(b, &table.name),
         q(b, &field.name),
     );
+    if !field.exact {
+        // The column compares without case (or padding): narrow with the index, then compare
+        // exactly, so that tenant `ACME` never exports `acme`'s rows.
+        let f = q(b, &field.name);
+        match b {
+            Backend::Sqlite => sql.push_str(&format!(" AND {f} = {tenant_cmp} COLLATE BINARY")),
+            Backend::Postgres => sql.push_str(&format!(
+                " AND CAST({f} AS text) COLLATE \"C\" = CAST($1 AS text) COLLATE \"C\""
+            )),
+            // Bound a second time (MySQL placeholders are positional).
+            Backend::MySql => {
+                sql.push_str(&format!(" AND CAST({f} AS BINARY) = CAST(? AS BINARY)"))
+            }
+        }
+    }
     let order = order_by(table);
     if !order.is_empty() {
         let cols: Vec<String> = order.iter().map(|c| q(b, c)).collect();
@@ -329,6 +344,9 @@ pub(super) async fn export<W: Write>(
         Conn::MySql(pool) => {
             let sql = select(table, field, req, &p1);
             let mut query = sqlx::query(safe(sql)).bind(req.tenant.as_str());
+            if !field.exact {
+                query = query.bind(req.tenant.as_str());
+            }
             if let Some(n) = limit {
                 query = query.bind(n);
             }

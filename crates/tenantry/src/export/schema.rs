@@ -83,6 +83,9 @@ pub(crate) struct ColumnInfo {
     pub(crate) generated: Generated,
     /// MariaDB's `JSON` (a `longtext` with a `json_valid` check).
     pub(crate) json_text: bool,
+    /// Whether `column = value` compares exactly (no case-insensitive, pad-space or
+    /// nondeterministic collation, no `citext`): see `data::audit_tenant_columns`.
+    pub(crate) exact: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -212,8 +215,8 @@ mod sqlite {
         let Some((kind, ddl)) = found else {
             return Err(ExportError::UnknownTable(table.to_string()));
         };
+        let ddl = ddl.unwrap_or_default();
         let without_rowid = ddl
-            .unwrap_or_default()
             .to_ascii_lowercase()
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -236,6 +239,7 @@ mod sqlite {
                 pk.push((*key, name.clone()));
             }
             let decl = decl.to_ascii_lowercase();
+            let exact = crate::data::sqlite_column_is_exact(&ddl, name.as_str());
             columns.push(ColumnInfo {
                 name,
                 column_type: decl.clone(),
@@ -246,6 +250,7 @@ mod sqlite {
                     Generated::No
                 },
                 json_text: false,
+                exact,
             });
         }
         pk.sort_by_key(|(n, _)| *n);
@@ -285,11 +290,15 @@ mod postgres {
         let Some(kind) = kind.filter(|k| ["r", "p", "v", "m", "f"].contains(&k.as_str())) else {
             return Err(ExportError::UnknownTable(table.to_string()));
         };
-        let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, String, bool, bool)> = sqlx::query_as(
             "SELECT a.attname::text, t.typname::text, a.attidentity::text, a.attgenerated::text, \
-                    COALESCE(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false) \
+                    COALESCE(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false), \
+                    NOT (t.typname = 'citext' OR (t.typtype = 'd' AND EXISTS ( \
+                        SELECT 1 FROM pg_type b WHERE b.oid = t.typbasetype AND b.typname = 'citext'))) \
+                    AND COALESCE(co.collisdeterministic, true) \
              FROM pg_attribute a \
              JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
@@ -298,7 +307,7 @@ mod postgres {
         .fetch_all(pool)
         .await?;
         let mut columns = Vec::with_capacity(rows.len());
-        for (name, ty, identity, generated, serial) in rows {
+        for (name, ty, identity, generated, serial, exact) in rows {
             let generated = match (identity.as_str(), generated.as_str(), serial) {
                 ("a", _, _) => Generated::Id { always: true },
                 ("d", _, _) | (_, _, true) => Generated::Id { always: false },
@@ -311,6 +320,7 @@ mod postgres {
                 type_name: ty,
                 generated,
                 json_text: false,
+                exact,
             });
         }
         let pk: Vec<String> = sqlx::query_scalar(
@@ -356,9 +366,19 @@ mod mysql {
         let Some(kind) = kind else {
             return Err(ExportError::UnknownTable(table.to_string()));
         };
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        /// name, data type, column type, extra, character set, collation
+        type ColumnRow = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<ColumnRow> = sqlx::query_as(
             "SELECT CAST(column_name AS CHAR), CAST(LOWER(data_type) AS CHAR), \
-                    CAST(LOWER(column_type) AS CHAR), CAST(LOWER(extra) AS CHAR) \
+                    CAST(LOWER(column_type) AS CHAR), CAST(LOWER(extra) AS CHAR), \
+                    CAST(character_set_name AS CHAR), CAST(collation_name AS CHAR) \
              FROM information_schema.columns \
              WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
         )
@@ -376,7 +396,7 @@ mod mysql {
         .await
         .unwrap_or_default();
         let mut columns = Vec::with_capacity(rows.len());
-        for (name, ty, column_type, extra) in rows {
+        for (name, ty, column_type, extra, charset, collation) in rows {
             let json_text = checks
                 .iter()
                 .any(|c| c.trim() == format!("json_valid(`{name}`)"));
@@ -393,6 +413,10 @@ mod mysql {
                 column_type,
                 generated,
                 json_text,
+                exact: crate::data::mysql_collation_is_exact(
+                    charset.as_deref(),
+                    collation.as_deref(),
+                ),
             });
         }
         let pk: Vec<String> = sqlx::query_scalar(

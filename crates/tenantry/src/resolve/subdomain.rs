@@ -11,6 +11,15 @@ use crate::ConfigError;
 /// `ACME.App.Example.com:8443` names `acme`). The bare base domain, `www`, and deeper hosts
 /// (`a.b.app.example.com`) name no tenant.
 ///
+/// # Case
+///
+/// Because host names carry no case, the label is always lower-cased: a tenant whose id has
+/// capitals (`Acme`) cannot be named by a host, only `acme` can. This is never ambiguous:
+/// the catalog refuses an id that differs from an existing one only in case
+/// ([`CatalogError::CaseConflict`](crate::catalog::CatalogError::CaseConflict)), so `ACME.`
+/// and `acme.` can only ever mean the one tenant `acme`. Give tenants reached by subdomain
+/// lower-case ids.
+///
 /// ```
 /// use tenantry::resolve::SubdomainResolver;
 ///
@@ -95,5 +104,13 @@ mod tests {
         assert_eq!(t("a.b.app.example.com"), None);
         assert_eq!(t("evilapp.example.com"), None);
         assert_eq!(t("acme.other.com"), None);
+        // Every spelling of a host names the same, lower-case, tenant.
+        for host in [
+            "Acme.app.example.com",
+            "ACME.APP.EXAMPLE.COM",
+            "aCmE.app.example.com.",
+        ] {
+            assert_eq!(t(host).as_deref(), Some("acme"), "{host}");
+        }
     }
 }

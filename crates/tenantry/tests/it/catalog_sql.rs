@@ -44,6 +44,78 @@ async fn mysql() {
     suite(catalog, raw).await;
 }
 
+/// A catalog table made before `id_folded` existed (the statement every backend accepts).
+const OLDER_TABLE: &str = "CREATE TABLE tenantry_tenants (
+    id varchar(64) NOT NULL PRIMARY KEY, name text NOT NULL, status varchar(16) NOT NULL,
+    plan varchar(64) NOT NULL, placement text NOT NULL, settings text NOT NULL,
+    created_at varchar(40) NOT NULL, updated_at varchar(40) NOT NULL)";
+
+/// `migrate` upgrades an older table: `id_folded` is added and filled, and from then on ids
+/// differing only in case are refused. An older table that already holds such ids is named
+/// and refused rather than upgraded.
+async fn older_tables_are_upgraded(raw: Raw) {
+    let row = |id: &'static str| match id {
+        "acme" => {
+            "INSERT INTO tenantry_tenants VALUES ('acme', 'Acme', 'active', 'free', 'row', '{}', 'x', 'x')"
+        }
+        _ => {
+            "INSERT INTO tenantry_tenants VALUES ('ACME', 'Acme', 'active', 'free', 'row', '{}', 'x', 'x')"
+        }
+    };
+    let table = match raw {
+        #[cfg(feature = "mysql")]
+        // As older versions made it on MariaDB: ids compared bytewise.
+        Raw::MySql(_) => {
+            "CREATE TABLE tenantry_tenants (
+    id varchar(64) NOT NULL PRIMARY KEY, name text NOT NULL, status varchar(16) NOT NULL,
+    plan varchar(64) NOT NULL, placement text NOT NULL, settings text NOT NULL,
+    created_at varchar(40) NOT NULL, updated_at varchar(40) NOT NULL)
+    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        }
+        #[allow(unreachable_patterns)]
+        _ => OLDER_TABLE,
+    };
+    raw.exec(&[table, row("acme"), row("ACME")]).await;
+    let err = raw.catalog().migrate().await.unwrap_err().to_string();
+    assert!(err.contains("ACME and acme"), "{err}");
+    raw.exec(&["DELETE FROM tenantry_tenants WHERE id = 'ACME'"])
+        .await;
+    raw.catalog().migrate().await.unwrap();
+    let err = raw
+        .catalog()
+        .create(&TenantRecord::new(id("ACME"), "Impostor"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CatalogError::CaseConflict { .. }), "{err:?}");
+    raw.catalog().migrate().await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn older_tables_are_upgraded_sqlite() {
+    let url = db::sqlite_url().await;
+    older_tables_are_upgraded(Raw::Sqlite(
+        sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap(),
+    ))
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn older_tables_are_upgraded_postgres() {
+    let url = db::postgres_url().await;
+    older_tables_are_upgraded(Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap())).await;
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn older_tables_are_upgraded_mysql() {
+    let url = db::mysql_url().await;
+    older_tables_are_upgraded(Raw::MySql(sqlx::MySqlPool::connect(&url).await.unwrap())).await;
+}
+
 /// Everything a `CatalogStore` promises, against one database.
 async fn suite(catalog: SqlCatalog, raw: Raw) {
     // Two "processes" (pools) migrating a fresh database at once, then again: all fine.
@@ -93,6 +165,21 @@ async fn suite(catalog: SqlCatalog, raw: Raw) {
         matches!(&err, CatalogError::AlreadyExists(taken) if *taken == "acme"),
         "{err:?}"
     );
+    assert_eq!(catalog.get(&acme.id).await.unwrap().as_ref(), Some(&acme));
+    // An id differing only in case is refused too (issue 11, item 1), naming the one that
+    // exists; the stored record is untouched and `ACME` does not exist.
+    for variant in ["ACME", "Acme", "acmE"] {
+        let err = catalog
+            .create(&TenantRecord::new(id(variant), "Impostor"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::CaseConflict { id, existing } if *id == variant && existing == "acme"),
+            "{variant}: {err:?}"
+        );
+        assert!(err.to_string().contains("only in case"), "{err}");
+        assert_eq!(catalog.get(&id(variant)).await.unwrap(), None);
+    }
     assert_eq!(catalog.get(&acme.id).await.unwrap().as_ref(), Some(&acme));
 
     // `list` is ordered by id, bytewise (as `MemoryCatalog` orders), with full records.
@@ -419,21 +506,23 @@ impl Raw {
             // SQLite reports its own type names in upper case.
             Raw::Sqlite(_) => &[
                 "id varchar(64), name TEXT, status varchar(16), plan varchar(64), \
-                 placement TEXT, settings TEXT, created_at TEXT, updated_at TEXT",
+                 placement TEXT, settings TEXT, created_at TEXT, updated_at TEXT, id_folded TEXT",
             ],
             #[cfg(feature = "postgres")]
             Raw::Postgres(_) => &[
                 "id character varying, name text, status character varying, \
                  plan character varying, placement text, settings jsonb, \
-                 created_at timestamp with time zone, updated_at timestamp with time zone",
+                 created_at timestamp with time zone, updated_at timestamp with time zone, \
+                 id_folded text",
             ],
             #[cfg(feature = "mysql")]
             Raw::MySql(_) => &[
                 // MariaDB: JSON is an alias of longtext (with a json_valid check).
                 "id varchar(64), name text, status varchar(16), plan varchar(64), placement text, \
-                 settings longtext, created_at datetime(6), updated_at datetime(6)",
+                 settings longtext, created_at datetime(6), updated_at datetime(6), \
+                 id_folded varchar(255)",
                 "id varchar(64), name text, status varchar(16), plan varchar(64), placement text, \
-                 settings json, created_at datetime(6), updated_at datetime(6)",
+                 settings json, created_at datetime(6), updated_at datetime(6), id_folded varchar(255)",
             ],
         }
     }

@@ -1,6 +1,7 @@
 //! The data layer on every backend: one suite, run on SQLite, PostgreSQL and MariaDB.
 
 mod adversarial;
+mod collation;
 mod model;
 #[cfg(feature = "postgres")]
 mod rls;
