@@ -5,7 +5,7 @@ use serde_json::json;
 use tenantry::{
     TenantId,
     crud::Crud,
-    data::{Column, Database, Resource, TenantScopedService},
+    data::{Column, DataStore, Resource, TenantTable},
 };
 
 /// Where the items API is mounted (also under `/tenants/{tenant_id}/...`).
@@ -37,14 +37,14 @@ const SEED: &[(&str, &str, &str, i64)] = &[
 ];
 
 /// Creates the items table, and seeds each demo tenant that has no items yet.
-pub(crate) async fn prepare(db: &Database) -> anyhow::Result<Crud> {
+pub(crate) async fn prepare(db: &DataStore) -> anyhow::Result<Crud> {
     let items = items()?;
     db.create_table(&items)
         .await
         .context("cannot create the items table")?;
     for tenant in ["acme", "globex"] {
         let id = TenantId::parse(tenant).context("demo tenant id")?;
-        let svc = TenantScopedService::new(db.clone(), items.clone(), id);
+        let svc = TenantTable::new(db.clone(), items.clone(), id);
         if svc.count().await.context("cannot read items")? > 0 {
             continue;
         }

@@ -6,7 +6,7 @@
 //! the difference between two neighbouring cases:
 //!
 //! 1. `sqlx+struct`: the by-id statement on the pool, decoded into a struct (no HTTP types);
-//! 2. `service`: `TenantScopedService::new(..).get(id)` (the data layer, JSON row);
+//! 2. `service`: `TenantTable::new(..).get(id)` (the data layer, JSON row);
 //! 3. `router+plain handler`: an axum `Router` whose handler does step 1 and answers `Json`;
 //! 4. `tenancy+plain handler`: the same router behind the demo's `TenancyLayer` (JWT HS256,
 //!    `X-Tenant-Id` and path resolvers, trusted gateway, the SQL catalog on the same database
@@ -47,9 +47,9 @@ use sqlx::{
 };
 use tenantry::{
     Tenancy, TenancyLayer, TenantId,
-    catalog::{Catalog, SqlCatalog, TenantRecord},
+    catalog::{Catalog, TenantRecord},
     crud::Crud,
-    data::{Column, Database, Resource, TenantScopedService},
+    data::{Column, DataStore, Resource, TenantTable},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 use tokio::runtime::Runtime;
@@ -127,7 +127,7 @@ fn target(i: u64) -> (String, i64) {
 
 struct Fixture {
     _dir: Option<TempDir>,
-    db: Database,
+    db: DataStore,
     pool: SqlitePool,
     resource: Resource,
     catalog: Catalog,
@@ -170,7 +170,7 @@ async fn fixture() -> Fixture {
         .connect_with(options)
         .await
         .unwrap();
-    let db = Database::sqlite(pool.clone());
+    let db = DataStore::from_pool(pool.clone());
     let resource = items();
     db.create_table(&resource).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
@@ -195,7 +195,7 @@ async fn fixture() -> Fixture {
         sqlx::query("ANALYZE").execute(&pool).await.unwrap();
     }
 
-    let store = SqlCatalog::on(&db);
+    let store = db.catalog();
     store.migrate().await.unwrap();
     // An hour: under callgrind a run takes minutes, and a refresh at a random request would blur
     // the counts; at full speed the default 30 s expires once per ~300,000 requests.
@@ -292,7 +292,7 @@ fn tenant_router(pool: SqlitePool) -> Router {
 /// One case: sends request `i`, returns its body's length.
 enum Case {
     Sqlx(SqlitePool),
-    Service(Database, Resource),
+    Service(DataStore, Resource),
     Http(Http),
 }
 
@@ -332,7 +332,7 @@ impl Case {
             }
             Self::Service(db, resource) => {
                 let tenant = TenantId::parse(&tenant).unwrap();
-                let svc = TenantScopedService::new(db.clone(), resource.clone(), tenant);
+                let svc = TenantTable::new(db.clone(), resource.clone(), tenant);
                 let row = svc.get(id).await.unwrap().unwrap();
                 black_box(&row);
                 row.len()

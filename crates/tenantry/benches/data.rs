@@ -16,7 +16,7 @@
 //! `Runtime::block_on`, on a tokio multi-thread runtime with 2 workers; one pool per role (sqlx
 //! defaults: at most 10 connections).
 //!
-//! - `get/service`: `TenantScopedService::new(..).get(id)`, the service built per request;
+//! - `get/service`: `TenantTable::new(..).get(id)`, the service built per request;
 //! - `get/sqlx`: the same statement by hand, on the same pool, decoded into the same JSON row
 //!   (`serde_json::Map`, same keys and values); `get/sqlx-typed` decodes into a plain struct,
 //!   `get/service-typed` is `.typed::<Item>().get(id)` into the same struct;
@@ -59,7 +59,7 @@ use serde_json::Value as Json;
 use sqlx::{AssertSqlSafe, Connection, PgPool, Row as _, postgres::PgRow};
 use tenantry::{
     TenantId,
-    data::{Column, Database, ListQuery, Page, Resource, Row, TenantScopedService, rls},
+    data::{Column, DataStore, ListQuery, Page, Record, Resource, TenantTable, rls},
 };
 use tokio::runtime::Runtime;
 
@@ -161,8 +161,8 @@ impl Pick {
 }
 
 /// The row as the service returns it, decoded by hand.
-fn json_row(r: &PgRow) -> Result<Row, sqlx::Error> {
-    let mut out = Row::new();
+fn json_row(r: &PgRow) -> Result<Record, sqlx::Error> {
+    let mut out = Record::new();
     out.insert("id".to_owned(), Json::from(r.try_get::<i64, _>("id")?));
     out.insert(
         "tenant_id".to_owned(),
@@ -191,7 +191,7 @@ fn json_row(r: &PgRow) -> Result<Row, sqlx::Error> {
 }
 
 /// The row as a plain struct (what a `FromRow` derive would produce, and what
-/// `TenantScopedService::typed` deserializes into).
+/// `TenantTable::typed` deserializes into).
 #[derive(Debug, Deserialize)]
 #[allow(dead_code, reason = "read through black_box and Debug only")]
 struct Item {
@@ -219,10 +219,10 @@ fn typed_row(r: &PgRow) -> Result<Item, sqlx::Error> {
 /// One way of doing a request.
 #[derive(Clone)]
 enum Side {
-    /// `TenantScopedService`, built per request.
-    Service(Database, Resource),
-    /// `TenantScopedService::typed::<Item>()`, built per request.
-    ServiceTyped(Database, Resource),
+    /// `TenantTable`, built per request.
+    Service(DataStore, Resource),
+    /// `TenantTable::typed::<Item>()`, built per request.
+    ServiceTyped(DataStore, Resource),
     /// Hand-written sqlx, rows decoded into the service's JSON shape.
     SqlxJson(PgPool, Stmts),
     /// Hand-written sqlx, rows decoded into [`Item`].
@@ -240,13 +240,13 @@ impl Side {
     async fn get(&self, tenant: &TenantId, id: i64) -> usize {
         match self {
             Side::Service(db, resource) => {
-                let svc = TenantScopedService::new(db.clone(), resource.clone(), tenant.clone());
+                let svc = TenantTable::new(db.clone(), resource.clone(), tenant.clone());
                 let row = svc.get(id).await.unwrap();
                 usize::from(black_box(row).is_some())
             }
             Side::ServiceTyped(db, resource) => {
-                let svc = TenantScopedService::new(db.clone(), resource.clone(), tenant.clone())
-                    .typed::<Item>();
+                let svc =
+                    TenantTable::new(db.clone(), resource.clone(), tenant.clone()).typed::<Item>();
                 let row = svc.get(id).await.unwrap();
                 usize::from(black_box(row).is_some())
             }
@@ -276,7 +276,7 @@ impl Side {
     async fn list(&self, tenant: &TenantId, offset: u64) -> usize {
         match self {
             Side::Service(db, resource) => {
-                let svc = TenantScopedService::new(db.clone(), resource.clone(), tenant.clone());
+                let svc = TenantTable::new(db.clone(), resource.clone(), tenant.clone());
                 let rows = svc
                     .list(Page::new(PAGE, offset).unwrap(), &[])
                     .await
@@ -284,8 +284,8 @@ impl Side {
                 black_box(rows).len()
             }
             Side::ServiceTyped(db, resource) => {
-                let svc = TenantScopedService::new(db.clone(), resource.clone(), tenant.clone())
-                    .typed::<Item>();
+                let svc =
+                    TenantTable::new(db.clone(), resource.clone(), tenant.clone()).typed::<Item>();
                 let page = Page::new(PAGE, offset).unwrap();
                 let rows = svc.find(&ListQuery::new().page(page)).await.unwrap();
                 black_box(rows).len()
@@ -297,7 +297,7 @@ impl Side {
                     .fetch_all(pool)
                     .await
                     .unwrap();
-                let rows: Vec<Row> = rows.iter().map(|r| json_row(r).unwrap()).collect();
+                let rows: Vec<Record> = rows.iter().map(|r| json_row(r).unwrap()).collect();
                 black_box(rows).len()
             }
             Side::SqlxTyped(pool, sql) => {
@@ -329,10 +329,10 @@ impl Side {
 
 struct Env {
     /// Superuser pool on the bench database (setup and the hand-written side).
-    admin: Database,
+    admin: DataStore,
     admin_pool: PgPool,
     /// The application role, no `with_row_level_security`.
-    app: Database,
+    app: DataStore,
     items: Resource,
     items_rls: Resource,
     tenants: Arc<Vec<TenantId>>,
@@ -427,13 +427,13 @@ async fn setup() -> Env {
     .unwrap();
     conn.close().await.unwrap();
 
-    let admin = Database::connect(&url).await.unwrap();
+    let admin = DataStore::connect(&url).await.unwrap();
     let (items, items_rls) = (items(TABLE), items(TABLE_RLS));
     admin.create_table(&items).await.unwrap();
     admin.create_table(&items_rls).await.unwrap();
     let admin_pool = admin
         .unscoped_admin("bench: load data, hand-written side")
-        .postgres()
+        .pool::<sqlx::Postgres>()
         .unwrap()
         .clone();
     if reuse {
@@ -489,7 +489,9 @@ async fn setup() -> Env {
     .await;
     rls::enable(&admin, &items_rls).await.unwrap();
 
-    let app = Database::connect(&with_user(&url, APP_ROLE)).await.unwrap();
+    let app = DataStore::connect(&with_user(&url, APP_ROLE))
+        .await
+        .unwrap();
     let audit = rls::audit(&app, "tenant_id").await.unwrap();
     assert!(
         !audit.role_bypasses_rls,
@@ -499,7 +501,7 @@ async fn setup() -> Env {
     // RLS binds the app role on items_rls (no rows without app.tenant_id) and not on items.
     let app_pool = app
         .unscoped_admin("bench: check RLS")
-        .postgres()
+        .pool::<sqlx::Postgres>()
         .unwrap()
         .clone();
     for (table, want) in [(TABLE, 10_000), (TABLE_RLS, 0)] {
@@ -570,7 +572,7 @@ async fn check_same(env: &Env, sides: &[(&str, &Side)]) {
         let (k, id) = pick.get();
         let (_, offset) = pick.list();
         let t = &env.tenants[k];
-        let svc = TenantScopedService::new(env.admin.clone(), env.items.clone(), t.clone());
+        let svc = TenantTable::new(env.admin.clone(), env.items.clone(), t.clone());
         let want_get = svc.get(id).await.unwrap().expect("the row exists");
         assert_eq!(want_get["tenant_id"], t.as_str());
         let want_list = svc
@@ -589,7 +591,7 @@ async fn check_same(env: &Env, sides: &[(&str, &Side)]) {
         )
         .unwrap();
         assert_eq!(got_get, want_get, "get: hand-written JSON differs");
-        let got_list: Vec<Row> = sqlx::query(sql.list)
+        let got_list: Vec<Record> = sqlx::query(sql.list)
             .bind(t.as_str())
             .bind(offset as i64)
             .fetch_all(hand)

@@ -1,7 +1,7 @@
-//! [`ConfigError`]: mistakes in how tenantry is set up, reported when a layer is built, never at
-//! request time.
+//! [`ConfigError`]: mistakes in how tenantry is set up, reported when a layer, a resource or a
+//! router is built, never at request time.
 
-/// A configuration mistake, found when a resolver or layer is built.
+/// A configuration mistake, found when a resolver, layer, resource or router is built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -19,4 +19,14 @@ pub enum ConfigError {
     /// A JWT key could not be read.
     #[error("JWT key is invalid: {0}")]
     JwtKey(String),
+    /// A resource definition is unusable (a name that is not an identifier, a column declared
+    /// twice, a searchable column that is not text, ...).
+    #[error("invalid resource definition: {0}")]
+    Resource(String),
+    /// A CRUD router's prefix is unusable.
+    #[error("CRUD prefix {0:?} must start with '/' and hold no parameters")]
+    CrudPrefix(String),
+    /// Row-level security was asked of a store that is not on PostgreSQL.
+    #[error("row-level security needs PostgreSQL")]
+    RowLevelSecurity,
 }

@@ -40,7 +40,7 @@
 //! | may the caller act for it, is it usable? | [`enforce`] |
 //! | how does code deep down know it? | [`context`] |
 //! | which tenants exist? | [`catalog`] |
-//! | where are its rows, how is every query scoped? | `data` (SQL features) |
+//! | where are its rows, how is every query scoped? | `data` (SQL features; each backend under the crate's `driver/`) |
 //! | a resource as a REST API | `crud` (feature `crud`) |
 //! | how many requests may it make? | [`limit`] |
 //! | how are refusals written? | [`problem`], [`Rejection`] |
@@ -66,15 +66,16 @@ pub mod context;
 pub mod crud;
 #[cfg(feature = "_sql")]
 pub mod data;
+#[cfg(feature = "_sql")]
+mod driver;
 pub mod enforce;
 mod error;
 #[cfg(feature = "_sql")]
 pub mod export;
 #[cfg(feature = "axum")]
 pub mod extract;
+mod future;
 pub mod limit;
-#[cfg(feature = "_sql")]
-mod pool;
 mod principal;
 pub mod problem;
 mod rejection;
@@ -86,6 +87,7 @@ pub use enforce::{Tenancy, TenancyLayer};
 pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use extract::OptionalTenantId;
+pub use future::BoxFuture;
 pub use limit::{RateLimit, RateLimitLayer};
 pub use principal::Principal;
 pub use rejection::Rejection;

@@ -7,9 +7,9 @@ use axum::{Json, Router, ServiceExt, routing::get};
 use serde_json::{Value, json};
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
-    catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
+    catalog::{Catalog, TenantRecord, TenantStatus},
     crud::{Crud, openapi},
-    data::{Database, OnInexact, audit_tenant_columns},
+    data::{DataStore, OnInexact, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -34,10 +34,10 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 ];
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let db = Database::connect(&args.database_url)
+    let db = DataStore::connect(&args.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
-    let store = SqlCatalog::on(&db);
+    let store = db.catalog();
     store
         .migrate()
         .await

@@ -3,7 +3,8 @@ use std::{
     sync::{PoisonError, RwLock},
 };
 
-use super::{BoxFuture, CatalogError, CatalogStore, TenantRecord};
+use super::{CatalogError, CatalogStore, TenantRecord};
+use crate::BoxFuture;
 use crate::TenantId;
 
 /// A catalog kept in memory: for tests, demos and applications whose tenants are fixed in code.

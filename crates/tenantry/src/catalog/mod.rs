@@ -23,9 +23,7 @@ mod cache;
 mod memory;
 mod record;
 #[cfg(feature = "_sql")]
-mod sql;
-
-use std::{future::Future, pin::Pin};
+pub(crate) mod sql;
 
 pub use cache::Catalog;
 pub use memory::MemoryCatalog;
@@ -33,10 +31,7 @@ pub use record::{Placement, TenantRecord, TenantStatus};
 #[cfg(feature = "_sql")]
 pub use sql::SqlCatalog;
 
-use crate::TenantId;
-
-/// A boxed future, as the store trait returns (it is used as `dyn CatalogStore`).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::{BoxFuture, TenantId};
 
 /// What can go wrong in a catalog operation.
 #[derive(Debug, thiserror::Error)]

@@ -1,16 +1,19 @@
 //! `SqlCatalog`: the catalog in the `tenantry_tenants` table, on SQLite, PostgreSQL or
 //! MariaDB / MySQL.
 //!
-//! Each backend has its own static SQL (a `Dialect`); the code that runs it is written once, in
-//! `on_backend!` bodies, and compiled for every enabled backend.
+//! The statements that read and write records are built by sea-query, once for every backend;
+//! each driver's `catalog.rs` holds its table's DDL and how it stores timestamps.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
-use sqlx::{ColumnIndex, Decode, Row, Type, error::ErrorKind, types::Json};
+use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, Value};
+use serde_json::Value as Json;
+use sqlx::{ColumnIndex, Decode, Pool, Row, Type, error::ErrorKind, types::Json as SqlJson};
 
-use super::{BoxFuture, CatalogError, CatalogStore, TenantRecord};
-use crate::TenantId;
-use crate::pool::{ConnectError, Pool};
+use super::{CatalogError, CatalogStore, TenantRecord};
+use crate::{
+    BoxFuture, TenantId,
+    driver::{AnyPool, ConnectError, Driver, dispatch, query, query_scalar},
+};
 
 /// The catalog in the `tenantry_tenants` table of a SQLite, PostgreSQL or MariaDB / MySQL
 /// database (features `sqlite`, `postgres`, `mysql`).
@@ -61,45 +64,45 @@ use crate::pool::{ConnectError, Pool};
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqlCatalog {
-    backend: Pool,
+    pool: AnyPool,
 }
 
-/// Runs `$body` once per enabled backend, with `$pool` bound to that backend's pool and `$d` to
-/// its [`Dialect`]; the body is written once and type-checked against each backend.
-macro_rules! on_backend {
-    ($backend:expr, |$pool:ident, $d:ident| $body:expr) => {
-        match $backend {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite($pool) => {
-                let $d = &SQLITE;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Pool::Postgres($pool) => {
-                let $d = &POSTGRES;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Pool::MySql($pool) => {
-                let $d = &MYSQL;
-                $body
-            }
-        }
-    };
+/// One backend's catalog DDL, run by [`SqlCatalog::migrate`].
+#[derive(Debug)]
+pub(crate) struct CatalogDdl {
+    /// Starts `migrate`'s transaction.
+    pub(crate) begin: &'static str,
+    /// Run in one transaction by `migrate`.
+    pub(crate) migrate: &'static [&'static str],
+    /// 1 when the table has `id_folded`, else 0.
+    pub(crate) has_folded: &'static str,
+    /// Adds `id_folded` to an older table.
+    pub(crate) add_folded: &'static str,
+    /// Folded ids held by more than one tenant.
+    pub(crate) folded_clashes: &'static str,
 }
 
-/// Binds a record's columns after `id`, in table order (`name` .. `updated_at`).
-macro_rules! bind_fields {
-    ($query:expr, $record:expr, $d:expr) => {
-        $query
-            .bind($record.name.as_str())
-            .bind($record.status.as_str())
-            .bind($record.plan.as_str())
-            .bind($record.placement.to_string())
-            .bind(Json(&$record.settings))
-            .bind(($d.stamp)($record.created_at))
-            .bind(($d.stamp)($record.updated_at))
-    };
+/// The catalog's table and columns, in the order every `SELECT` reads them.
+const TABLE: &str = "tenantry_tenants";
+const COLUMNS: [&str; 8] = [
+    "id",
+    "name",
+    "status",
+    "plan",
+    "placement",
+    "settings",
+    "created_at",
+    "updated_at",
+];
+
+fn col(name: &'static str) -> Alias {
+    Alias::new(name)
+}
+
+fn select() -> SelectStatement {
+    let mut stmt = Query::select();
+    stmt.columns(COLUMNS.map(col)).from(col(TABLE));
+    stmt
 }
 
 impl SqlCatalog {
@@ -113,91 +116,87 @@ impl SqlCatalog {
     /// Does not create the table: call [`migrate`](Self::migrate).
     pub async fn connect(url: &str) -> Result<Self, CatalogError> {
         Ok(Self {
-            backend: Pool::connect(url).await?,
+            pool: AnyPool::connect(url).await?,
         })
     }
 
-    /// The catalog in `database`, sharing its pool.
-    pub fn on(database: &crate::data::Database) -> Self {
+    /// A catalog over an existing pool of any backend tenantry drives.
+    pub fn from_pool<D: Driver>(pool: Pool<D>) -> Self {
         Self {
-            backend: database.pool().clone(),
+            pool: D::wrap(pool),
         }
     }
 
-    /// A catalog over an existing SQLite pool.
-    #[cfg(feature = "sqlite")]
-    pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> Self {
-        Self {
-            backend: Pool::Sqlite(pool),
-        }
-    }
-
-    /// A catalog over an existing PostgreSQL pool.
-    #[cfg(feature = "postgres")]
-    pub fn from_pg_pool(pool: sqlx::PgPool) -> Self {
-        Self {
-            backend: Pool::Postgres(pool),
-        }
-    }
-
-    /// A catalog over an existing MariaDB / MySQL pool.
-    #[cfg(feature = "mysql")]
-    pub fn from_mysql_pool(pool: sqlx::MySqlPool) -> Self {
-        Self {
-            backend: Pool::MySql(pool),
-        }
+    /// A catalog sharing a pool (see [`DataStore::catalog`](crate::data::DataStore::catalog)).
+    pub(crate) fn sharing(pool: AnyPool) -> Self {
+        Self { pool }
     }
 
     /// Creates the `tenantry_tenants` table if it does not exist.
     ///
     /// Idempotent, and safe to run from several processes at once (on PostgreSQL it holds an
-    /// advisory lock while it runs). An existing table is left as it is.
+    /// advisory lock while it runs). An existing table is left as it is, except that a table
+    /// made by an older version gains `id_folded`.
     pub async fn migrate(&self) -> Result<(), CatalogError> {
-        on_backend!(&self.backend, |pool, d| {
-            let mut tx = pool.begin_with(d.begin).await.map_err(unavailable)?;
-            for statement in d.migrate {
-                sqlx::raw_sql(*statement)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unavailable)?;
-            }
-            // Tables made before `id_folded` existed get it, filled, then its unique index. Ids
-            // that differ only in case make the index fail: they are named.
-            let has_folded: i64 = sqlx::query_scalar(d.has_folded)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            if has_folded == 0 {
-                match sqlx::raw_sql(d.add_folded).execute(&mut *tx).await {
-                    // Another process added it between the check and here (MariaDB / MySQL,
-                    // where DDL does not wait for the transaction): nothing left to do.
-                    Err(sqlx::Error::Database(db))
-                        if matches!(db.code().as_deref(), Some("42S21" | "42701")) => {}
-                    other => other.map(drop).map_err(unavailable)?,
-                }
-            }
-            sqlx::raw_sql(d.fill_folded)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            let clashes: Vec<String> = sqlx::query_scalar(d.folded_clashes)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            if !clashes.is_empty() {
-                return Err(CatalogError::Corrupt(format!(
-                    "tenant ids that differ only in case: {}; rename all but one \
-                     before this version can run",
-                    clashes.join(", ")
-                )));
-            }
-            sqlx::raw_sql(d.index_folded)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            tx.commit().await.map_err(unavailable)
-        })
+        dispatch!(&self.pool, |pool| migrate(pool).await)
     }
+}
+
+async fn migrate<D: Driver>(pool: &Pool<D>) -> Result<(), CatalogError>
+where
+    (i64,): for<'r> sqlx::FromRow<'r, D::Row>,
+    (String,): for<'r> sqlx::FromRow<'r, D::Row>,
+{
+    let ddl = D::catalog_ddl();
+    let none = || sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new()));
+    let mut tx = pool.begin_with(ddl.begin).await.map_err(unavailable)?;
+    for statement in ddl.migrate {
+        sqlx::raw_sql(*statement)
+            .execute(D::on_conn(&mut tx))
+            .await
+            .map_err(unavailable)?;
+    }
+    // Tables made before `id_folded` existed get it, filled, then its unique index. Ids that
+    // differ only in case make the index fail: they are named.
+    let has_folded: i64 = query_scalar::<D, i64, _>(ddl.has_folded, none())
+        .fetch_one(D::on_conn(&mut tx))
+        .await
+        .map_err(unavailable)?;
+    if has_folded == 0 {
+        match sqlx::raw_sql(ddl.add_folded)
+            .execute(D::on_conn(&mut tx))
+            .await
+        {
+            // Another process added it between the check and here (MariaDB / MySQL, where DDL
+            // does not wait for the transaction): nothing left to do.
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("42S21" | "42701")) => {}
+            other => other.map(drop).map_err(unavailable)?,
+        }
+    }
+    sqlx::raw_sql("UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL")
+        .execute(D::on_conn(&mut tx))
+        .await
+        .map_err(unavailable)?;
+    let clashes: Vec<String> = query_scalar::<D, String, _>(ddl.folded_clashes, none())
+        .fetch_all(D::on_conn(&mut tx))
+        .await
+        .map_err(unavailable)?;
+    if !clashes.is_empty() {
+        return Err(CatalogError::Corrupt(format!(
+            "tenant ids that differ only in case: {}; rename all but one \
+             before this version can run",
+            clashes.join(", ")
+        )));
+    }
+    sqlx::raw_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
+         ON tenantry_tenants (id_folded)",
+    )
+    .execute(D::on_conn(&mut tx))
+    .await
+    .map_err(unavailable)?;
+    tx.commit().await.map_err(unavailable)
 }
 
 impl CatalogStore for SqlCatalog {
@@ -205,262 +204,142 @@ impl CatalogStore for SqlCatalog {
         &'a self,
         id: &'a TenantId,
     ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
-        Box::pin(async move {
-            on_backend!(&self.backend, |pool, d| {
-                let row = sqlx::query(d.get)
-                    .bind(id.as_str())
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(unavailable)?;
-                row.map(|row| read_record(&row, d.unstamp)).transpose()
-            })
-        })
+        Box::pin(async move { dispatch!(&self.pool, |pool| get(pool, id).await) })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>> {
-        Box::pin(async move {
-            on_backend!(&self.backend, |pool, d| {
-                let rows = sqlx::query(d.list)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(unavailable)?;
-                rows.iter().map(|row| read_record(row, d.unstamp)).collect()
-            })
-        })
+        Box::pin(async move { dispatch!(&self.pool, |pool| list(pool).await) })
     }
 
     fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move {
-            let folded = fold(&record.id);
-            let result = on_backend!(&self.backend, |pool, d| {
-                let query = sqlx::query(d.insert).bind(record.id.as_str());
-                bind_fields!(query, record, d)
-                    .bind(folded.as_str())
-                    .execute(pool)
-                    .await
-                    .map(drop)
-            });
-            match result {
-                Ok(()) => Ok(()),
-                Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
-                    // The id itself, or only its case? Ask which id holds the folded form.
-                    let existing: Option<String> = on_backend!(&self.backend, |pool, d| {
-                        sqlx::query_scalar(d.by_folded)
-                            .bind(folded.as_str())
-                            .fetch_optional(pool)
-                            .await
-                            .map_err(unavailable)?
-                    });
-                    Err(match existing {
-                        Some(other) if other != record.id.as_str() => CatalogError::CaseConflict {
-                            id: record.id.clone(),
-                            existing: other,
-                        },
-                        _ => CatalogError::AlreadyExists(record.id.clone()),
-                    })
-                }
-                Err(e) => Err(unavailable(e)),
-            }
-        })
+        Box::pin(async move { dispatch!(&self.pool, |pool| create(pool, record).await) })
     }
 
     fn update<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move {
-            let affected = on_backend!(&self.backend, |pool, d| {
-                let query = bind_fields!(sqlx::query(d.update), record, d).bind(record.id.as_str());
-                query.execute(pool).await.map(|done| done.rows_affected())
-            });
-            match affected.map_err(unavailable)? {
-                0 => Err(CatalogError::NotFound(record.id.clone())),
-                _ => Ok(()),
-            }
-        })
+        Box::pin(async move { dispatch!(&self.pool, |pool| update(pool, record).await) })
     }
 
     fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move {
-            let affected = on_backend!(&self.backend, |pool, d| {
-                let query = sqlx::query(d.delete).bind(id.as_str());
-                query.execute(pool).await.map(|done| done.rows_affected())
-            });
-            match affected.map_err(unavailable)? {
-                0 => Err(CatalogError::NotFound(id.clone())),
-                _ => Ok(()),
-            }
-        })
+        Box::pin(async move { dispatch!(&self.pool, |pool| remove(pool, id).await) })
     }
 }
 
-/// One backend's SQL, and how it stores timestamps (`S`).
-struct Dialect<S> {
-    /// Starts `migrate`'s transaction.
-    begin: &'static str,
-    /// Run in one transaction by `migrate`.
-    migrate: &'static [&'static str],
-    /// 1 when the table has `id_folded`, else 0.
-    has_folded: &'static str,
-    /// Adds `id_folded` to an older table.
-    add_folded: &'static str,
-    /// Fills `id_folded` where it is null (rows of an older version).
-    fill_folded: &'static str,
-    /// Folded ids held by more than one tenant.
-    folded_clashes: &'static str,
-    /// The unique index on `id_folded`.
-    index_folded: &'static str,
-    /// The id whose folded form is bound first.
-    by_folded: &'static str,
-    /// By id (bound first).
-    get: &'static str,
-    /// Every row, ordered by id.
-    list: &'static str,
-    /// Binds id, then the fields in table order.
-    insert: &'static str,
-    /// Binds the fields in table order, then id.
-    update: &'static str,
-    /// By id.
-    delete: &'static str,
-    stamp: fn(DateTime<Utc>) -> S,
-    unstamp: fn(S) -> Result<DateTime<Utc>, CatalogError>,
+async fn get<D: Driver>(
+    pool: &Pool<D>,
+    id: &TenantId,
+) -> Result<Option<TenantRecord>, CatalogError> {
+    let (sql, values) = D::build(select().and_where(Expr::col(col("id")).eq(id.as_str())));
+    let row = query::<D, _>(sql, values)
+        .fetch_optional(D::on_pool(pool))
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| D::read_tenant(&row)).transpose()
 }
 
-/// Timestamps the driver maps to a native column type.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-fn native(at: DateTime<Utc>) -> Result<DateTime<Utc>, CatalogError> {
-    Ok(at)
+async fn list<D: Driver>(pool: &Pool<D>) -> Result<Vec<TenantRecord>, CatalogError> {
+    let (sql, values) = D::build(select().order_by(col("id"), sea_query::Order::Asc));
+    let rows = query::<D, _>(sql, values)
+        .fetch_all(D::on_pool(pool))
+        .await
+        .map_err(unavailable)?;
+    rows.iter().map(D::read_tenant).collect()
 }
 
-#[cfg(feature = "sqlite")]
-static SQLITE: Dialect<String> = Dialect {
-    // Takes the write lock at once (waiting up to the busy timeout), so concurrent migrations
-    // queue instead of failing to upgrade a read lock.
-    begin: "BEGIN IMMEDIATE",
-    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
-        id varchar(64) NOT NULL PRIMARY KEY,
-        name text NOT NULL,
-        status varchar(16) NOT NULL,
-        plan varchar(64) NOT NULL,
-        placement text NOT NULL,
-        settings text NOT NULL,
-        created_at text NOT NULL,
-        updated_at text NOT NULL,
-        CONSTRAINT tenantry_tenants_status_check
-            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-    )"],
-    has_folded: "SELECT count(*) FROM pragma_table_info('tenantry_tenants') WHERE name = 'id_folded'",
-    add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
-    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
-    folded_clashes: "SELECT group_concat(id, ' and ') \
-                     FROM (SELECT id, id_folded FROM tenantry_tenants ORDER BY id) \
-                     GROUP BY id_folded HAVING count(*) > 1",
-    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
-                   ON tenantry_tenants (id_folded)",
-    by_folded: "SELECT id FROM tenantry_tenants WHERE id_folded = ?",
-    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-          FROM tenantry_tenants WHERE id = ?",
-    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-           FROM tenantry_tenants ORDER BY id",
-    insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
-             settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
-    delete: "DELETE FROM tenantry_tenants WHERE id = ?",
-    // Fixed width (always six fractional digits, `Z`), so the text sorts in time order.
-    stamp: |at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    unstamp: |text| {
-        DateTime::parse_from_rfc3339(&text)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|e| CatalogError::Corrupt(format!("timestamp {text:?}: {e}")))
-    },
-};
+/// A record's fields after `id`, in table order (`name` .. `updated_at`), as bound on `D`.
+fn fields<D: Driver>(record: &TenantRecord) -> [Value; 7] {
+    [
+        record.name.as_str().into(),
+        record.status.as_str().into(),
+        record.plan.as_str().into(),
+        record.placement.to_string().into(),
+        D::json_value(record.settings.clone()),
+        D::catalog_stamp(record.created_at),
+        D::catalog_stamp(record.updated_at),
+    ]
+}
 
-#[cfg(feature = "postgres")]
-static POSTGRES: Dialect<DateTime<Utc>> = Dialect {
-    begin: "BEGIN",
-    migrate: &[
-        // Concurrent `CREATE TABLE IF NOT EXISTS` can fail on PostgreSQL; serialize it.
-        "SELECT pg_advisory_xact_lock(7370661283316395386)",
-        "CREATE TABLE IF NOT EXISTS tenantry_tenants (
-            id varchar(64) COLLATE \"C\" PRIMARY KEY,
-            name text NOT NULL,
-            status varchar(16) NOT NULL,
-            plan varchar(64) NOT NULL,
-            placement text NOT NULL,
-            settings jsonb NOT NULL,
-            created_at timestamptz NOT NULL,
-            updated_at timestamptz NOT NULL,
-            CONSTRAINT tenantry_tenants_status_check
-                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-        )",
-    ],
-    has_folded: "SELECT count(*) FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = 'tenantry_tenants' \
-                 AND column_name = 'id_folded'",
-    add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
-    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
-    folded_clashes: "SELECT string_agg(id, ' and ' ORDER BY id) FROM tenantry_tenants \
-                     GROUP BY id_folded HAVING count(*) > 1",
-    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
-                   ON tenantry_tenants (id_folded)",
-    by_folded: "SELECT id FROM tenantry_tenants WHERE id_folded = $1",
-    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-          FROM tenantry_tenants WHERE id = $1",
-    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-           FROM tenantry_tenants ORDER BY id",
-    insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    update: "UPDATE tenantry_tenants SET name = $1, status = $2, plan = $3, placement = $4, \
-             settings = $5, created_at = $6, updated_at = $7 WHERE id = $8",
-    delete: "DELETE FROM tenantry_tenants WHERE id = $1",
-    stamp: |at| at,
-    unstamp: native,
-};
+async fn create<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), CatalogError>
+where
+    (String,): for<'r> sqlx::FromRow<'r, D::Row>,
+{
+    let folded = fold(&record.id);
+    let mut values = vec![Value::from(record.id.as_str())];
+    values.extend(fields::<D>(record));
+    values.push(folded.as_str().into());
+    let mut columns: Vec<Alias> = COLUMNS.map(col).into();
+    columns.push(col("id_folded"));
+    let mut insert = Query::insert();
+    insert
+        .into_table(col(TABLE))
+        .columns(columns)
+        .values(values.into_iter().map(Expr::val))
+        .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+    let (sql, values) = D::build(&insert);
+    match query::<D, _>(sql, values).execute(D::on_pool(pool)).await {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
+            // The id itself, or only its case? Ask which id holds the folded form.
+            let (sql, values) = D::build(
+                Query::select()
+                    .column(col("id"))
+                    .from(col(TABLE))
+                    .and_where(Expr::col(col("id_folded")).eq(folded.as_str())),
+            );
+            let existing: Option<String> = query_scalar::<D, String, _>(sql, values)
+                .fetch_optional(D::on_pool(pool))
+                .await
+                .map_err(unavailable)?;
+            Err(match existing {
+                Some(other) if other != record.id.as_str() => CatalogError::CaseConflict {
+                    id: record.id.clone(),
+                    existing: other,
+                },
+                _ => CatalogError::AlreadyExists(record.id.clone()),
+            })
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
 
-#[cfg(feature = "mysql")]
-static MYSQL: Dialect<DateTime<Utc>> = Dialect {
-    // DDL commits implicitly on MariaDB / MySQL; `CREATE TABLE IF NOT EXISTS` is safe to race.
-    begin: "BEGIN",
-    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
-        id varchar(64) NOT NULL PRIMARY KEY,
-        name text NOT NULL,
-        status varchar(16) NOT NULL,
-        plan varchar(64) NOT NULL,
-        placement text NOT NULL,
-        settings json NOT NULL,
-        created_at datetime(6) NOT NULL,
-        updated_at datetime(6) NOT NULL,
-        CONSTRAINT tenantry_tenants_status_check
-            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-    ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
-    has_folded: "SELECT count(*) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = 'tenantry_tenants' \
-                 AND column_name = 'id_folded'",
-    add_folded: "ALTER TABLE tenantry_tenants \
-                 ADD COLUMN id_folded varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
-    fill_folded: "UPDATE tenantry_tenants SET id_folded = lower(id) WHERE id_folded IS NULL",
-    folded_clashes: "SELECT CAST(group_concat(id ORDER BY id SEPARATOR ' and ') AS CHAR) \
-                     FROM tenantry_tenants GROUP BY id_folded HAVING count(*) > 1",
-    index_folded: "CREATE UNIQUE INDEX IF NOT EXISTS tenantry_tenants_id_folded_key \
-                   ON tenantry_tenants (id_folded)",
-    by_folded: "SELECT CAST(id AS CHAR) FROM tenantry_tenants WHERE id_folded = ?",
-    get: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-          FROM tenantry_tenants WHERE id = ?",
-    list: "SELECT id, name, status, plan, placement, settings, created_at, updated_at \
-           FROM tenantry_tenants ORDER BY id",
-    insert: "INSERT INTO tenantry_tenants \
-             (id, name, status, plan, placement, settings, created_at, updated_at, id_folded) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    update: "UPDATE tenantry_tenants SET name = ?, status = ?, plan = ?, placement = ?, \
-             settings = ?, created_at = ?, updated_at = ? WHERE id = ?",
-    delete: "DELETE FROM tenantry_tenants WHERE id = ?",
-    // `datetime(6)` has no zone: the UTC wall-clock time is stored.
-    stamp: |at| at,
-    unstamp: native,
-};
+async fn update<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), CatalogError> {
+    let sets = COLUMNS[1..]
+        .iter()
+        .zip(fields::<D>(record))
+        .map(|(c, v)| (col(c), Expr::val(v)));
+    let (sql, values) = D::build(
+        Query::update()
+            .table(col(TABLE))
+            .values(sets)
+            .and_where(Expr::col(col("id")).eq(record.id.as_str())),
+    );
+    let done = query::<D, _>(sql, values)
+        .execute(D::on_pool(pool))
+        .await
+        .map_err(unavailable)?;
+    match D::rows_affected(&done) {
+        0 => Err(CatalogError::NotFound(record.id.clone())),
+        _ => Ok(()),
+    }
+}
+
+async fn remove<D: Driver>(pool: &Pool<D>, id: &TenantId) -> Result<(), CatalogError> {
+    let (sql, values) = D::build(
+        Query::delete()
+            .from_table(col(TABLE))
+            .and_where(Expr::col(col("id")).eq(id.as_str())),
+    );
+    let done = query::<D, _>(sql, values)
+        .execute(D::on_pool(pool))
+        .await
+        .map_err(unavailable)?;
+    match D::rows_affected(&done) {
+        0 => Err(CatalogError::NotFound(id.clone())),
+        _ => Ok(()),
+    }
+}
 
 /// Reads one row; anything that does not decode is [`CatalogError::Corrupt`].
-fn read_record<R, S>(
+pub(crate) fn read_record<R, S>(
     row: &R,
     unstamp: fn(S) -> Result<DateTime<Utc>, CatalogError>,
 ) -> Result<TenantRecord, CatalogError>
@@ -468,7 +347,7 @@ where
     R: Row,
     for<'c> &'c str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Json<Value>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> SqlJson<Json>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> S: Decode<'r, R::Database> + Type<R::Database>,
 {
     let corrupt = |e: sqlx::Error| CatalogError::Corrupt(e.to_string());
@@ -490,7 +369,7 @@ where
         plan: text("plan")?,
         placement: text("placement")?.parse().map_err(in_record)?,
         settings: row
-            .try_get::<Json<Value>, _>("settings")
+            .try_get::<SqlJson<Json>, _>("settings")
             .map_err(corrupt)?
             .0,
         created_at: stamp("created_at").map_err(in_record)?,

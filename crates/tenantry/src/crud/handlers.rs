@@ -1,5 +1,5 @@
 //! The five handlers. Each needs a tenant (the `TenantId` extractor answers 401 without one)
-//! and goes through [`TenantScopedService`].
+//! and goes through [`TenantTable`].
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{CrudState, params::list_query};
 use crate::{
     TenantId,
-    data::{DataError, JsonRow, Row, TenantScopedService},
+    data::{DataError, JsonRow, Record, TenantTable},
     problem::Problem,
 };
 
@@ -50,13 +50,13 @@ fn problem(status: StatusCode, code: &'static str, title: &'static str, detail: 
     Problem::new(status, code, title, detail).into_response()
 }
 
-fn service(state: &CrudState, tenant: TenantId) -> TenantScopedService {
-    TenantScopedService::new(state.db.clone(), state.resource.clone(), tenant)
+fn service(state: &CrudState, tenant: TenantId) -> TenantTable {
+    TenantTable::new(state.store.clone(), state.resource.clone(), tenant)
 }
 
 /// Reads a JSON object body: 415 without a JSON content type, 400 when it does not parse,
 /// 422 when it is not an object.
-fn object(headers: &HeaderMap, body: &Bytes) -> Result<Row, Box<Response>> {
+fn object(headers: &HeaderMap, body: &Bytes) -> Result<Record, Box<Response>> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

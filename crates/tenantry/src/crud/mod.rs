@@ -1,5 +1,5 @@
 //! A tenant-aware CRUD router: a [`Resource`] declared once becomes five routes, every one of
-//! which needs a tenant and goes through [`TenantScopedService`](crate::data::TenantScopedService).
+//! which needs a tenant and goes through [`TenantTable`](crate::data::TenantTable).
 //!
 //! | method, path | success | notes |
 //! |---|---|---|
@@ -19,10 +19,10 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use tenantry::{TenancyLayer, crud::Crud, data::{Column, Database, Resource}};
+//! use tenantry::{TenancyLayer, crud::Crud, data::{Column, DataStore, Resource}};
 //! use tower::{Layer, ServiceExt};
 //!
-//! let db = Database::connect("sqlite::memory:").await.unwrap();
+//! let db = DataStore::connect("sqlite::memory:").await.unwrap();
 //! let items = Resource::builder("items").integer_id("id").column(Column::text("name"))
 //!     .searchable(["name"]).sortable(["id", "name"]).build().unwrap();
 //! db.create_table(&items).await.unwrap();
@@ -49,10 +49,13 @@ use axum::{Router, routing::get};
 
 pub use openapi::openapi;
 
-use crate::data::{DataError, Database, Resource};
+use crate::{
+    ConfigError,
+    data::{DataStore, Resource},
+};
 
 pub(crate) struct CrudState {
-    db: Database,
+    store: DataStore,
     resource: Resource,
     prefix: String,
 }
@@ -61,17 +64,17 @@ pub(crate) struct CrudState {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Crud {
-    db: Database,
+    store: DataStore,
     resource: Resource,
     prefix: String,
 }
 
 impl Crud {
-    /// CRUD over `resource` in `db`, mounted at `/{table}` unless [`at`](Self::at) says otherwise.
-    pub fn new(db: Database, resource: Resource) -> Self {
+    /// CRUD over `resource` in `store`, mounted at `/{table}` unless [`at`](Self::at) says otherwise.
+    pub fn new(store: DataStore, resource: Resource) -> Self {
         let prefix = format!("/{}", resource.table());
         Self {
-            db,
+            store,
             resource,
             prefix,
         }
@@ -79,12 +82,10 @@ impl Crud {
 
     /// Mounts the routes at `prefix` (`/api/v1/items`): it must start with `/`, and hold no
     /// route parameters (`{`, `}`, `*`) or query.
-    pub fn at(mut self, prefix: &str) -> Result<Self, DataError> {
+    pub fn at(mut self, prefix: &str) -> Result<Self, ConfigError> {
         let prefix = prefix.trim_end_matches('/');
         if !prefix.starts_with('/') || prefix.contains(['{', '}', '*', '?', '#']) {
-            return Err(DataError::Config(format!(
-                "CRUD prefix {prefix:?} must start with '/' and hold no parameters"
-            )));
+            return Err(ConfigError::CrudPrefix(prefix.to_owned()));
         }
         self.prefix = prefix.to_owned();
         Ok(self)
@@ -108,7 +109,7 @@ impl Crud {
             .delete(handlers::delete);
         let p = &self.prefix;
         let state = Arc::new(CrudState {
-            db: self.db.clone(),
+            store: self.store.clone(),
             resource: self.resource.clone(),
             prefix: self.prefix.clone(),
         });

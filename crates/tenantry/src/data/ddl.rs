@@ -1,64 +1,10 @@
-//! Table definitions from a [`Resource`], per backend. Identifiers come only from [`Ident`]s
-//! (already checked); no value is ever part of DDL.
+//! Table definitions from a [`Resource`], written once for every driver. Identifiers come only
+//! from [`Ident`]s (already checked), through [`SqlText`]; no value is ever part of DDL.
 
-use super::{Backend, ColumnDef, ColumnType, DataError, IdKind, Ident, Resource, resource::Role};
+use sqlx::Pool;
 
-/// Quotes a checked identifier for `backend`.
-pub(crate) fn quote(backend: Backend, ident: &Ident) -> String {
-    match backend {
-        Backend::MySql => format!("`{}`", ident.as_str()),
-        _ => ident.quoted(),
-    }
-}
-
-fn sql_type(backend: Backend, ty: ColumnType, key: bool) -> &'static str {
-    use Backend::*;
-    use ColumnType::*;
-    match (backend, ty) {
-        (Postgres, Integer) | (MySql, Integer) => "bigint",
-        (Sqlite, Integer) => "integer",
-        (Postgres, Float) => "double precision",
-        (MySql, Float) => "double",
-        (Sqlite, Float) => "real",
-        // MySQL cannot index TEXT without a prefix length: keys and searchable text are varchar.
-        (MySql, Text) if key => "varchar(64)",
-        (MySql, Text) => "varchar(255)",
-        (_, Text) => "text",
-        (_, Bool) => "boolean",
-        (Postgres, Timestamp) => "timestamptz",
-        (MySql, Timestamp) => "datetime(6)",
-        (Sqlite, Timestamp) => "text",
-        (Postgres, Uuid) => "uuid",
-        (MySql, Uuid) => "char(36)",
-        (Sqlite, Uuid) => "text",
-        (Postgres, Json) => "jsonb",
-        (MySql, Json) => "json",
-        (Sqlite, Json) => "text",
-    }
-}
-
-fn default_expr(backend: Backend, c: &ColumnDef) -> Result<&'static str, DataError> {
-    use Backend::*;
-    use ColumnType::*;
-    Ok(match (backend, c.ty) {
-        (_, Integer | Float) => "0",
-        (_, Bool) => "false",
-        (_, Text) => "''",
-        (Postgres, Timestamp) => "now()",
-        (MySql, Timestamp) => "CURRENT_TIMESTAMP(6)",
-        (Sqlite, Timestamp) => "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        (Postgres, Uuid) => "gen_random_uuid()",
-        (Postgres, Json) => "'{}'::jsonb",
-        (MySql, Json) => "(json_object())",
-        (Sqlite, Json) => "'{}'",
-        (_, Uuid) => {
-            return Err(DataError::Config(format!(
-                "no database default for UUID column `{}` on {backend:?}",
-                c.name
-            )));
-        }
-    })
-}
+use super::{ColumnType, DataError, IdKind, Ident, Resource, resource::Role};
+use crate::driver::{Driver, SqlText};
 
 /// An index name from the table and columns, within the 63-byte limit.
 fn index_name(table: &Ident, cols: &[&Ident], suffix: &str) -> Result<Ident, DataError> {
@@ -76,90 +22,105 @@ fn index_name(table: &Ident, cols: &[&Ident], suffix: &str) -> Result<Ident, Dat
         name.truncate(room - 9);
         name.push_str(&format!("_{:08x}", h as u32));
     }
-    Ident::new(&format!("{name}_{suffix}")).map_err(|e| DataError::Config(e.to_string()))
+    Ident::new(&format!("{name}_{suffix}")).map_err(|e| DataError::Unsupported(e.to_string()))
 }
 
-/// `CREATE TABLE IF NOT EXISTS` and its indexes.
+/// `CREATE TABLE IF NOT EXISTS` and its indexes, in that order.
 ///
-/// `exact_collation` (MariaDB / MySQL only) is the binary, no-pad collation given to every text
-/// column, so that `tenant_id = ?` (and every other text comparison) compares exactly, as it
-/// does on PostgreSQL and SQLite: under the server's default (`utf8mb4_general_ci`) `ACME` and
-/// `acme` would be one tenant.
-pub(crate) fn create_table(
-    backend: Backend,
+/// `exact_collation` is the collation every text column gets so that `tenant_id = ?` (and
+/// every other text comparison) compares exactly; MariaDB / MySQL need one (under the server's
+/// default, `utf8mb4_general_ci`, `ACME` and `acme` would be one tenant), the others do not.
+pub(crate) fn create_table_sql<D: Driver>(
     r: &Resource,
-    exact_collation: Option<&str>,
+    exact_collation: Option<&'static str>,
 ) -> Result<Vec<String>, DataError> {
-    let q = |i: &Ident| quote(backend, i);
-    let mut cols = Vec::new();
+    let mut sql = SqlText::<D>::new("CREATE TABLE IF NOT EXISTS ")
+        .ident(r.table())
+        .push(" (");
     let composite_key = r.id_kind() == IdKind::Text;
-    for c in r.columns() {
-        let key = matches!(c.role, Role::Id | Role::Tenant);
-        let ty = sql_type(backend, c.ty, key);
-        let mut def = format!("{} {ty}", q(&c.name));
-        if backend == Backend::MySql && c.ty == ColumnType::Text {
-            let collation = exact_collation.ok_or_else(|| {
-                DataError::Config("no exact collation known for MariaDB / MySQL".into())
-            })?;
-            def.push_str(" CHARACTER SET utf8mb4 COLLATE ");
-            def.push_str(collation);
+    for (i, c) in r.columns().iter().enumerate() {
+        if i > 0 {
+            sql = sql.push(", ");
         }
-        match (c.role, r.id_kind(), backend) {
-            (Role::Id, IdKind::Integer, Backend::Postgres) => {
-                def.push_str(" GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
-            }
-            (Role::Id, IdKind::Integer, Backend::MySql) => {
-                def.push_str(" AUTO_INCREMENT PRIMARY KEY")
-            }
-            (Role::Id, IdKind::Integer, Backend::Sqlite) => {
-                def.push_str(" PRIMARY KEY AUTOINCREMENT")
-            }
-            (Role::Id, IdKind::Uuid, _) => def.push_str(" PRIMARY KEY"),
+        let key = matches!(c.role, Role::Id | Role::Tenant);
+        sql = sql
+            .ident(&c.name)
+            .push(" ")
+            .keyword(D::column_type(c.ty, key));
+        if c.ty == ColumnType::Text
+            && let Some(collation) = exact_collation
+        {
+            sql = sql
+                .push(" CHARACTER SET utf8mb4 COLLATE ")
+                .keyword(collation);
+        }
+        match (c.role, r.id_kind()) {
+            (Role::Id, IdKind::Integer) => sql = sql.keyword(D::GENERATED_ID),
+            (Role::Id, IdKind::Uuid) => sql = sql.push(" PRIMARY KEY"),
             _ => {
                 if !c.nullable {
-                    def.push_str(" NOT NULL");
+                    sql = sql.push(" NOT NULL");
                 }
                 if c.has_default && c.role == Role::Data {
-                    def.push_str(" DEFAULT ");
-                    def.push_str(default_expr(backend, c)?);
+                    let default = D::default_expr(c.ty).ok_or_else(|| {
+                        DataError::Unsupported(format!(
+                            "no database default for {:?} column `{}` on {}",
+                            c.ty,
+                            c.name,
+                            D::BACKEND
+                        ))
+                    })?;
+                    sql = sql.push(" DEFAULT ").keyword(default);
                 }
             }
         }
-        cols.push(def);
     }
     if composite_key {
         // Client-chosen ids are unique per tenant, so one tenant's choice never collides with
         // (and so never reveals) another's.
-        cols.push(format!(
-            "PRIMARY KEY ({}, {})",
-            q(r.tenant_field()),
-            q(r.id())
-        ));
+        sql = sql
+            .push(", PRIMARY KEY (")
+            .idents([r.tenant_field(), r.id()])
+            .push(")");
     }
-    let table = q(r.table());
-    let mut out = vec![format!(
-        "CREATE TABLE IF NOT EXISTS {table} ({})",
-        cols.join(", ")
-    )];
+    let mut out = vec![sql.push(")").into_string()];
     let tenant_idx = index_name(r.table(), &[r.tenant_field()], "tenant_idx")?;
-    out.push(format!(
-        "CREATE INDEX IF NOT EXISTS {} ON {table} ({}, {})",
-        q(&tenant_idx),
-        q(r.tenant_field()),
-        q(r.id())
-    ));
+    out.push(
+        SqlText::<D>::new("CREATE INDEX IF NOT EXISTS ")
+            .ident(&tenant_idx)
+            .push(" ON ")
+            .ident(r.table())
+            .push(" (")
+            .idents([r.tenant_field(), r.id()])
+            .push(")")
+            .into_string(),
+    );
     for set in r.unique_per_tenant() {
         let refs: Vec<&Ident> = set.iter().collect();
         let name = index_name(r.table(), &refs, "tenant_key")?;
-        let mut cols = vec![q(r.tenant_field())];
-        cols.extend(set.iter().map(q));
-        out.push(format!(
-            "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {table} ({})",
-            q(&name),
-            cols.join(", ")
-        ));
+        out.push(
+            SqlText::<D>::new("CREATE UNIQUE INDEX IF NOT EXISTS ")
+                .ident(&name)
+                .push(" ON ")
+                .ident(r.table())
+                .push(" (")
+                .idents(std::iter::once(r.tenant_field()).chain(set))
+                .push(")")
+                .into_string(),
+        );
     }
     Ok(out)
+}
+
+/// Creates `r`'s table and indexes on `pool` (see [`DataStore::create_table`](super::DataStore::create_table)).
+pub(crate) async fn create_table<D: Driver>(pool: &Pool<D>, r: &Resource) -> Result<(), DataError> {
+    let collation = D::exact_collation(pool).await?;
+    for statement in create_table_sql::<D>(r, collation)? {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(D::on_pool(pool))
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,16 +128,20 @@ mod tests {
     use super::*;
     use crate::data::Column;
 
-    #[test]
-    fn items_ddl() {
-        let r = Resource::builder("items")
+    fn items() -> Resource {
+        Resource::builder("items")
             .integer_id("id")
             .column(Column::text("sku"))
             .column(Column::timestamp("created_at").with_default())
             .unique_per_tenant(["sku"])
             .build()
-            .unwrap();
-        let pg = create_table(Backend::Postgres, &r, None).unwrap();
+            .unwrap()
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn items_ddl_postgres() {
+        let pg = create_table_sql::<sqlx::Postgres>(&items(), None).unwrap();
         assert_eq!(
             pg[0],
             "CREATE TABLE IF NOT EXISTS \"items\" (\"id\" bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, \
@@ -186,7 +151,12 @@ mod tests {
             pg[2],
             "CREATE UNIQUE INDEX IF NOT EXISTS \"items_sku_tenant_key\" ON \"items\" (\"tenant_id\", \"sku\")"
         );
-        let my = create_table(Backend::MySql, &r, Some("utf8mb4_nopad_bin")).unwrap();
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn items_ddl_mysql() {
+        let my = create_table_sql::<sqlx::MySql>(&items(), Some("utf8mb4_nopad_bin")).unwrap();
         assert!(
             my[0].contains(
                 "`tenant_id` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL"
@@ -194,9 +164,17 @@ mod tests {
             "{}",
             my[0]
         );
-        assert!(create_table(Backend::MySql, &r, None).is_err());
+    }
+
+    #[test]
+    fn long_index_names_fit() {
         let long = "c".repeat(60);
-        let n = index_name(r.table(), &[&Ident::new(&long).unwrap()], "tenant_key").unwrap();
+        let n = index_name(
+            items().table(),
+            &[&Ident::new(&long).unwrap()],
+            "tenant_key",
+        )
+        .unwrap();
         assert!(n.as_str().len() <= 63);
     }
 }

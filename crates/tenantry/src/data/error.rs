@@ -44,9 +44,22 @@ pub enum DataError {
     /// Any other database failure (a bug or a schema that does not match the resource).
     #[error("the database failed")]
     Database(#[source] sqlx::Error),
-    /// The resource or table definition is unusable (found when it is built).
-    #[error("invalid resource definition: {0}")]
-    Config(String),
+    /// A stored row does not fit what reads it (a column of another type than the resource
+    /// declares, a row that does not deserialize into your type).
+    #[error("a stored row does not fit: {0}")]
+    Decode(String),
+    /// What was asked cannot be done here: a URL of a backend that is not compiled in, a
+    /// server without an exact collation, a column default the backend cannot give.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A typed pool or transaction of one backend was asked of a store on another.
+    #[error("the store is on {found}, not {wanted}")]
+    WrongBackend {
+        /// What was asked for.
+        wanted: crate::driver::Backend,
+        /// What the store is on.
+        found: crate::driver::Backend,
+    },
 }
 
 impl DataError {
@@ -61,7 +74,10 @@ impl DataError {
             | Self::InvalidQuery { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Database(_)
+            | Self::Decode(_)
+            | Self::Unsupported(_)
+            | Self::WrongBackend { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -76,7 +92,10 @@ impl DataError {
             | Self::InvalidQuery { .. } => "validation_failed",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
-            Self::Database(_) | Self::Config(_) => "internal",
+            Self::Database(_)
+            | Self::Decode(_)
+            | Self::Unsupported(_)
+            | Self::WrongBackend { .. } => "internal",
         }
     }
 

@@ -58,12 +58,6 @@ impl Ident {
     pub(crate) fn iden(&self) -> sea_query::Alias {
         sea_query::Alias::new(self.as_str())
     }
-
-    /// The name double-quoted for hand-written DDL (PostgreSQL and SQLite quoting; the check
-    /// guarantees there is nothing to escape).
-    pub(crate) fn quoted(&self) -> String {
-        format!("\"{}\"", self.0)
-    }
 }
 
 impl fmt::Debug for Ident {

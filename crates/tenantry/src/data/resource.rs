@@ -5,7 +5,8 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use super::{Backend, DataError, Ident};
+use super::{Backend, Ident};
+use crate::ConfigError;
 
 /// The type of a column, as the data layer reads and writes it (JSON on the outside).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -334,7 +335,7 @@ impl ResourceBuilder {
     }
 
     /// Declares `cols` unique within each tenant (the same values may repeat across tenants).
-    /// [`Database::create_table`](super::Database::create_table) creates the matching index on
+    /// [`DataStore::create_table`](super::DataStore::create_table) creates the matching index on
     /// (tenant field, cols...).
     pub fn unique_per_tenant<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, cols: I) -> Self {
         self.unique_per_tenant.push(names(cols));
@@ -342,16 +343,16 @@ impl ResourceBuilder {
     }
 
     /// Checks every name and rule.
-    pub fn build(self) -> Result<Resource, DataError> {
-        let ident = |n: &str| Ident::new(n).map_err(|e| DataError::Config(e.to_string()));
+    pub fn build(self) -> Result<Resource, ConfigError> {
+        let ident = |n: &str| Ident::new(n).map_err(|e| ConfigError::Resource(e.to_string()));
         let table = ident(&self.table)?;
         let (id_name, id_kind) = self
             .id
-            .ok_or_else(|| DataError::Config("the resource has no id column".into()))?;
+            .ok_or_else(|| ConfigError::Resource("the resource has no id column".into()))?;
         let id = ident(&id_name)?;
         let tenant = ident(&self.tenant)?;
         if id == tenant {
-            return Err(DataError::Config(
+            return Err(ConfigError::Resource(
                 "the id and the tenant field are one column".into(),
             ));
         }
@@ -381,7 +382,7 @@ impl ResourceBuilder {
         for c in self.columns {
             let name = ident(&c.name)?;
             if columns.iter().any(|d| d.name == name) {
-                return Err(DataError::Config(format!(
+                return Err(ConfigError::Resource(format!(
                     "column `{name}` is declared twice"
                 )));
             }
@@ -394,17 +395,17 @@ impl ResourceBuilder {
                 role: Role::Data,
             });
         }
-        let known = |list: Vec<String>, what: &str| -> Result<Vec<Ident>, DataError> {
+        let known = |list: Vec<String>, what: &str| -> Result<Vec<Ident>, ConfigError> {
             list.iter()
                 .map(|n| {
                     let i = ident(n)?;
                     if i == tenant {
-                        return Err(DataError::Config(format!(
+                        return Err(ConfigError::Resource(format!(
                             "the tenant field cannot be {what}"
                         )));
                     }
                     if !columns.iter().any(|c| c.name == i) {
-                        return Err(DataError::Config(format!(
+                        return Err(ConfigError::Resource(format!(
                             "{what} column `{i}` is not declared"
                         )));
                     }
@@ -418,7 +419,7 @@ impl ResourceBuilder {
                 .iter()
                 .any(|c| &c.name == *s && c.ty != ColumnType::Text)
         }) {
-            return Err(DataError::Config(format!(
+            return Err(ConfigError::Resource(format!(
                 "searchable column `{c}` is not text"
             )));
         }

@@ -5,10 +5,10 @@
 //! `tenant_field = current_setting('app.tenant_id', true)`. A connection that has not set
 //! `app.tenant_id` sees no rows and can write none.
 //!
-//! [`Database::with_row_level_security`] makes every [`TenantScopedService`](super::TenantScopedService)
+//! [`DataStore::with_row_level_security`] makes every [`TenantTable`](super::TenantTable)
 //! operation set `app.tenant_id` with `set_config(.., true)` inside its transaction
 //! (transaction-local, so a transaction-mode pooler such as PgBouncer cannot leak it to another
-//! client), and [`Database::begin_for`] does the same for raw SQL.
+//! client), and [`DataStore::begin_for`] does the same for raw SQL.
 //!
 //! [`audit`], at boot, reports tenant tables (tables with the tenant column) without RLS, without
 //! FORCE or without a policy, and a connection whose role bypasses RLS (a superuser or a role
@@ -17,42 +17,51 @@
 //! Caveat: RLS is defence in depth. The scoped service filters by tenant on its own; RLS catches
 //! raw SQL that forgets to, and bugs.
 
-use sqlx::Row as _;
+use sqlx::{PgPool, Postgres, Row as _};
 
-use super::{Backend, DataError, Database, Resource, ddl::quote};
-use crate::pool::Pool;
+use super::{Backend, DataError, DataStore, Resource};
+use crate::driver::SqlText;
 
 /// The setting the policies read.
 pub const SETTING: &str = "app.tenant_id";
 /// The name of the policy [`enable`] installs.
 pub const POLICY: &str = "tenantry_tenant_isolation";
 
-fn pg(db: &Database) -> Result<&sqlx::PgPool, DataError> {
-    match db.pool() {
-        Pool::Postgres(p) => Ok(p),
-        #[allow(unreachable_patterns)]
-        _ => Err(DataError::Config(
-            "row-level security needs PostgreSQL".into(),
-        )),
-    }
+fn pg(store: &DataStore) -> Result<&PgPool, DataError> {
+    store
+        .pool()
+        .get::<Postgres>()
+        .ok_or(DataError::WrongBackend {
+            wanted: Backend::Postgres,
+            found: store.backend(),
+        })
 }
 
 /// Turns on row-level security for `resource`'s table (idempotent: the policy is replaced).
 /// Needs a role that owns the table.
-pub async fn enable(db: &Database, resource: &Resource) -> Result<(), DataError> {
-    pg(db)?;
-    let table = quote(Backend::Postgres, resource.table());
-    let tenant = quote(Backend::Postgres, resource.tenant_field());
-    let check = format!("{tenant} = current_setting('{SETTING}', true)");
-    db.execute_ddl(format!(
-        "BEGIN; \
-         ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; \
-         ALTER TABLE {table} FORCE ROW LEVEL SECURITY; \
-         DROP POLICY IF EXISTS {POLICY} ON {table}; \
-         CREATE POLICY {POLICY} ON {table} USING ({check}) WITH CHECK ({check}); \
-         COMMIT;"
-    ))
-    .await
+pub async fn enable(store: &DataStore, resource: &Resource) -> Result<(), DataError> {
+    let pool = pg(store)?;
+    let (table, tenant) = (resource.table(), resource.tenant_field());
+    let check = " = current_setting('app.tenant_id', true)";
+    let sql = SqlText::<Postgres>::new("BEGIN; ALTER TABLE ")
+        .ident(table)
+        .push(" ENABLE ROW LEVEL SECURITY; ALTER TABLE ")
+        .ident(table)
+        .push(" FORCE ROW LEVEL SECURITY; DROP POLICY IF EXISTS tenantry_tenant_isolation ON ")
+        .ident(table)
+        .push("; CREATE POLICY tenantry_tenant_isolation ON ")
+        .ident(table)
+        .push(" USING (")
+        .ident(tenant)
+        .push(check)
+        .push(") WITH CHECK (")
+        .ident(tenant)
+        .push(check)
+        .push("); COMMIT;");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.into_string()))
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// One tenant table, as [`audit`] found it.
@@ -115,8 +124,8 @@ impl Audit {
 
 /// Reports tables that have a `tenant_field` column and lack RLS, FORCE or a policy, and whether
 /// the connection's role bypasses RLS. Log [`Audit::problems`] at boot.
-pub async fn audit(db: &Database, tenant_field: &str) -> Result<Audit, DataError> {
-    let pool = pg(db)?;
+pub async fn audit(store: &DataStore, tenant_field: &str) -> Result<Audit, DataError> {
+    let pool = pg(store)?;
     let rows = sqlx::query(
         "SELECT n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity, \
                 (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) \

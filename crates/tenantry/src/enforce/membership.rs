@@ -1,6 +1,6 @@
 use std::{fmt, future::Future};
 
-use crate::{Principal, TenantId, catalog::BoxFuture};
+use crate::{BoxFuture, Principal, TenantId};
 
 /// The membership backend failed (the request gets 503 `unavailable`).
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@
 //! Names: the table and the tenant field are [`Ident`]s (checked before any SQL runs); every
 //! other name comes from the database's own catalog and is checked the same way; values are
 //! always bound. The caller hands in the raw pool from
-//! [`Database::unscoped_admin`](crate::data::Database::unscoped_admin), which logs the access.
+//! [`DataStore::unscoped_admin`](crate::data::DataStore::unscoped_admin), which logs the access.
 //!
 //! # Values
 //!
@@ -37,12 +37,11 @@
 //! MariaDB table without a primary key is exported in the order the database returns (the
 //! manifest records `order_by: []`).
 
-mod encode;
+pub(crate) mod encode;
 mod file;
-mod import;
+pub(crate) mod import;
 mod manifest;
-mod schema;
-mod sql;
+pub(crate) mod schema;
 
 use std::{
     io::{self, Write},
@@ -50,13 +49,16 @@ use std::{
 };
 
 use serde::Serialize;
+use sqlx::Pool;
 
 pub use file::{AtomicFile, TEMP_MARKER};
 pub use import::{IdPolicy, ImportOptions, ImportSource, ImportSummary, TableImport, import};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestTable};
 
-use crate::data::{AdminPool, Ident};
-use schema::Conn;
+use crate::{
+    data::{AdminPool, Ident},
+    driver::{Driver, dispatch},
+};
 
 /// The version recorded in manifests: `tenantry <version>`.
 pub const TOOL_VERSION: &str = concat!("tenantry ", env!("CARGO_PKG_VERSION"));
@@ -237,10 +239,20 @@ pub async fn export_table<W: Write>(
     out: W,
     reporter: &dyn Reporter,
 ) -> Result<TableExport, ExportError> {
-    let conn = Conn::of(pool);
-    let table = schema::describe(conn, &req.table).await?;
+    dispatch!(pool.any(), |pool| {
+        let (table, field) = described(pool, req).await?;
+        encode::export(pool, &table, &field, req, out, reporter).await
+    })
+}
+
+/// The table of `req` and its tenant field, from the database's catalog.
+async fn described<D: Driver>(
+    pool: &Pool<D>,
+    req: &ExportRequest,
+) -> Result<(schema::TableInfo, schema::ColumnInfo), ExportError> {
+    let table = schema::describe(pool, &req.table).await?;
     let field = table.column(&req.tenant_field)?.clone();
-    encode::export(conn, &table, &field, req, out, reporter).await
+    Ok((table, field))
 }
 
 /// [`export_table`] into the file `path`, atomically: the rows go to a temporary file next to
@@ -254,18 +266,18 @@ pub async fn export_table_to_path(
     path: &Path,
     reporter: &dyn Reporter,
 ) -> Result<TableExport, ExportError> {
-    let conn = Conn::of(pool);
-    let table = schema::describe(conn, &req.table).await?;
-    let field = table.column(&req.tenant_field)?.clone();
-    let mut file = AtomicFile::create(path)
-        .map_err(ExportError::io(format!("cannot create {}", path.display())))?;
-    let done = {
-        let out = io::BufWriter::with_capacity(256 * 1024, file.file());
-        encode::export(conn, &table, &field, req, out, reporter).await?
-    };
-    file.commit()
-        .map_err(ExportError::io(format!("cannot write {}", path.display())))?;
-    Ok(done)
+    dispatch!(pool.any(), |pool| {
+        let (table, field) = described(pool, req).await?;
+        let mut file = AtomicFile::create(path)
+            .map_err(ExportError::io(format!("cannot create {}", path.display())))?;
+        let done = {
+            let out = io::BufWriter::with_capacity(256 * 1024, file.file());
+            encode::export(pool, &table, &field, req, out, reporter).await?
+        };
+        file.commit()
+            .map_err(ExportError::io(format!("cannot write {}", path.display())))?;
+        Ok(done)
+    })
 }
 
 /// Every table of the current schema / database that has `req.tenant_field`, exported for
@@ -281,19 +293,28 @@ pub async fn export_all_tables(
     dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Manifest, ExportError> {
-    let conn = Conn::of(pool);
-    let (names, skipped) = schema::tables_with(conn, &req.tenant_field).await?;
+    dispatch!(pool.any(), |pool| all_tables(pool, req, dir, reporter)
+        .await)
+}
+
+async fn all_tables<D: Driver>(
+    pool: &Pool<D>,
+    req: &ExportRequest,
+    dir: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Manifest, ExportError> {
+    let (names, skipped) = schema::tables_with(pool, &req.tenant_field).await?;
     if names.is_empty() {
         return Err(ExportError::NoTables(req.tenant_field.to_string()));
     }
     let mut described = Vec::with_capacity(names.len());
     for name in &names {
-        let table = schema::describe(conn, name).await?;
+        let table = schema::describe(pool, name).await?;
         let field = table.column(&req.tenant_field)?.clone();
         described.push((table, field));
     }
     let out = file::AtomicDir::create(dir)?;
-    let mut manifest = Manifest::new(req, conn.backend_name());
+    let mut manifest = Manifest::new(req, D::BACKEND.name());
     manifest.skipped = skipped;
     for (table, field) in &described {
         let file_name = format!("{}.{}", table.name, req.format.extension());
@@ -307,7 +328,7 @@ pub async fn export_all_tables(
         };
         let done = {
             let out = io::BufWriter::with_capacity(256 * 1024, &mut hashed);
-            encode::export(conn, table, field, &per_table, out, reporter).await?
+            encode::export(pool, table, field, &per_table, out, reporter).await?
         };
         let (f, sha256) = hashed.finish();
         f.sync_all()

@@ -17,7 +17,7 @@ use super::{
     Decision, LimitCode, headers,
     layer::{Config, Verdict},
 };
-use crate::{Rejection, catalog::BoxFuture};
+use crate::{BoxFuture, Rejection};
 
 pin_project! {
     /// The response future of [`RateLimit`](super::RateLimit): first the decision (resolver and

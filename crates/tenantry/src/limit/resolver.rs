@@ -5,7 +5,7 @@ use std::{collections::HashMap, fmt, future::Future};
 use http::request::Parts;
 
 use super::Quota;
-use crate::{TenantContext, TenantId, catalog::BoxFuture};
+use crate::{BoxFuture, TenantContext, TenantId};
 
 /// Chooses the quota for a request, typically by the tenant's plan.
 ///

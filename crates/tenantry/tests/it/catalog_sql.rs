@@ -433,11 +433,11 @@ impl Raw {
     fn catalog(&self) -> SqlCatalog {
         match self {
             #[cfg(feature = "sqlite")]
-            Raw::Sqlite(pool) => SqlCatalog::from_sqlite_pool(pool.clone()),
+            Raw::Sqlite(pool) => SqlCatalog::from_pool(pool.clone()),
             #[cfg(feature = "postgres")]
-            Raw::Postgres(pool) => SqlCatalog::from_pg_pool(pool.clone()),
+            Raw::Postgres(pool) => SqlCatalog::from_pool(pool.clone()),
             #[cfg(feature = "mysql")]
-            Raw::MySql(pool) => SqlCatalog::from_mysql_pool(pool.clone()),
+            Raw::MySql(pool) => SqlCatalog::from_pool(pool.clone()),
         }
     }
 

@@ -7,7 +7,7 @@ use tenantry::{
     TenancyLayer, TenantId,
     catalog::{Catalog, MemoryCatalog},
     crud::Crud,
-    data::Database,
+    data::DataStore,
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 use tower::Layer;
@@ -20,11 +20,11 @@ use crate::{data::items, support::SECRET};
 struct Api {
     base: String,
     client: Client,
-    db: Database,
+    db: DataStore,
 }
 
 impl Api {
-    async fn start(db: Database) -> Self {
+    async fn start(db: DataStore) -> Self {
         let resource = items("items");
         db.create_table(&resource).await.unwrap();
         let router = Crud::new(db.clone(), resource)
@@ -122,7 +122,7 @@ router_suite!(
     rejects_bad_input
 );
 
-async fn svc_infra_cases(db: Database) {
+async fn svc_infra_cases(db: DataStore) {
     let api = Api::start(db).await;
     // Create injects the tenant; another tenant's list is empty.
     let (s, a) = api.post("t1", json!({"name": "alpha", "sku": "A"})).await;
@@ -177,7 +177,7 @@ async fn svc_infra_cases(db: Database) {
     assert_eq!(api.ids("t1").await, mine);
 }
 
-async fn svc_infra_gets_wrong(db: Database) {
+async fn svc_infra_gets_wrong(db: DataStore) {
     let api = Api::start(db).await;
     let (_, theirs) = api.post("t2", json!({"name": "theirs", "sku": "T"})).await;
     let before = api.get("", "t2").await;
@@ -288,7 +288,7 @@ async fn svc_infra_gets_wrong(db: Database) {
     }
 }
 
-async fn contract(db: Database) {
+async fn contract(db: DataStore) {
     let api = Api::start(db).await;
     // 201 with Location, trailing slashes tolerated, the path form works too.
     let res = api
@@ -392,7 +392,7 @@ async fn contract(db: Database) {
     );
 }
 
-async fn rejects_bad_input(db: Database) {
+async fn rejects_bad_input(db: DataStore) {
     let api = Api::start(db).await;
     let raw = |body: &'static str, ct: &'static str| {
         api.client
@@ -482,18 +482,18 @@ async fn jwt_tenants_cannot_reach_each_other_either() {
 }
 
 /// Closes the database's pool, as if the server went away.
-async fn close(db: &Database) {
+async fn close(db: &DataStore) {
     let admin = db.unscoped_admin("test: close the pool");
     #[cfg(feature = "sqlite")]
-    if let Some(p) = admin.sqlite() {
+    if let Some(p) = admin.pool::<sqlx::Sqlite>() {
         p.close().await;
     }
     #[cfg(feature = "postgres")]
-    if let Some(p) = admin.postgres() {
+    if let Some(p) = admin.pool::<sqlx::Postgres>() {
         p.close().await;
     }
     #[cfg(feature = "mysql")]
-    if let Some(p) = admin.mysql() {
+    if let Some(p) = admin.pool::<sqlx::MySql>() {
         p.close().await;
     }
 }

@@ -10,11 +10,11 @@ mod scoped;
 use serde_json::{Value, json};
 use tenantry::{
     TenantId,
-    data::{Column, Database, Resource, Row, TenantScopedService},
+    data::{Column, DataStore, Record, Resource, TenantTable},
 };
 
 /// A fresh database of one backend.
-pub async fn database(backend: &str) -> Database {
+pub async fn database(backend: &str) -> DataStore {
     let url = match backend {
         #[cfg(feature = "sqlite")]
         "sqlite" => crate::db::sqlite_url().await,
@@ -24,7 +24,7 @@ pub async fn database(backend: &str) -> Database {
         "mysql" => crate::db::mysql_url().await,
         other => panic!("backend {other} is not compiled in (enable its feature)"),
     };
-    Database::connect(&url).await.unwrap()
+    DataStore::connect(&url).await.unwrap()
 }
 
 /// The demo's items table, as a resource.
@@ -48,24 +48,24 @@ pub fn tenant(id: &str) -> TenantId {
     TenantId::parse(id).unwrap()
 }
 
-pub fn row(v: Value) -> Row {
+pub fn row(v: Value) -> Record {
     v.as_object().cloned().expect("an object")
 }
 
 pub struct Fixture {
-    pub db: Database,
+    pub db: DataStore,
     pub resource: Resource,
 }
 
 impl Fixture {
-    pub async fn new(db: Database, table: &str) -> Self {
+    pub async fn new(db: DataStore, table: &str) -> Self {
         let resource = items(table);
         db.create_table(&resource).await.unwrap();
         Self { db, resource }
     }
 
-    pub fn service(&self, t: &str) -> TenantScopedService {
-        TenantScopedService::new(self.db.clone(), self.resource.clone(), tenant(t))
+    pub fn service(&self, t: &str) -> TenantTable {
+        TenantTable::new(self.db.clone(), self.resource.clone(), tenant(t))
     }
 
     /// Creates an item for `t`, returning its id.

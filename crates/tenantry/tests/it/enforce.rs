@@ -5,10 +5,8 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::json;
 use tenantry::{
-    TenancyLayer, TenantId,
-    catalog::{
-        BoxFuture, Catalog, CatalogError, CatalogStore, MemoryCatalog, TenantRecord, TenantStatus,
-    },
+    BoxFuture, TenancyLayer, TenantId,
+    catalog::{Catalog, CatalogError, CatalogStore, MemoryCatalog, TenantRecord, TenantStatus},
     enforce::{MembershipError, MembershipFn, RequireTenantLayer},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };

@@ -10,7 +10,7 @@ use std::sync::{
 
 use serde_json::{Value, json};
 use tenantry::{
-    data::{Database, Ident},
+    data::{DataStore, Ident},
     export::{self, ExportError, ExportRequest, Format, ImportOptions, ImportSource, Reporter},
 };
 
@@ -35,8 +35,8 @@ impl Reporter for Recorder {
     }
 }
 
-async fn items(rows: u32) -> Database {
-    let db = Database::connect(&sqlite_url().await).await.unwrap();
+async fn items(rows: u32) -> DataStore {
+    let db = DataStore::connect(&sqlite_url().await).await.unwrap();
     let admin = db.unscoped_admin("test setup");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE TABLE items (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT, price REAL);
@@ -44,7 +44,7 @@ async fn items(rows: u32) -> Database {
          INSERT INTO items (tenant_id, name, price)
          SELECT CASE i % 2 WHEN 0 THEN 't1' ELSE 't2' END, 'n' || i, i / 4.0 FROM c;"
     )))
-    .execute(admin.sqlite().unwrap())
+    .execute(admin.pool::<sqlx::Sqlite>().unwrap())
     .await
     .unwrap();
     db
@@ -131,7 +131,7 @@ async fn imports_a_clone_and_refuses_foreign_rows() {
     .unwrap_err();
     assert!(matches!(err, ExportError::Refused(_)), "{err}");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(admin.sqlite().unwrap())
+        .fetch_one(admin.pool::<sqlx::Sqlite>().unwrap())
         .await
         .unwrap();
     assert_eq!(count, 15);

@@ -6,7 +6,7 @@ mod import_tenant;
 use std::{fmt::Display, future::Future, process::ExitCode};
 
 use anyhow::Context as _;
-use tenantry::data::{Database, Ident};
+use tenantry::data::{DataStore, Ident};
 
 use super::USAGE;
 use crate::cli::{DatabaseArgs, SqlCommand};
@@ -40,7 +40,7 @@ impl DatabaseArgs {
 }
 
 /// Connects, refusing a SQLite file that does not exist (instead of creating an empty one).
-async fn connect(url: &str) -> anyhow::Result<Database> {
+async fn connect(url: &str) -> anyhow::Result<DataStore> {
     let shown = redact(url);
     if let Some(path) = sqlite_file(url)
         && !path.exists()
@@ -55,7 +55,7 @@ async fn connect(url: &str) -> anyhow::Result<Database> {
     probe(url)
         .await
         .with_context(|| format!("cannot connect to {shown}"))?;
-    Database::connect(url)
+    DataStore::connect(url)
         .await
         .with_context(|| format!("cannot connect to {shown}"))
 }

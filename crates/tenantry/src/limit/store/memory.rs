@@ -14,7 +14,7 @@ use std::{
 
 use super::{LimitStore, StoreError};
 use crate::{
-    catalog::BoxFuture,
+    BoxFuture,
     limit::{Clock, Decision, MonotonicClock, Rate, gcra},
 };
 

@@ -12,7 +12,7 @@ pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisStoreBuilder, RedisStoreError};
 
 use super::{Decision, Rate};
-use crate::catalog::BoxFuture;
+use crate::BoxFuture;
 
 /// A store could not decide (the request then gets the layer's [`FailMode`](super::FailMode)).
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use redis::{
 
 use super::{LimitStore, StoreError};
 use crate::{
-    catalog::BoxFuture,
+    BoxFuture,
     limit::{Clock, Decision, Rate},
 };
 

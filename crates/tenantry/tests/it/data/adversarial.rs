@@ -2,7 +2,7 @@
 //! with the other tenant's data checked unchanged afterwards.
 
 use serde_json::json;
-use tenantry::data::{Column, DataError, Database, ListQuery, Order, Page, Resource};
+use tenantry::data::{Column, DataError, DataStore, ListQuery, Order, Page, Resource};
 
 use super::{Fixture, on_every_backend, row};
 
@@ -11,7 +11,7 @@ mod refused {
     on_every_backend!(super::refused_suite);
 }
 
-async fn refused_suite(db: Database) {
+async fn refused_suite(db: DataStore) {
     let f = Fixture::new(db, "items").await;
     let (acme, globex) = (f.service("acme"), f.service("globex"));
     let mine = f.item("acme", "mine", "M1").await;
@@ -108,7 +108,7 @@ mod search_is_literal {
     on_every_backend!(super::search_suite);
 }
 
-async fn search_suite(db: Database) {
+async fn search_suite(db: DataStore) {
     let f = Fixture::new(db, "items").await;
     let t = f.service("acme");
     for (i, name) in [
@@ -166,11 +166,11 @@ mod unknown_and_tenant_columns {
     on_every_backend!(super::columns_suite);
 }
 
-async fn columns_suite(db: Database) {
+async fn columns_suite(db: DataStore) {
     let f = Fixture::new(db, "items").await;
     let t = f.service("acme");
     f.item("acme", "a", "A").await;
-    let bad_query = |r: Result<Vec<tenantry::data::Row>, DataError>, param: &str| match r {
+    let bad_query = |r: Result<Vec<tenantry::data::Record>, DataError>, param: &str| match r {
         Err(DataError::InvalidQuery { param: p, .. }) => assert_eq!(p, param),
         other => panic!("expected invalid {param}, got {other:?}"),
     };
@@ -249,7 +249,7 @@ mod errors_map_to_http {
     on_every_backend!(super::errors_suite);
 }
 
-async fn errors_suite(db: Database) {
+async fn errors_suite(db: DataStore) {
     let f = Fixture::new(db, "items").await;
     let (acme, globex) = (f.service("acme"), f.service("globex"));
     acme.create(row(json!({"name": "a", "sku": "SKU-1"})))
@@ -311,7 +311,7 @@ mod database_down {
     use super::*;
     #[tokio::test]
     async fn an_unreachable_database_is_unavailable() {
-        let e = Database::connect("postgres://nobody@127.0.0.1:1/x")
+        let e = DataStore::connect("postgres://nobody@127.0.0.1:1/x")
             .await
             .unwrap_err();
         assert!(matches!(e, DataError::Unavailable(_)), "{e:?}");

@@ -5,7 +5,9 @@
 
 use serde_json::json;
 use tenantry::{
-    data::{Backend, DataError, Database, Ident, ListQuery, OnInexact, Page, audit_tenant_columns},
+    data::{
+        Backend, DataError, DataStore, Ident, ListQuery, OnInexact, Page, audit_tenant_columns,
+    },
     export::{self, ExportRequest, NoProgress},
 };
 
@@ -16,7 +18,7 @@ mod case_variants_are_different_tenants {
     on_every_backend!(super::case_variants_suite);
 }
 
-async fn case_variants_suite(db: Database) {
+async fn case_variants_suite(db: DataStore) {
     let f = Fixture::new(db.clone(), "items").await;
     let (victim, rival) = (f.service("acme"), f.service("ACME"));
     let anvil = f.item("acme", "Anvil", "ANV-1").await;
@@ -69,7 +71,7 @@ mod the_audit_refuses_inexact_tenant_columns {
 /// Application tables whose tenant column compares without case (or padding), one per way of
 /// getting it wrong on the backend; the audit names each, and an export through such a column
 /// still compares exactly.
-async fn audit_suite(db: Database) {
+async fn audit_suite(db: DataStore) {
     let admin = db.unscoped_admin("collation test: application tables");
     let (inexact, exact): (&[&str], &[&str]) = match db.backend() {
         Backend::Sqlite => (
@@ -156,17 +158,17 @@ async fn audit_suite(db: Database) {
 async fn exec(admin: &tenantry::data::AdminPool, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     #[cfg(feature = "sqlite")]
-    if let Some(p) = admin.sqlite() {
+    if let Some(p) = admin.pool::<sqlx::Sqlite>() {
         sqlx::raw_sql(sql).execute(p).await.unwrap();
         return;
     }
     #[cfg(feature = "postgres")]
-    if let Some(p) = admin.postgres() {
+    if let Some(p) = admin.pool::<sqlx::Postgres>() {
         sqlx::raw_sql(sql).execute(p).await.unwrap();
         return;
     }
     #[cfg(feature = "mysql")]
-    if let Some(p) = admin.mysql() {
+    if let Some(p) = admin.pool::<sqlx::MySql>() {
         sqlx::raw_sql(sql).execute(p).await.unwrap();
         return;
     }

@@ -8,7 +8,7 @@ use proptest::{
     test_runner::{Config, TestRunner},
 };
 use serde_json::json;
-use tenantry::data::{DataError, Database, Page};
+use tenantry::data::{DataError, DataStore, Page};
 
 use super::{Fixture, row};
 
@@ -206,7 +206,7 @@ fn property(backend: &'static str, cases: u32) {
         .enable_all()
         .build()
         .unwrap();
-    let db: Database = rt.block_on(super::database(backend));
+    let db: DataStore = rt.block_on(super::database(backend));
     static TABLE: AtomicU32 = AtomicU32::new(0);
     let mut runner = TestRunner::new(Config {
         cases,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use sqlx::{Connection, Row as _};
-use tenantry::data::{Database, Page, TenantTransaction, rls};
+use tenantry::data::{DataStore, Page, rls};
 
 use super::{Fixture, row, tenant};
 
@@ -10,7 +10,7 @@ use super::{Fixture, row, tenant};
 async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     // A fresh database, set up by the (superuser) test role.
     let url = crate::db::postgres_url().await;
-    let admin = Database::connect(&url).await.unwrap();
+    let admin = DataStore::connect(&url).await.unwrap();
     let f = Fixture::new(admin.clone(), "items").await;
     f.item("acme", "a1", "A1").await;
     f.item("acme", "a2", "A2").await;
@@ -33,7 +33,7 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     let role = format!("tenantry_app_{}", std::process::id());
     let pool = match &admin
         .unscoped_admin("test setup: create the application role")
-        .postgres()
+        .pool::<sqlx::Postgres>()
     {
         Some(p) => (*p).clone(),
         None => unreachable!(),
@@ -48,7 +48,7 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     .await
     .unwrap();
     let app_url = with_user(&url, &role);
-    let app = Database::connect(&app_url)
+    let app = DataStore::connect(&app_url)
         .await
         .unwrap()
         .with_row_level_security()
@@ -61,9 +61,10 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     );
 
     // Raw SQL in a tenant transaction sees only that tenant's rows, with no WHERE at all.
-    let TenantTransaction::Postgres(mut tx) = app.begin_for(&tenant("acme")).await.unwrap() else {
-        unreachable!()
-    };
+    let mut tx = app
+        .begin_for::<sqlx::Postgres>(&tenant("acme"))
+        .await
+        .unwrap();
     let names: Vec<String> = sqlx::query("SELECT name FROM items ORDER BY id")
         .fetch_all(&mut *tx)
         .await
@@ -80,9 +81,10 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     assert!(planted.is_err(), "the policy let a row into another tenant");
     drop(tx);
     // An UPDATE cannot move a row out either.
-    let TenantTransaction::Postgres(mut tx) = app.begin_for(&tenant("acme")).await.unwrap() else {
-        unreachable!()
-    };
+    let mut tx = app
+        .begin_for::<sqlx::Postgres>(&tenant("acme"))
+        .await
+        .unwrap();
     let moved = sqlx::query("UPDATE items SET tenant_id = 'globex'")
         .execute(&mut *tx)
         .await;
@@ -97,8 +99,7 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     assert_eq!(n, 0);
 
     // The scoped service works through RLS unchanged.
-    let svc =
-        tenantry::data::TenantScopedService::new(app.clone(), f.resource.clone(), tenant("globex"));
+    let svc = tenantry::data::TenantTable::new(app.clone(), f.resource.clone(), tenant("globex"));
     assert_eq!(svc.list(Page::default(), &[]).await.unwrap().len(), 1);
     let created = svc
         .create(row(json!({"name": "g2", "sku": "G2"})))

@@ -11,7 +11,7 @@ mod svc_infra_cases {
     on_every_backend!(super::svc_infra_cases_suite);
 }
 
-async fn svc_infra_cases_suite(db: tenantry::data::Database) {
+async fn svc_infra_cases_suite(db: tenantry::data::DataStore) {
     let f = Fixture::new(db, "items").await;
     let (t1, t2) = (f.service("t1"), f.service("t2"));
 
@@ -31,7 +31,7 @@ async fn svc_infra_cases_suite(db: tenantry::data::Database) {
     let gamma = f.item("t2", "gamma", "C").await;
 
     // list / count
-    let names = |rows: Vec<tenantry::data::Row>| -> Vec<String> {
+    let names = |rows: Vec<tenantry::data::Record>| -> Vec<String> {
         rows.iter()
             .map(|r| r["name"].as_str().unwrap().to_owned())
             .collect()
@@ -112,7 +112,7 @@ mod listing {
     on_every_backend!(super::listing_suite);
 }
 
-async fn listing_suite(db: tenantry::data::Database) {
+async fn listing_suite(db: tenantry::data::DataStore) {
     let f = Fixture::new(db, "items").await;
     let t = f.service("acme");
     for (i, name) in ["pear", "apple", "fig", "banana", "cherry"]
@@ -126,7 +126,7 @@ async fn listing_suite(db: tenantry::data::Database) {
         .unwrap();
     }
     f.item("other", "apple", "S0").await;
-    let names = |rows: &[tenantry::data::Row]| {
+    let names = |rows: &[tenantry::data::Record]| {
         rows.iter()
             .map(|r| r["name"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
@@ -183,18 +183,21 @@ async fn listing_suite(db: tenantry::data::Database) {
 async fn operation_futures_stay_small() {
     use tenantry::{
         TenantId,
-        data::{Database, Row, TenantScopedService},
+        data::{DataStore, Record, TenantTable},
     };
     const MAX: usize = 2048;
-    let db = Database::connect("sqlite::memory:").await.unwrap();
-    let svc = TenantScopedService::new(db, super::items("items"), TenantId::parse("acme").unwrap());
+    let db = DataStore::connect("sqlite::memory:").await.unwrap();
+    let svc = TenantTable::new(db, super::items("items"), TenantId::parse("acme").unwrap());
     let q = ListQuery::new();
     let sizes = [
         ("get", std::mem::size_of_val(&svc.get(1))),
         ("find", std::mem::size_of_val(&svc.find(&q))),
         ("count_where", std::mem::size_of_val(&svc.count_where(&q))),
-        ("create", std::mem::size_of_val(&svc.create(Row::new()))),
-        ("update", std::mem::size_of_val(&svc.update(1, Row::new()))),
+        ("create", std::mem::size_of_val(&svc.create(Record::new()))),
+        (
+            "update",
+            std::mem::size_of_val(&svc.update(1, Record::new())),
+        ),
         ("delete", std::mem::size_of_val(&svc.delete(1))),
     ];
     for (op, size) in sizes {

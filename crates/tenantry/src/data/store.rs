@@ -1,0 +1,165 @@
+//! [`DataStore`]: where tenants' rows are kept, and how every query on them is scoped.
+
+use std::fmt;
+
+use sqlx::Pool;
+
+use super::{DataError, Resource, ddl};
+use crate::{
+    ConfigError, TenantId,
+    catalog::SqlCatalog,
+    driver::{AnyPool, Backend, ConnectError, Driver, dispatch},
+};
+
+/// A pool on SQLite, PostgreSQL or MariaDB/MySQL, plus how tenant scoping is applied on it.
+/// Cheap to clone; clones share the pool.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tenantry::data::{Backend, DataStore};
+///
+/// let store = DataStore::connect("sqlite::memory:").await.unwrap();
+/// assert_eq!(store.backend(), Backend::Sqlite);
+/// assert!(DataStore::connect("oracle://x").await.is_err());
+///
+/// // Or over a pool you already have:
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+/// assert_eq!(DataStore::from_pool(pool).backend(), Backend::Sqlite);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct DataStore {
+    pool: AnyPool,
+    rls: bool,
+}
+
+impl fmt::Debug for DataStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataStore")
+            .field("backend", &self.backend())
+            .field("row_level_security", &self.rls)
+            .finish()
+    }
+}
+
+impl DataStore {
+    /// Connects by URL (`sqlite:`, `postgres:`, `mysql:`). A SQLite file is created if missing.
+    pub async fn connect(url: &str) -> Result<Self, DataError> {
+        match AnyPool::connect(url).await {
+            Ok(pool) => Ok(Self { pool, rls: false }),
+            Err(ConnectError::Unavailable(e)) => Err(DataError::Unavailable(e)),
+            Err(ConnectError::UnsupportedUrl(why)) => Err(DataError::Unsupported(why)),
+        }
+    }
+
+    /// Uses an existing pool of any backend tenantry drives.
+    pub fn from_pool<D: Driver>(pool: Pool<D>) -> Self {
+        Self {
+            pool: D::wrap(pool),
+            rls: false,
+        }
+    }
+
+    /// PostgreSQL only: every scoped operation runs in a transaction that first sets
+    /// `app.tenant_id` with `set_config(.., true)` (transaction-local, so safe behind
+    /// transaction-mode poolers), so that the row-level security policies installed by
+    /// [`rls::enable`](super::rls::enable) hold as a second wall behind the query filter.
+    /// Costs a transaction and one more round trip per operation (see docs/PERFORMANCE.md).
+    pub fn with_row_level_security(mut self) -> Result<Self, ConfigError> {
+        if self.backend() != Backend::Postgres {
+            return Err(ConfigError::RowLevelSecurity);
+        }
+        self.rls = true;
+        Ok(self)
+    }
+
+    /// Whether scoped operations set `app.tenant_id` (PostgreSQL row-level security).
+    pub fn uses_row_level_security(&self) -> bool {
+        self.rls
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The catalog (`tenantry_tenants`) in this store's database, sharing its pool.
+    pub fn catalog(&self) -> SqlCatalog {
+        SqlCatalog::sharing(self.pool.clone())
+    }
+
+    /// Creates the resource's table if it does not exist, with an index on (tenant, id) and a
+    /// unique index on (tenant, cols...) for each
+    /// [`unique_per_tenant`](super::ResourceBuilder::unique_per_tenant) set: the same `sku`
+    /// may repeat across tenants but not within one. An existing table is left as it is.
+    ///
+    /// Every text column compares exactly on every backend: on MariaDB / MySQL it gets a binary,
+    /// no-pad collation (`utf8mb4_nopad_bin`, or MySQL 8's `utf8mb4_0900_bin`) instead of the
+    /// server's case-insensitive default, so tenants `ACME` and `acme` never share rows.
+    pub async fn create_table(&self, resource: &Resource) -> Result<(), DataError> {
+        dispatch!(&self.pool, |pool| ddl::create_table(pool, resource).await)
+    }
+
+    /// **Cross-tenant access.** The raw pool, for jobs that must see every tenant (migrations,
+    /// reports, moving a tenant). Every call is logged at `warn` with its `reason`; grep for
+    /// `unscoped_admin` to audit them. Application code serving a request never needs it.
+    pub fn unscoped_admin(&self, reason: &str) -> AdminPool {
+        tracing::warn!(target: "tenantry::admin", reason, "unscoped cross-tenant database access");
+        AdminPool(self.pool.clone())
+    }
+
+    /// Raw access for one tenant: a transaction of the store's backend `D` on which the tenant
+    /// is already bound (on PostgreSQL with row-level security, `app.tenant_id` is set, so even
+    /// a query without a `WHERE tenant_id = ..` sees only this tenant's rows). On other
+    /// backends nothing enforces the tenant below your SQL: filter on it yourself.
+    ///
+    /// [`DataError::WrongBackend`] if the store is not on `D`.
+    pub async fn begin_for<D: Driver>(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<sqlx::Transaction<'static, D>, DataError> {
+        let pool = self.pool.get::<D>().ok_or(DataError::WrongBackend {
+            wanted: D::BACKEND,
+            found: self.backend(),
+        })?;
+        let mut tx = pool.begin().await?;
+        if self.rls {
+            D::bind_tenant(&mut tx, tenant).await?;
+        }
+        Ok(tx)
+    }
+}
+
+/// The raw pool of a [`DataStore`], from [`DataStore::unscoped_admin`]: no tenant is enforced.
+#[derive(Debug, Clone)]
+pub struct AdminPool(AnyPool);
+
+impl AdminPool {
+    /// The pool, if the store is on backend `D`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tenantry::data::DataStore;
+    ///
+    /// let admin = DataStore::connect("sqlite::memory:").await.unwrap().unscoped_admin("example");
+    /// assert!(admin.pool::<sqlx::Sqlite>().is_some());
+    /// assert!(admin.pool::<sqlx::Postgres>().is_none());
+    /// # });
+    /// ```
+    pub fn pool<D: Driver>(&self) -> Option<&Pool<D>> {
+        self.0.get::<D>()
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.0.backend()
+    }
+
+    pub(crate) fn any(&self) -> &AnyPool {
+        &self.0
+    }
+}

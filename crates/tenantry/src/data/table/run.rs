@@ -1,0 +1,98 @@
+//! Running a statement for a tenant: on the pool, or in a transaction with the tenant bound
+//! when row-level security is on.
+
+use sqlx::{FromRow, Pool, query::Query, query::QueryScalar};
+
+use super::TenantTable;
+use crate::{
+    data::DataError,
+    driver::{Args, Driver},
+};
+
+/// Where a statement runs: the pool (each statement takes a connection and gives it back), or
+/// one connection inside a transaction.
+pub(super) enum Exec<'a, D: Driver> {
+    Pool(&'a Pool<D>),
+    Tx(&'a mut D::Connection),
+}
+
+type Q<D> = Query<'static, D, Args<D>>;
+
+impl<D: Driver> Exec<'_, D> {
+    pub(super) async fn fetch_all(&mut self, q: Q<D>) -> Result<Vec<D::Row>, sqlx::Error> {
+        match self {
+            Self::Pool(p) => q.fetch_all(D::on_pool(p)).await,
+            Self::Tx(c) => q.fetch_all(D::on_conn(c)).await,
+        }
+    }
+
+    pub(super) async fn fetch_optional(&mut self, q: Q<D>) -> Result<Option<D::Row>, sqlx::Error> {
+        match self {
+            Self::Pool(p) => q.fetch_optional(D::on_pool(p)).await,
+            Self::Tx(c) => q.fetch_optional(D::on_conn(c)).await,
+        }
+    }
+
+    pub(super) async fn fetch_one(&mut self, q: Q<D>) -> Result<D::Row, sqlx::Error> {
+        match self {
+            Self::Pool(p) => q.fetch_one(D::on_pool(p)).await,
+            Self::Tx(c) => q.fetch_one(D::on_conn(c)).await,
+        }
+    }
+
+    pub(super) async fn execute(&mut self, q: Q<D>) -> Result<D::QueryResult, sqlx::Error> {
+        match self {
+            Self::Pool(p) => q.execute(D::on_pool(p)).await,
+            Self::Tx(c) => q.execute(D::on_conn(c)).await,
+        }
+    }
+
+    pub(super) async fn fetch_scalar<O>(
+        &mut self,
+        q: QueryScalar<'static, D, O, Args<D>>,
+    ) -> Result<O, sqlx::Error>
+    where
+        O: Send + Unpin,
+        (O,): for<'r> FromRow<'r, D::Row>,
+    {
+        match self {
+            Self::Pool(p) => q.fetch_one(D::on_pool(p)).await,
+            Self::Tx(c) => q.fetch_one(D::on_conn(c)).await,
+        }
+    }
+}
+
+/// Runs `op` on the pool. With row-level security, in a transaction that first binds the
+/// tenant (so the table's policies see it) and commits after `op`.
+pub(super) async fn run<D: Driver, T>(
+    pool: &Pool<D>,
+    t: &TenantTable,
+    op: impl AsyncFnOnce(Exec<'_, D>) -> Result<T, DataError> + Send,
+) -> Result<T, DataError> {
+    if t.store.uses_row_level_security() {
+        in_transaction(pool, t, op).await
+    } else {
+        op(Exec::Pool(pool)).await
+    }
+}
+
+/// Runs `op` in a transaction with the tenant bound (when row-level security is on), committed
+/// after it. Boxed: `begin`, `set_config` and `commit` make a future of several kilobytes, and
+/// inline it would make every operation's future that large, to be copied around on each call
+/// even when no transaction is used.
+pub(super) async fn in_transaction<D: Driver, T>(
+    pool: &Pool<D>,
+    t: &TenantTable,
+    op: impl AsyncFnOnce(Exec<'_, D>) -> Result<T, DataError> + Send,
+) -> Result<T, DataError> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await?;
+        if t.store.uses_row_level_security() {
+            D::bind_tenant(&mut tx, &t.tenant).await?;
+        }
+        let out = op(Exec::Tx(&mut *tx)).await?;
+        tx.commit().await?;
+        Ok(out)
+    })
+    .await
+}

@@ -1,0 +1,314 @@
+//! The statements of a [`TenantTable`], built by sea-query from the resource's checked names,
+//! with the tenant and every other value bound. Each carries `tenant_field = $tenant`.
+
+use std::sync::Arc;
+
+use sea_query::{
+    Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement,
+    SimpleExpr,
+};
+use sea_query_sqlx::SqlxValues;
+
+use super::{IdValue, TenantTable};
+use crate::{
+    data::{
+        DataError, IdKind, Ident, ListQuery, Order, Record, query::like_pattern, resource::Role,
+        value::to_sql,
+    },
+    driver::Driver,
+};
+
+/// Statement text and its values.
+pub(super) type Built = (String, SqlxValues);
+
+fn tenant_col(t: &TenantTable) -> Expr {
+    Expr::col(t.resource.tenant_field().iden())
+}
+
+/// `tenant_field = $tenant`: part of every statement.
+fn scope(t: &TenantTable) -> SimpleExpr {
+    tenant_col(t).eq(t.tenant.as_str())
+}
+
+fn columns(t: &TenantTable) -> impl Iterator<Item = Alias> + '_ {
+    t.resource.columns().iter().map(|c| c.name.iden())
+}
+
+fn by_id(t: &TenantTable, id: sea_query::Value) -> Condition {
+    Cond::all()
+        .add(scope(t))
+        .add(Expr::col(t.resource.id().iden()).eq(id))
+}
+
+fn select_one(t: &TenantTable, id: sea_query::Value) -> SelectStatement {
+    let mut stmt = Query::select();
+    stmt.columns(columns(t))
+        .from(t.resource.table().iden())
+        .cond_where(by_id(t, id));
+    stmt
+}
+
+/// The by-id `SELECT` and its values. Its text depends only on the resource and the driver,
+/// so sea-query builds it once per resource; the values are bound in the order it placed them
+/// (the tenant, then the id: checked when the text is built).
+pub(super) fn select_one_cached<D: Driver>(
+    t: &TenantTable,
+    id: sea_query::Value,
+) -> (Arc<str>, SqlxValues) {
+    let values = vec![sea_query::Value::from(t.tenant.as_str()), id];
+    let sql = t.resource.select_by_id_sql(D::BACKEND, || {
+        let (sql, built) = D::build(&select_one(t, values[1].clone()));
+        debug_assert_eq!(built.0.0, values, "by-id SELECT binds tenant, then id");
+        sql
+    });
+    (sql, SqlxValues(sea_query::Values(values)))
+}
+
+/// The tenant scope plus the query's filters and search, all checked against the resource.
+fn conditions<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Condition, DataError> {
+    let resource = &t.resource;
+    let mut all = Cond::all().add(scope(t));
+    for (field, value) in &query.filters {
+        let allowed = resource.filterable().iter().any(|f| f.as_str() == field);
+        let col = resource
+            .column(field)
+            .filter(|_| allowed)
+            .ok_or_else(|| DataError::query(field.clone(), "is not a filterable field"))?;
+        let v =
+            to_sql::<D>(col, value).map_err(|e| DataError::query(field.clone(), e.to_string()))?;
+        all = all.add(Expr::col(col.name.iden()).eq(v));
+    }
+    if let Some(search) = &query.search {
+        let fields: Vec<&Ident> = match &search.fields {
+            None => resource.searchable().iter().collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    resource
+                        .searchable()
+                        .iter()
+                        .find(|s| s.as_str() == n)
+                        .ok_or_else(|| {
+                            DataError::query("fields", format!("{n:?} is not a searchable field"))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if fields.is_empty() {
+            return Err(DataError::query(
+                "q",
+                "this resource has no searchable fields",
+            ));
+        }
+        if !search.q.is_empty() {
+            let pattern = like_pattern(&search.q);
+            let mut any = Cond::any();
+            for f in fields {
+                let lowered = Expr::expr(Func::lower(Expr::col(f.iden())));
+                any = any.add(lowered.like(LikeExpr::new(pattern.clone()).escape('!')));
+            }
+            all = all.add(any);
+        }
+    }
+    Ok(all)
+}
+
+fn ordered(t: &TenantTable, stmt: &mut SelectStatement, order: &[Order]) -> Result<(), DataError> {
+    let id = t.resource.id();
+    for o in order {
+        let col = t
+            .resource
+            .sortable()
+            .iter()
+            .find(|s| s.as_str() == o.column())
+            .ok_or_else(|| {
+                DataError::query(
+                    "order_by",
+                    format!("{:?} is not a sortable field", o.column()),
+                )
+            })?;
+        let dir = if o.is_descending() {
+            sea_query::Order::Desc
+        } else {
+            sea_query::Order::Asc
+        };
+        stmt.order_by(col.iden(), dir);
+    }
+    // The id breaks ties, so pages never overlap or skip.
+    if !order.iter().any(|o| o.column() == id.as_str()) {
+        stmt.order_by(id.iden(), sea_query::Order::Asc);
+    }
+    Ok(())
+}
+
+/// The rows matching `query` (filters, search, order, page).
+pub(super) fn find<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Built, DataError> {
+    let mut stmt = Query::select();
+    stmt.columns(columns(t))
+        .from(t.resource.table().iden())
+        .cond_where(conditions::<D>(t, query)?)
+        .limit(u64::from(query.page.limit()))
+        .offset(query.page.offset());
+    ordered(t, &mut stmt, &query.order)?;
+    Ok(D::build(&stmt))
+}
+
+/// How many rows match `query`'s filters and search.
+pub(super) fn count<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Built, DataError> {
+    let stmt = Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from(t.resource.table().iden())
+        .cond_where(conditions::<D>(t, query)?)
+        .to_owned();
+    Ok(D::build(&stmt))
+}
+
+/// The `INSERT` of `values` for the tenant (the tenant field set by us, a body naming another
+/// tenant refused), and the id it will have when it is not generated by the database.
+pub(super) fn insert<D: Driver>(
+    t: &TenantTable,
+    values: &Record,
+) -> Result<(Built, Option<sea_query::Value>), DataError> {
+    let resource = &t.resource;
+    let tenant_field = resource.tenant_field().as_str();
+    let mut cols = Vec::new();
+    let mut vals = Vec::new();
+    let mut given_id = None;
+    for (name, value) in values {
+        let col = resource
+            .column(name)
+            .ok_or_else(|| DataError::UnknownField(name.clone()))?;
+        match col.role {
+            Role::Tenant => {
+                if value.as_str() != Some(t.tenant.as_str()) {
+                    return Err(DataError::TenantMismatch {
+                        field: tenant_field.to_owned(),
+                    });
+                }
+            }
+            Role::Id if resource.id_kind() == IdKind::Integer => {
+                return Err(DataError::Validation(format!(
+                    "field `{name}` is assigned by the database"
+                )));
+            }
+            Role::Id => {
+                let text = value.as_str().ok_or_else(|| {
+                    DataError::Validation(format!("field `{name}` must be a string"))
+                })?;
+                let (v, _) = IdValue::Text(text.to_owned())
+                    .bound::<D>(resource)
+                    .ok_or_else(|| {
+                        DataError::Validation(format!("field `{name}` is not a valid id"))
+                    })?;
+                given_id = Some(v);
+            }
+            Role::Data => {
+                cols.push(col.name.iden());
+                vals.push(Expr::val(to_sql::<D>(col, value)?));
+            }
+        }
+    }
+    for col in resource.columns() {
+        if col.role == Role::Data
+            && !values.contains_key(col.name.as_str())
+            && !col.nullable
+            && !col.has_default
+        {
+            return Err(DataError::Validation(format!(
+                "field `{}` is required",
+                col.name
+            )));
+        }
+    }
+    let id_value = match (resource.id_kind(), given_id) {
+        (IdKind::Integer, _) => None,
+        (_, Some(v)) => Some(v),
+        (IdKind::Uuid, None) => IdValue::from(uuid::Uuid::new_v4())
+            .bound::<D>(resource)
+            .map(|(v, _)| v),
+        (IdKind::Text, None) => {
+            return Err(DataError::Validation(format!(
+                "field `{}` is required",
+                resource.id()
+            )));
+        }
+    };
+    if let Some(v) = &id_value {
+        cols.push(resource.id().iden());
+        vals.push(Expr::val(v.clone()));
+    }
+    cols.push(resource.tenant_field().iden());
+    vals.push(Expr::val(t.tenant.as_str()));
+    let mut insert = Query::insert();
+    insert
+        .into_table(resource.table().iden())
+        .columns(cols)
+        .values(vals)
+        .map_err(|e| DataError::Unsupported(e.to_string()))?;
+    if D::RETURNING {
+        insert.returning(Query::returning().columns(columns(t)));
+    }
+    Ok((D::build(&insert), id_value))
+}
+
+/// What an update does: nothing (an empty patch), or a statement.
+pub(super) enum Patch {
+    /// Nothing to change: the row is read as it is.
+    Unchanged,
+    /// The `UPDATE` and the row's id.
+    Update(Built, sea_query::Value),
+}
+
+/// The `UPDATE` of the tenant's row `id` with `patch`: the id and tenant field may be
+/// repeated with their current values; any other value for them, and any value for another
+/// immutable field, is refused. `None`: the id cannot be one of this resource.
+pub(super) fn update<D: Driver>(
+    t: &TenantTable,
+    id: &IdValue,
+    patch: &Record,
+) -> Result<Option<Patch>, DataError> {
+    let Some((id, id_json)) = id.bound::<D>(&t.resource) else {
+        return Ok(None);
+    };
+    let mut sets = Vec::new();
+    for (name, value) in patch {
+        let col = t
+            .resource
+            .column(name)
+            .ok_or_else(|| DataError::UnknownField(name.clone()))?;
+        match col.role {
+            Role::Tenant if value.as_str() == Some(t.tenant.as_str()) => {}
+            Role::Tenant => {
+                return Err(DataError::TenantMismatch {
+                    field: name.clone(),
+                });
+            }
+            Role::Id if *value == id_json => {}
+            Role::Id => return Err(DataError::ImmutableField(name.clone())),
+            Role::Data if col.immutable => return Err(DataError::ImmutableField(name.clone())),
+            Role::Data => sets.push((col.name.iden(), Expr::val(to_sql::<D>(col, value)?))),
+        }
+    }
+    if sets.is_empty() {
+        return Ok(Some(Patch::Unchanged));
+    }
+    let mut update = Query::update();
+    update
+        .table(t.resource.table().iden())
+        .values(sets)
+        .cond_where(by_id(t, id.clone()));
+    if D::RETURNING {
+        update.returning(Query::returning().columns(columns(t)));
+    }
+    Ok(Some(Patch::Update(D::build(&update), id)))
+}
+
+/// The `DELETE` of the tenant's row `id`; `None`: the id cannot be one of this resource.
+pub(super) fn delete<D: Driver>(t: &TenantTable, id: &IdValue) -> Option<Built> {
+    let (id, _) = id.bound::<D>(&t.resource)?;
+    let stmt = Query::delete()
+        .from_table(t.resource.table().iden())
+        .cond_where(by_id(t, id))
+        .to_owned();
+    Some(D::build(&stmt))
+}

@@ -1,0 +1,371 @@
+//! The SQL backends, laid out as sqlx lays out its drivers.
+//!
+//! [`Driver`] is implemented for [`sqlx::Sqlite`], [`sqlx::Postgres`] and [`sqlx::MySql`] (each
+//! behind its feature) and carries everything that differs per backend; the rest of the SQL half
+//! (`data`, `export`, `catalog`) is written once, as generic functions over `D: Driver`. Each
+//! backend's code lives in one folder whose files have the same names as the others':
+//!
+//! | file | what differs |
+//! |---|---|
+//! | `mod.rs` | connecting, the query builder (sea-query's), bound values, `RETURNING` or read-back, the tenant bound in a transaction |
+//! | `ddl.rs` | column types, defaults, generated ids, the exact text collation |
+//! | `decode.rs` | database rows to the data layer's JSON |
+//! | `encode.rs` | database rows to an export's JSON, by type name |
+//! | `import.rs` | batch insert of imported rows and what follows it (PostgreSQL sequences) |
+//! | `schema.rs` | what the database's own catalog says about a table |
+//! | `catalog.rs` | the `tenantry_tenants` table: its DDL and how its timestamps are stored |
+//! | `audit.rs` | whether a tenant column compares exactly |
+//!
+//! Where a URL picks the backend at run time, [`AnyPool`] holds one pool of any backend and
+//! `dispatch!` matches it once, handing the typed pool to a generic function: the only `match`
+//! on backends in the crate, and the only place their features are named.
+
+// `Driver` is public so that users can name a backend (`begin_for::<sqlx::Postgres>`), and sealed:
+// its supertrait's methods speak of crate-private types on purpose, as sealed traits do.
+#![allow(private_interfaces, private_bounds)]
+
+use std::{fmt, future::Future, time::Duration};
+
+use sea_query::Value;
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sqlx::{Executor, Pool};
+
+use crate::{TenantId, data::Ident};
+
+mod args;
+mod describe;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) mod each_value;
+mod sql;
+mod tenant_id;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod typed;
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub(crate) use args::{Args, query, query_scalar};
+pub(crate) use describe::{ColumnInfo, Generated, TableInfo, checked};
+pub(crate) use sql::SqlText;
+
+/// A SQL backend tenantry drives: [`sqlx::Sqlite`], [`sqlx::Postgres`] or [`sqlx::MySql`]
+/// (features `sqlite`, `postgres`, `mysql`). Sealed: its methods are tenantry's own.
+///
+/// Name one where a typed pool or transaction is wanted:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tenantry::{TenantId, data::DataStore};
+///
+/// let store = DataStore::connect("sqlite::memory:").await.unwrap();
+/// let mut tx = store.begin_for::<sqlx::Sqlite>(&TenantId::parse("acme").unwrap()).await.unwrap();
+/// let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+/// assert_eq!(one, 1);
+/// // Asking for another backend than the store's is an error, not a panic.
+/// assert!(store.begin_for::<sqlx::Postgres>(&TenantId::parse("acme").unwrap()).await.is_err());
+/// # });
+/// ```
+pub trait Driver: sealed::Sealed {}
+
+impl<D: sealed::Sealed> Driver for D {}
+
+/// Which backend a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (feature `sqlite`).
+    Sqlite,
+    /// PostgreSQL (feature `postgres`).
+    Postgres,
+    /// MariaDB or MySQL (feature `mysql`).
+    MySql,
+}
+
+impl Backend {
+    /// `sqlite`, `postgres` or `mysql`: as export manifests record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+            Self::MySql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How long connecting waits for a first connection (and the pool for any connection later).
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) mod sealed {
+    use super::*;
+    use crate::{
+        catalog::{CatalogError, TenantRecord},
+        data::{ColumnType, DataError, Resource, RowSink, TenantColumn},
+        export::{
+            ExportError,
+            import::Feed,
+            schema::{ColumnInfo, TableInfo},
+        },
+    };
+
+    /// What differs per backend. Each method is implemented once per driver, in the file of
+    /// `driver/<backend>/` the method's group names.
+    pub trait Sealed: sqlx::Database {
+        // --- mod.rs ---------------------------------------------------------------------------
+
+        /// The backend.
+        const BACKEND: Backend;
+
+        /// This pool, as a pool of any backend.
+        fn wrap(pool: Pool<Self>) -> AnyPool;
+        /// The pool, if `any` is of this backend.
+        fn unwrap(any: &AnyPool) -> Option<&Pool<Self>>;
+        /// Connects by URL (its scheme already matched).
+        fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>, ConnectError>> + Send;
+
+        /// The pool as an executor.
+        fn on_pool(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;
+        /// A connection (or transaction) as an executor.
+        fn on_conn(conn: &mut Self::Connection) -> impl Executor<'_, Database = Self>;
+        /// sea-query's values, bound the way sea-query-sqlx binds them on this backend.
+        fn arguments(values: SqlxValues) -> Self::Arguments;
+        /// A sea-query statement as this backend's SQL text and values.
+        fn build<S: SqlxBinder>(statement: &S) -> (String, SqlxValues);
+        /// A checked identifier quoted for this backend.
+        fn quote(ident: &Ident) -> String;
+
+        /// `INSERT`/`UPDATE ... RETURNING` exists (MariaDB / MySQL: no, the row is read back).
+        const RETURNING: bool;
+        /// The id the database assigned to the row an `INSERT` made (read-back backends only).
+        fn last_insert_id(done: &Self::QueryResult) -> Option<i64>;
+        /// How many rows a statement changed.
+        fn rows_affected(done: &Self::QueryResult) -> u64;
+        /// Binds the tenant for the rest of the transaction (PostgreSQL: `app.tenant_id`, read
+        /// by row-level security policies; elsewhere nothing).
+        fn bind_tenant(
+            conn: &mut Self::Connection,
+            tenant: &TenantId,
+        ) -> impl Future<Output = Result<(), DataError>> + Send;
+
+        /// A timestamp as the data layer stores it.
+        fn timestamp_value(at: chrono::DateTime<chrono::Utc>) -> Value;
+        /// A UUID as the data layer stores it.
+        fn uuid_value(id: uuid::Uuid) -> Value;
+        /// A JSON value as the data layer stores it.
+        fn json_value(v: serde_json::Value) -> Value;
+        /// A typed null for a column of `ty`.
+        fn null_value(ty: ColumnType) -> Value;
+
+        // --- ddl.rs ---------------------------------------------------------------------------
+
+        /// The column type of `ty` (`key`: the id or the tenant column, which must be indexable).
+        fn column_type(ty: ColumnType, key: bool) -> &'static str;
+        /// The default expression of a column of `ty` that has one.
+        fn default_expr(ty: ColumnType) -> Option<&'static str>;
+        /// What follows the type of a generated integer id.
+        const GENERATED_ID: &'static str;
+        /// The collation every text column gets so that it compares exactly (`None`: the
+        /// backend's default already does).
+        fn exact_collation(
+            pool: &Pool<Self>,
+        ) -> impl Future<Output = Result<Option<&'static str>, DataError>> + Send;
+
+        // --- decode.rs ------------------------------------------------------------------------
+
+        /// A row of `resource`'s columns, in order, into `S`.
+        fn decode_row<S: RowSink>(
+            row: &Self::Row,
+            resource: &Resource,
+        ) -> Result<S::Out, DataError>;
+
+        // --- audit.rs -------------------------------------------------------------------------
+
+        /// Every base table with column `field`, and whether it compares exactly.
+        fn audit_tenant_columns<'a>(
+            pool: &'a Pool<Self>,
+            field: &'a str,
+        ) -> impl Future<Output = Result<Vec<TenantColumn>, DataError>> + Send + 'a;
+
+        // --- catalog.rs -----------------------------------------------------------------------
+
+        /// The catalog table's DDL and migration statements.
+        fn catalog_ddl() -> &'static crate::catalog::sql::CatalogDdl;
+        /// A catalog timestamp, as stored.
+        fn catalog_stamp(at: chrono::DateTime<chrono::Utc>) -> Value;
+        /// A catalog row back into a record.
+        fn read_tenant(row: &Self::Row) -> Result<TenantRecord, CatalogError>;
+
+        // --- schema.rs ------------------------------------------------------------------------
+
+        /// The table as the database's own catalog describes it.
+        fn describe<'a>(
+            pool: &'a Pool<Self>,
+            table: &'a Ident,
+        ) -> impl Future<Output = Result<TableInfo, ExportError>> + Send + 'a;
+        /// Names of the base tables (of the current schema / database) with a column `field`.
+        fn tables_with<'a>(
+            pool: &'a Pool<Self>,
+            field: &'a Ident,
+        ) -> impl Future<Output = Result<Vec<String>, ExportError>> + Send + 'a;
+
+        // --- encode.rs ------------------------------------------------------------------------
+
+        /// How the export selects `column` (PostgreSQL types without a binary decoder: as text).
+        fn export_column(column: &ColumnInfo) -> sea_query::SimpleExpr;
+        /// `field = tenant`, the tenant bound in the tenant column's own type where possible,
+        /// compared exactly even when the column itself does not (`field.exact` false).
+        fn export_tenant(
+            field: &ColumnInfo,
+            tenant: &str,
+        ) -> Result<sea_query::SimpleExpr, ExportError>;
+        /// How each column of the export's rows is encoded, from the first row.
+        fn export_plan(
+            row: &Self::Row,
+            table: &TableInfo,
+        ) -> Result<Vec<crate::export::encode::Enc>, ExportError>;
+        /// Writes one row as a JSON object.
+        fn write_row(
+            row: &Self::Row,
+            plan: &crate::export::encode::Plan,
+            buf: &mut Vec<u8>,
+        ) -> Result<(), ExportError>;
+
+        // --- import.rs ------------------------------------------------------------------------
+
+        /// Rows per insert of an import, for rows `width` columns wide.
+        fn import_batch(width: usize) -> usize;
+        /// Inserts one batch of checked rows; how many went in.
+        fn insert_batch<'a>(
+            conn: &'a mut Self::Connection,
+            feed: &'a Feed<'_>,
+            batch: Vec<serde_json::Map<String, serde_json::Value>>,
+        ) -> impl Future<Output = Result<u64, ExportError>> + Send + 'a;
+        /// After a table's rows are in (PostgreSQL: id sequences moved past the largest id).
+        fn after_import<'a>(
+            conn: &'a mut Self::Connection,
+            feed: &'a Feed<'_>,
+        ) -> impl Future<Output = Result<(), ExportError>> + Send + 'a;
+    }
+}
+
+/// A pool of one backend, chosen at run time (by a URL's scheme).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub(crate) enum AnyPool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Runs `$body` with `$pool` bound to the typed pool inside `$any` (an [`AnyPool`]): the one
+/// place a run-time backend becomes a type. `$body` is written once, usually a call to a generic
+/// function, and compiled for every enabled backend.
+macro_rules! dispatch {
+    ($any:expr, |$pool:ident| $body:expr) => {
+        match $any {
+            #[cfg(feature = "sqlite")]
+            $crate::driver::AnyPool::Sqlite($pool) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::driver::AnyPool::Postgres($pool) => $body,
+            #[cfg(feature = "mysql")]
+            $crate::driver::AnyPool::MySql($pool) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Why a pool could not be made.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// Unknown scheme, scheme whose feature is off, or a URL the driver cannot parse. The text
+    /// never repeats the URL (it may hold a password).
+    UnsupportedUrl(String),
+    /// The server could not be reached.
+    Unavailable(sqlx::Error),
+}
+
+impl AnyPool {
+    /// Connects by URL, choosing the backend from its scheme: `sqlite:`, `postgres:` /
+    /// `postgresql:`, `mysql:` / `mariadb:`. A SQLite file is created if missing and opened in
+    /// WAL mode with a busy timeout; at most [`ACQUIRE_TIMEOUT`] is spent waiting.
+    pub(crate) async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let scheme = Scheme::of(url);
+        Ok(match scheme.0.as_deref() {
+            #[cfg(feature = "sqlite")]
+            Some("sqlite") => Self::Sqlite(<sqlx::Sqlite as sealed::Sealed>::connect(url).await?),
+            #[cfg(feature = "postgres")]
+            Some("postgres" | "postgresql") => {
+                Self::Postgres(<sqlx::Postgres as sealed::Sealed>::connect(url).await?)
+            }
+            #[cfg(feature = "mysql")]
+            Some("mysql" | "mariadb") => {
+                Self::MySql(<sqlx::MySql as sealed::Sealed>::connect(url).await?)
+            }
+            _ => return Err(scheme.unsupported()),
+        })
+    }
+
+    /// The backend.
+    pub(crate) fn backend(&self) -> Backend {
+        dispatch!(self, |pool| backend_of(pool))
+    }
+
+    /// The typed pool, if this is `D`'s.
+    pub(crate) fn get<D: Driver>(&self) -> Option<&Pool<D>> {
+        D::unwrap(self)
+    }
+}
+
+fn backend_of<D: Driver>(_: &Pool<D>) -> Backend {
+    D::BACKEND
+}
+
+/// A URL's scheme, lower case.
+pub(crate) struct Scheme(Option<String>);
+
+impl Scheme {
+    pub(crate) fn of(url: &str) -> Self {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+        Self(scheme.map(str::to_ascii_lowercase))
+    }
+
+    fn unsupported(&self) -> ConnectError {
+        let why = match self.0.as_deref() {
+            None => "it has no scheme (expected sqlite:, postgres: or mysql:)".to_owned(),
+            Some(scheme @ "sqlite") => format!("{scheme}: needs tenantry's feature `sqlite`"),
+            Some(scheme @ ("postgres" | "postgresql")) => {
+                format!("{scheme}: needs tenantry's feature `postgres`")
+            }
+            Some(scheme @ ("mysql" | "mariadb")) => {
+                format!("{scheme}: needs tenantry's feature `mysql`")
+            }
+            Some(scheme) => {
+                format!("scheme {scheme}: is not one of sqlite:, postgres:, mysql:")
+            }
+        };
+        ConnectError::UnsupportedUrl(why)
+    }
+
+    /// A URL of a supported scheme that the driver cannot parse. The driver's message names
+    /// what is wrong (a port, an option), not the URL.
+    pub(crate) fn unparsable(url: &str, e: sqlx::Error) -> ConnectError {
+        let scheme = Self::of(url).0.unwrap_or_default();
+        ConnectError::UnsupportedUrl(format!("{scheme}: URL does not parse: {e}"))
+    }
+}

@@ -1,0 +1,89 @@
+//! MariaDB / MySQL rows to an export's JSON. DECIMAL, ENUM and SET arrive as text and travel as
+//! such; MariaDB's `JSON` is text with a `json_valid` check, written as the JSON itself.
+
+use sea_query::{Expr, ExprTrait, SimpleExpr};
+use sqlx::{Column as _, MySql, Row as _, TypeInfo as _, mysql::MySqlRow};
+
+use crate::{
+    driver::{
+        each_value::put_json_text,
+        typed::{common_cell, put_display},
+    },
+    export::{
+        ExportError,
+        encode::{self, Enc, Plan, dec, put_num},
+        schema::{ColumnInfo, TableInfo},
+    },
+};
+
+pub(super) fn column(c: &ColumnInfo) -> SimpleExpr {
+    Expr::col(c.name.iden())
+}
+
+pub(super) fn tenant(field: &ColumnInfo, tenant: &str) -> SimpleExpr {
+    let col = Expr::col(field.name.iden());
+    let eq = col.clone().eq(tenant);
+    if field.exact {
+        return eq;
+    }
+    // A case-insensitive or pad-space collation: compare the bytes too.
+    eq.and(Expr::cust_with_exprs(
+        "CAST(? AS BINARY) = CAST(? AS BINARY)",
+        [col, Expr::val(tenant)],
+    ))
+}
+
+pub(super) fn plan(row: &MySqlRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
+    row.columns()
+        .iter()
+        .zip(&table.columns)
+        .map(|(c, info)| enc(c.type_info().name(), info))
+        .collect()
+}
+
+fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
+    use Enc::*;
+    Ok(match type_name {
+        _ if column.json_text => JsonText,
+        "BOOLEAN" => Bool,
+        "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => I64,
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED"
+        | "BIGINT UNSIGNED" => U64,
+        "FLOAT" => F32,
+        "DOUBLE" => F64,
+        // DECIMAL travels as its exact decimal text, as do the character types.
+        "DECIMAL" | "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT"
+        | "ENUM" | "SET" => Text,
+        "JSON" => Json,
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
+        | "GEOMETRY" => Bytes,
+        "TIMESTAMP" => Timestamptz,
+        "DATETIME" => Timestamp,
+        "DATE" => Date,
+        "TIME" => MySqlTime,
+        "YEAR" => Year,
+        "NULL" => Null,
+        _ => {
+            return Err(ExportError::Unsupported(format!(
+                "column `{}` has type {type_name}, which tenantry cannot export",
+                column.name
+            )));
+        }
+    })
+}
+
+pub(super) fn row(row: &MySqlRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+    encode::write_row(row, plan, buf, cell)
+}
+
+fn cell(row: &MySqlRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+    let raw = row.try_get_raw(i)?;
+    match enc {
+        Enc::U64 => put_num(buf, dec::<MySql, u64>(raw, i)?),
+        Enc::JsonText => put_json_text(buf, dec::<MySql, _>(raw, i)?),
+        Enc::MySqlTime => put_display(buf, dec::<MySql, sqlx::mysql::types::MySqlTime>(raw, i)?),
+        Enc::Year => put_num(buf, dec::<MySql, u16>(raw, i)?),
+        other => return common_cell::<MySql>(raw, other, i, buf),
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! SQLite rows to the data layer's JSON: UUIDs and JSON are stored as text.
+
+use sqlx::sqlite::SqliteRow;
+
+use crate::data::{
+    DataError, Resource, RowSink,
+    rows::{self, Cell},
+};
+
+pub(super) fn row<S: RowSink>(row: &SqliteRow, resource: &Resource) -> Result<S::Out, DataError> {
+    rows::decode::<_, S>(row, resource, text, json)
+}
+
+/// JSON text as its value; text that is not JSON (written by another program) as a string.
+fn json<'r>(row: &'r SqliteRow, i: usize, name: &str) -> Result<Cell<'r>, DataError> {
+    Ok(match rows::get::<_, &str>(row, i, name)? {
+        None => Cell::Null,
+        Some(t) => serde_json::from_str(t).map_or(Cell::Text(t), Cell::Json),
+    })
+}
+
+fn text<'r>(row: &'r SqliteRow, i: usize, name: &str) -> Result<Cell<'r>, DataError> {
+    rows::text(row, i, name)
+}
