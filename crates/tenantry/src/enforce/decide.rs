@@ -1,23 +1,21 @@
 //! The decision itself: resolve, validate, authenticate, check membership and catalog.
 
-use std::{borrow::Cow, fmt, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use http::request::Parts;
 
-use super::{Disagreement, Membership};
+use super::Membership;
 use crate::{
-    Principal, Rejection, TenantContext, TenantId, TenantIdRule,
+    Principal, Rejection, TenantContext, TenantId,
     catalog::{Catalog, TenantRecord, TenantStatus},
-    resolve::{Resolution, ResolveCx, ResolveFuture, TenantResolver},
+    resolve::{Chain, ResolveCx, TenantResolver, Winner},
 };
 
 pub(crate) struct Config {
-    pub(super) resolvers: Vec<Box<dyn TenantResolver>>,
-    pub(super) rule: TenantIdRule,
+    pub(super) chain: Chain,
     pub(super) catalog: Option<Catalog>,
     pub(super) membership: Option<Arc<dyn Membership>>,
     pub(super) trusted_gateway: bool,
-    pub(super) disagreement: Disagreement,
     pub(super) required: bool,
     /// Whether [`Config::decide_now`] can ever answer (see [`Config::immediate`]); set by the
     /// builder.
@@ -29,11 +27,9 @@ pub(crate) struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TenancyConfig")
-            .field("resolvers", &self.resolvers)
-            .field("rule", &self.rule)
+            .field("chain", &self.chain)
             .field("catalog", &self.catalog)
             .field("trusted_gateway", &self.trusted_gateway)
-            .field("disagreement", &self.disagreement)
             .field("required", &self.required)
             .field("public", &self.public)
             .finish_non_exhaustive()
@@ -60,24 +56,15 @@ impl Config {
 
     /// Whether [`decide_now`](Self::decide_now) can ever answer: every resolver answers at once
     /// and no membership hook needs awaiting.
-    pub(super) fn immediate(
-        resolvers: &[Box<dyn TenantResolver>],
-        membership: Option<&Arc<dyn Membership>>,
-    ) -> bool {
-        membership.is_none() && resolvers.iter().all(|r| r.is_immediate())
+    pub(super) fn immediate(chain: &Chain, membership: Option<&Arc<dyn Membership>>) -> bool {
+        membership.is_none() && chain.is_immediate()
     }
 
     /// Decides the tenant of a request and rewrites its head (path prefix) when accepted.
     pub(super) async fn decide(&self, head: &mut Parts) -> Result<Decision, Rejection> {
         let found = {
             let mut cx = ResolveCx::new(head);
-            let mut winner = None;
-            for resolver in &self.resolvers {
-                let resolution = resolver.resolve(&mut cx).await;
-                if self.accept(&mut winner, resolver.as_ref(), resolution)? {
-                    break;
-                }
-            }
+            let winner = self.chain.resolve(&mut cx).await?;
             match self.found(winner, &mut cx)? {
                 Some(found) => found,
                 None => return Ok(None),
@@ -109,19 +96,10 @@ impl Config {
     pub(super) fn decide_now(&self, head: &mut Parts) -> Option<Result<Decision, Rejection>> {
         let found = {
             let mut cx = ResolveCx::new(head);
-            let mut winner = None;
-            for resolver in &self.resolvers {
-                let resolution = match resolver.resolve(&mut cx) {
-                    ResolveFuture::Ready(r) => r.unwrap_or(Ok(None)),
-                    // Not polled yet, so not started: `decide` asks again.
-                    ResolveFuture::Boxed(_) => return None,
-                };
-                match self.accept(&mut winner, resolver.as_ref(), resolution) {
-                    Ok(false) => {}
-                    Ok(true) => break,
-                    Err(rejection) => return Some(Err(rejection)),
-                }
-            }
+            let winner = match self.chain.resolve_now(&mut cx)? {
+                Ok(winner) => winner,
+                Err(rejection) => return Some(Err(rejection)),
+            };
             match self.found(winner, &mut cx) {
                 Ok(Some(found)) => found,
                 Ok(None) => return Some(Ok(None)),
@@ -141,39 +119,11 @@ impl Config {
         Some(self.admit(found, record, head))
     }
 
-    /// Takes one resolver's answer: a tenant becomes the winner (or must agree with it).
-    /// `Ok(true)`: stop asking (first match wins).
-    fn accept<'c>(
-        &self,
-        winner: &mut Option<(TenantId, &'c dyn TenantResolver)>,
-        resolver: &'c dyn TenantResolver,
-        resolution: Resolution,
-    ) -> Result<bool, Rejection> {
-        let Some(raw) = resolution? else {
-            return Ok(false);
-        };
-        let id = self.rule.parse(&raw)?;
-        match winner {
-            None => {
-                *winner = Some((id, resolver));
-                Ok(self.disagreement == Disagreement::FirstWins)
-            }
-            Some((first, by)) if *first != id => {
-                Err(Rejection::TenantMismatch(Cow::Owned(format!(
-                    "the {} and the {} name different tenants",
-                    source_noun(by.name()),
-                    source_noun(resolver.name())
-                ))))
-            }
-            Some(_) => Ok(false),
-        }
-    }
-
     /// The resolution's outcome, with one owned copy of the principal (the resolver's, or the
     /// extensions' cloned once). `Ok(None)`: no tenant, and the layer is optional.
     fn found<'c>(
         &self,
-        winner: Option<(TenantId, &'c dyn TenantResolver)>,
+        winner: Option<Winner<'c>>,
         cx: &mut ResolveCx<'_>,
     ) -> Result<Option<Found<'c>>, Rejection> {
         let principal = match cx.take_authenticated() {
@@ -181,9 +131,9 @@ impl Config {
             None => cx.principal().cloned().map(|p| (p, false)),
         };
         match winner {
-            Some((tenant, winner)) => Ok(Some(Found {
+            Some(Winner { tenant, by }) => Ok(Some(Found {
                 tenant,
-                winner,
+                winner: by,
                 principal,
             })),
             None if self.required => Err(Rejection::TenantContextMissing),
@@ -234,9 +184,7 @@ impl Config {
                 }
             }
         }
-        for resolver in &self.resolvers {
-            resolver.rewrite(head);
-        }
+        self.chain.rewrite(head);
         // A principal the resolvers authenticated also goes into the extensions, for handlers
         // that read it there; one that came from the extensions is already in them.
         let (principal, fresh) = match found.principal {
@@ -246,17 +194,5 @@ impl Config {
         };
         let ctx = TenantContext::resolved(found.tenant, found.winner.name(), principal, record);
         Ok(Some((ctx, fresh)))
-    }
-}
-
-fn source_noun(name: &str) -> Cow<'_, str> {
-    match name {
-        "jwt" => "bearer token".into(),
-        "identity" => "authenticated identity".into(),
-        "header" => "tenant header".into(),
-        "path" => "path".into(),
-        "subdomain" => "host name".into(),
-        "extension" => "request extension".into(),
-        other => format!("{other} resolver").into(),
     }
 }

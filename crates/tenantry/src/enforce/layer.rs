@@ -6,19 +6,10 @@ use super::{Membership, Tenancy, decide::Config};
 use crate::{
     TenantIdRule,
     catalog::{Catalog, MemoryCatalog},
-    resolve::{ExtensionResolver, HeaderResolver, IdentityResolver, TenantResolver},
+    resolve::{
+        Chain, Disagreement, ExtensionResolver, HeaderResolver, IdentityResolver, TenantResolver,
+    },
 };
-
-/// What to do when two resolvers name different tenants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Disagreement {
-    /// Refuse with 403 `tenant_mismatch` (the default). Every resolver is consulted.
-    #[default]
-    Refuse,
-    /// The first match wins and later resolvers are not consulted.
-    FirstWins,
-}
 
 /// Builds a [`TenancyLayer`].
 #[must_use]
@@ -136,17 +127,16 @@ impl TenancyBuilder {
         } else {
             self.resolvers
         };
-        let immediate = Config::immediate(&resolvers, self.membership.as_ref());
+        let chain = Chain::new(resolvers, self.rule, self.disagreement);
+        let immediate = Config::immediate(&chain, self.membership.as_ref());
         TenancyLayer {
             config: Arc::new(Config {
                 immediate,
                 public: self.public,
-                resolvers,
-                rule: self.rule,
+                chain,
                 catalog: self.catalog,
                 membership: self.membership,
                 trusted_gateway: self.trusted_gateway,
-                disagreement: self.disagreement,
                 required: self.required,
             }),
         }

@@ -49,7 +49,8 @@ mod membership;
 mod require;
 mod service;
 
-pub use layer::{Disagreement, TenancyBuilder, TenancyLayer};
+pub use crate::resolve::Disagreement;
+pub use layer::{TenancyBuilder, TenancyLayer};
 pub use membership::{ClaimsMembership, Membership, MembershipError, MembershipFn};
 pub use require::{RequireFuture, RequireTenant, RequireTenantLayer};
 pub use service::{ResponseFuture, Tenancy};

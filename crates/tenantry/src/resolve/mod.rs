@@ -19,7 +19,12 @@
 //!
 //! The default order is override, identity, header, extension. Query parameters never carry a
 //! tenant unless you write a resolver for them on purpose.
+//!
+//! The tenancy layer asks its resolvers as one chain (`chain.rs`): in order, each answer checked
+//! with the id rule, the first match winning, and two that name different tenants refused with
+//! 403 `tenant_mismatch` (or, with [`Disagreement::FirstWins`], later ones not asked at all).
 
+mod chain;
 mod extension;
 mod header;
 mod hook;
@@ -38,6 +43,8 @@ use std::{
 
 use http::request::Parts;
 
+pub use chain::Disagreement;
+pub(crate) use chain::{Chain, Winner};
 pub use extension::{ExtensionResolver, TenantHint};
 pub use header::HeaderResolver;
 pub use hook::HookResolver;
