@@ -55,6 +55,11 @@ use tenantry::{
 use tokio::runtime::Runtime;
 use tower::{Layer, ServiceExt};
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::TempDir;
+
 const TENANTS: u64 = 10;
 const PER_TENANT: u64 = 10_000;
 const PREFIX: &str = "/api/v1/items";
@@ -131,15 +136,6 @@ struct Fixture {
     pool: SqlitePool,
     resource: Resource,
     catalog: Catalog,
-}
-
-/// A directory removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The data, in `TENANTRY_PROBE_DB` (kept, and reused when it already holds the rows) or in a

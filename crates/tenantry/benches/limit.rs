@@ -30,6 +30,11 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use governor::{DefaultKeyedRateLimiter, Quota as GovQuota, RateLimiter};
 use tenantry::limit::{MemoryStore, Rate};
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{median, rss};
+
 const KEY_COUNTS: [usize; 3] = [1, 10_000, 1_000_000];
 /// Length of the shared pseudo-random visiting order.
 const ORDER_LEN: usize = 1 << 20;
@@ -152,14 +157,6 @@ fn memory(c: &mut Criterion) {
         }
         group.finish();
     }
-}
-
-/// Resident set size in bytes (Linux).
-fn rss() -> usize {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
-        .map_or(0, |pages| pages * 4096)
 }
 
 fn footprint() {
@@ -302,11 +299,6 @@ fn redis(c: &mut Criterion) {
     if let Some(f) = cell.get() {
         assert_eq!(f.store.failures(), 0);
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn ab() {
