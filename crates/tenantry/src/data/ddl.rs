@@ -3,7 +3,7 @@
 
 use sqlx::Pool;
 
-use super::{ColumnType, DataError, IdKind, Ident, Resource, resource::Role};
+use super::{ColumnType, DataError, IdKind, Ident, Resource, column::Role};
 use crate::driver::{Driver, SqlText};
 
 /// An index name from the table and columns, within the 63-byte limit.

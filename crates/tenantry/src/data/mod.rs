@@ -22,6 +22,7 @@
 //! over any of them.
 
 mod collation;
+mod column;
 mod ddl;
 mod error;
 mod ident;
@@ -39,10 +40,11 @@ pub use crate::driver::{Backend, Driver};
 pub use collation::{
     InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
 };
+pub use column::{Column, ColumnDef, ColumnType, IdKind};
 pub use error::DataError;
 pub use ident::{Ident, InvalidIdent};
 pub use query::{ListQuery, Order, Page, Search};
-pub use resource::{Column, ColumnDef, ColumnType, IdKind, Resource, ResourceBuilder};
+pub use resource::{Resource, ResourceBuilder};
 pub(crate) use rows::{JsonRow, RowSink};
 pub use store::{AdminPool, DataStore};
 pub use table::{IdValue, TenantTable};

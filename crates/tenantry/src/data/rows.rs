@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value as Json;
 use sqlx::{ColumnIndex, Decode, Type};
 
-use super::{ColumnDef, ColumnType, DataError, Record, Resource, resource::Role};
+use super::{ColumnDef, ColumnType, DataError, Record, Resource, column::Role};
 
 fn decode_err(col: &str, e: sqlx::Error) -> DataError {
     tracing::error!(column = col, error = %e, "a column does not decode as its declared type");

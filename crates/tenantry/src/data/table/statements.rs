@@ -12,7 +12,7 @@ use sea_query_sqlx::SqlxValues;
 use super::{IdValue, TenantTable};
 use crate::{
     data::{
-        DataError, IdKind, Ident, ListQuery, Order, Record, query::like_pattern, resource::Role,
+        DataError, IdKind, Ident, ListQuery, Order, Record, column::Role, query::like_pattern,
         value::to_sql,
     },
     driver::Driver,
