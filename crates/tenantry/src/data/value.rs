@@ -38,7 +38,7 @@ pub(crate) fn to_sql(
         });
     }
     Ok(match col.ty {
-        ColumnType::Integer => V::BigInt(Some(v.as_i64().ok_or_else(|| wrong("an integer"))?)),
+        ColumnType::Integer => V::BigInt(Some(integer(v).ok_or_else(|| wrong("an integer"))?)),
         ColumnType::Float => V::Double(Some(v.as_f64().ok_or_else(|| wrong("a number"))?)),
         ColumnType::Text => V::String(Some(
             v.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
@@ -71,6 +71,19 @@ pub(crate) fn to_sql(
             Backend::Sqlite => V::String(Some(v.to_string())),
             _ => V::Json(Some(Box::new(v.clone()))),
         },
+    })
+}
+
+/// An integer, also when written with a zero fraction (`662.0`): JSON Schema counts it as one,
+/// so clients generated from the OpenAPI document may send it. Only up to 2^53, where every
+/// integer has exactly one float spelling and nothing is rounded.
+fn integer(v: &Json) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // The range check makes the cast exact.
+        #[allow(clippy::cast_possible_truncation)]
+        (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64)
     })
 }
 
