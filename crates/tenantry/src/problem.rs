@@ -38,11 +38,17 @@
 //! Every 401 also carries `WWW-Authenticate: Bearer` (RFC 9110 §15.5.2), and every problem
 //! built with [`Problem::with_instance`] names the request's path as `instance`.
 
+#[cfg(feature = "axum")]
+mod fallback;
+
 use std::fmt;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::{Serialize, ser::SerializeStruct};
+
+#[cfg(feature = "axum")]
+pub use fallback::{method_not_allowed, not_found};
 
 /// The media type of a problem body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -288,11 +294,6 @@ impl axum_core::response::IntoResponse for Problem {
         self.to_response()
     }
 }
-
-#[cfg(feature = "axum")]
-mod fallback;
-#[cfg(feature = "axum")]
-pub use fallback::{method_not_allowed, not_found};
 
 #[cfg(test)]
 mod tests {
