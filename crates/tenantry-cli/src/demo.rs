@@ -1,10 +1,10 @@
 //! The demo's data: the `items` resource, its table and seed rows.
 
 use anyhow::Context as _;
-use serde_json::json;
+use serde_json::{Value, json};
 use tenantry::{
     TenantId,
-    crud::Crud,
+    crud::{Crud, OpenApi},
     data::{Column, DataStore, Resource, TenantTable},
 };
 
@@ -57,4 +57,34 @@ pub(crate) async fn prepare(db: &DataStore) -> anyhow::Result<Crud> {
     Crud::new(db.clone(), items)
         .at(ITEMS_PREFIX)
         .context("items prefix")
+}
+
+/// The demo's OpenAPI document: the items resource, `whoami` and the health check.
+pub(crate) fn openapi(items: &Crud) -> Value {
+    let whoami = json!({
+        "operationId": "whoami",
+        "summary": "The tenant this request acts for, how it was chosen, and the caller.",
+        "responses": {"200": {"description": "the request's tenant", "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": false,
+            "required": ["tenant_id", "resolved_by", "subject"],
+            "properties": {
+                "tenant_id": {"type": "string"},
+                "resolved_by": {"type": "string", "description": "the resolver that named the tenant"},
+                "subject": {"type": ["string", "null"], "description": "the token's `sub`"},
+            }
+        }}}}},
+    });
+    let healthz = json!({
+        "operationId": "healthz",
+        "summary": "Whether the service is up (no tenant needed).",
+        "responses": {"200": {"description": "up", "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": false, "required": ["status"],
+            "properties": {"status": {"const": "ok"}},
+        }}}}},
+    });
+    OpenApi::new("tenantry demo", env!("CARGO_PKG_VERSION"))
+        .crud(items)
+        .tenant_operation("get", "/api/v1/whoami", whoami)
+        .operation("get", "/healthz", healthz)
+        .into_json()
 }

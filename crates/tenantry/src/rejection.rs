@@ -4,7 +4,10 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
-use crate::{problem::Problem, tenant_id::InvalidTenantId};
+use crate::{
+    problem::{Problem, ProblemCode},
+    tenant_id::InvalidTenantId,
+};
 
 /// Why a request was refused before its handler ran.
 ///
@@ -58,54 +61,30 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// The HTTP status.
+    /// The HTTP status (the [code](Self::code)'s).
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::TenantContextMissing | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::TenantInvalid(_) | Self::Unresolvable(_) => StatusCode::BAD_REQUEST,
-            Self::TenantForbidden | Self::TenantSuspended | Self::TenantMismatch(_) => {
-                StatusCode::FORBIDDEN
-            }
-            Self::TenantLocked(_) => StatusCode::LOCKED,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            Self::TenantContextMissing => "tenant_context_missing",
-            Self::TenantInvalid(_) => "tenant_invalid",
-            Self::Unresolvable(_) => "tenant_unresolvable",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::TenantForbidden => "tenant_forbidden",
-            Self::TenantSuspended => "tenant_suspended",
-            Self::TenantLocked(_) => "tenant_locked",
-            Self::TenantMismatch(_) => "tenant_mismatch",
-            Self::Unavailable => "unavailable",
-            Self::Misconfigured(_) => "internal",
-        }
-    }
-
-    fn title(&self) -> &'static str {
-        match self {
-            Self::TenantContextMissing => "Tenant required",
-            Self::TenantInvalid(_) => "Invalid tenant id",
-            Self::Unresolvable(_) => "Tenant could not be resolved",
-            Self::Unauthenticated(_) => "Unauthenticated",
-            Self::TenantForbidden => "Forbidden",
-            Self::TenantSuspended => "Tenant suspended",
-            Self::TenantLocked(_) => "Tenant locked",
-            Self::TenantMismatch(_) => "Tenant mismatch",
-            Self::Unavailable => "Service unavailable",
-            Self::Misconfigured(_) => "Internal error",
+            Self::TenantContextMissing => ProblemCode::TenantContextMissing,
+            Self::TenantInvalid(_) => ProblemCode::TenantInvalid,
+            Self::Unresolvable(_) => ProblemCode::TenantUnresolvable,
+            Self::Unauthenticated(_) => ProblemCode::Unauthenticated,
+            Self::TenantForbidden => ProblemCode::TenantForbidden,
+            Self::TenantSuspended => ProblemCode::TenantSuspended,
+            Self::TenantLocked(_) => ProblemCode::TenantLocked,
+            Self::TenantMismatch(_) => ProblemCode::TenantMismatch,
+            Self::Unavailable => ProblemCode::Unavailable,
+            Self::Misconfigured(_) => ProblemCode::Internal,
         }
     }
 
     /// The RFC 9457 problem for this rejection.
     pub fn to_problem(&self) -> Problem {
-        Problem::new(self.status(), self.code(), self.title(), self.to_string())
+        Problem::new(self.code(), self.to_string())
     }
 
     /// Shortcut for [`Rejection::Unresolvable`].
@@ -128,7 +107,7 @@ impl From<InvalidTenantId> for Rejection {
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for Rejection {
     fn into_response(self) -> axum_core::response::Response {
-        tracing::trace!(target: "tenantry::rejection", code = self.code(), "rejected");
+        tracing::trace!(target: "tenantry::rejection", code = self.code().as_str(), "rejected");
         self.to_problem().to_response()
     }
 }

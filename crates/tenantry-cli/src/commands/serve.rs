@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, TenantRecord, TenantStatus},
-    crud::{Crud, openapi},
+    crud::Crud,
     data::{DataStore, OnInexact, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
@@ -97,14 +97,16 @@ fn app(
     limits: Option<tenantry::RateLimitLayer>,
     items: Crud,
 ) -> Tenancy<Either<RateLimit<Router>, Router>> {
-    let doc = openapi("tenantry demo", env!("CARGO_PKG_VERSION"), &[&items]);
+    let doc = crate::demo::openapi(&items);
     let api = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .merge(items.router());
     let router = Router::new()
         .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
         .route(OPENAPI, get(move || async move { Json(doc) }))
-        .merge(api);
+        .merge(api)
+        .fallback(tenantry::problem::not_found)
+        .method_not_allowed_fallback(tenantry::problem::method_not_allowed);
     crate::limits::mount(&tenancy, router, limits)
 }
 

@@ -113,8 +113,94 @@ async fn the_demo_serves_tenant_scoped_items() {
     let gone = send(Method::DELETE, &format!("{items}/{id}"), Some(&alice), None).await;
     assert_eq!(gone.status, 204);
 
-    // The OpenAPI document describes the mounted resource.
+    // The OpenAPI document describes the mounted resource and the demo's own routes.
     let doc = get(&server.url("/openapi.json"), None, &[]).await;
     assert_eq!(doc.body["openapi"], "3.1.0");
-    assert!(doc.body["paths"]["/api/v1/items/{id}"]["patch"].is_object());
+    let paths = &doc.body["paths"];
+    assert!(paths["/api/v1/items/{id}"]["patch"].is_object());
+    assert_eq!(
+        paths["/api/v1/items/{id}"]["parameters"][0]["schema"]["type"],
+        "integer"
+    );
+    assert!(paths["/api/v1/whoami"]["get"]["responses"]["403"].is_object());
+    assert_eq!(paths["/healthz"]["get"]["security"], json!([]));
+    assert_eq!(doc.body["security"], json!([{"bearer": []}]));
+}
+
+/// Unknown paths, wrong methods and oversized bodies answer problem+json too, with the path.
+#[tokio::test]
+async fn the_demo_refuses_unknown_paths_and_methods_in_problem_json() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir.sqlite_url(), &[], &[]);
+    let alice = server.token("ALICE");
+    let client = reqwest::Client::new();
+    let call =
+        |method: Method, path: &str| client.request(method, server.url(path)).bearer_auth(&alice);
+    let cases = [
+        (call(Method::GET, "/nope"), 404, "not_found", "/nope", None),
+        (
+            call(Method::GET, "/api/v1/items/1/x"),
+            404,
+            "not_found",
+            "/api/v1/items/1/x",
+            None,
+        ),
+        (
+            call(Method::POST, "/api/v1/whoami"),
+            405,
+            "method_not_allowed",
+            "/api/v1/whoami",
+            Some("GET,HEAD"),
+        ),
+        (
+            call(Method::PUT, "/api/v1/items"),
+            405,
+            "method_not_allowed",
+            "/api/v1/items",
+            Some("GET,HEAD,POST"),
+        ),
+        (
+            call(Method::DELETE, "/healthz"),
+            405,
+            "method_not_allowed",
+            "/healthz",
+            Some("GET,HEAD"),
+        ),
+        (
+            call(Method::POST, "/api/v1/items")
+                .header("content-type", "application/json")
+                .body(format!("{{\"name\":\"{}\"}}", "x".repeat(3 << 20))),
+            413,
+            "payload_too_large",
+            "/api/v1/items",
+            None,
+        ),
+    ];
+    for (req, status, code, instance, allow) in cases {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{instance}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            res.headers().get("allow").map(|v| v.to_str().unwrap()),
+            allow,
+            "{instance}"
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            (body["code"].as_str(), body["instance"].as_str()),
+            (Some(code), Some(instance))
+        );
+        assert_eq!(body["type"], "about:blank");
+    }
+    // Without a token an unknown path is refused before routing, as every path but the public
+    // ones is tenant-scoped.
+    get(&server.url("/nope"), None, &[])
+        .await
+        .assert_problem(401, "tenant_context_missing");
+    assert_eq!(
+        get(&server.url("/api/v1/items"), Some(&alice), &[])
+            .await
+            .body["total"],
+        3
+    );
 }

@@ -1,12 +1,16 @@
 //! The five handlers. Each needs a tenant (the `TenantId` extractor answers 401 without one)
-//! and goes through [`TenantTable`].
+//! and goes through [`TenantTable`]. Every refusal is problem+json naming the request's
+//! path as `instance`, including the ones axum's extractors would answer in plain text.
 
 use std::sync::Arc;
 
 use axum::{
     body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{
+        Path, RawQuery, State,
+        rejection::{BytesRejection, PathRejection},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
@@ -15,48 +19,54 @@ use super::{CrudState, params::list_query};
 use crate::{
     TenantId,
     data::{DataError, JsonRow, Record, TenantTable},
-    problem::Problem,
+    problem::{Problem, ProblemCode},
 };
 
-/// A data error as problem+json; server-side failures are logged with their cause.
-pub(crate) struct ApiError(pub(crate) DataError);
-
-impl From<DataError> for ApiError {
-    fn from(e: DataError) -> Self {
-        Self(e)
+/// A data error as the problem of the request at `uri`; server-side failures are logged with
+/// their cause.
+fn refusal(e: DataError, uri: &Uri) -> Problem {
+    if e.status().is_server_error() {
+        tracing::error!(error = ?e, "data operation failed");
     }
+    problem(e.code(), e.to_string(), uri)
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let e = self.0;
-        let status = e.status();
-        if status.is_server_error() {
-            tracing::error!(error = ?e, "data operation failed");
-        }
-        let title = match status {
-            StatusCode::NOT_FOUND => "Not found",
-            StatusCode::FORBIDDEN => "Tenant mismatch",
-            StatusCode::CONFLICT => "Conflict",
-            StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
-            StatusCode::UNPROCESSABLE_ENTITY => "Validation failed",
-            _ => "Internal error",
-        };
-        Problem::new(status, e.code(), title, e.to_string()).into_response()
-    }
+fn refuse(e: DataError, uri: &Uri) -> Response {
+    refusal(e, uri).into_response()
 }
 
-fn problem(status: StatusCode, code: &'static str, title: &'static str, detail: &str) -> Response {
-    Problem::new(status, code, title, detail).into_response()
+fn problem(code: ProblemCode, detail: impl Into<String>, uri: &Uri) -> Problem {
+    Problem::new(code, detail).with_instance(uri.path())
 }
 
 fn service(state: &CrudState, tenant: TenantId) -> TenantTable {
     TenantTable::new(state.store.clone(), state.resource.clone(), tenant)
 }
 
-/// Reads a JSON object body: 415 without a JSON content type, 400 when it does not parse,
-/// 422 when it is not an object.
-fn object(headers: &HeaderMap, body: &Bytes) -> Result<Record, Box<Response>> {
+/// The path's id; a path segment that does not decode (invalid UTF-8) names no row.
+fn id(path: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<String, Problem> {
+    path.map(|Path(id)| id)
+        .map_err(|_| problem(ProblemCode::NotFound, DataError::NotFound.to_string(), uri))
+}
+
+/// Reads a JSON object body: 413 when it is too large, 415 without a JSON content type, 400 when
+/// it does not parse, 422 when it is not an object.
+fn object(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    uri: &Uri,
+) -> Result<Record, Problem> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            problem(
+                ProblemCode::PayloadTooLarge,
+                "the body is larger than this service accepts",
+                uri,
+            )
+        } else {
+            problem(ProblemCode::InvalidJson, "the body could not be read", uri)
+        }
+    })?;
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -67,27 +77,23 @@ fn object(headers: &HeaderMap, body: &Bytes) -> Result<Record, Box<Response>> {
         })
         .unwrap_or(false);
     if !json_type {
-        return Err(Box::new(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
+        return Err(problem(
+            ProblemCode::UnsupportedMediaType,
             "send the body as application/json",
-        )));
+            uri,
+        ));
     }
-    match serde_json::from_slice::<Value>(body) {
+    match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Box::new(
-            ApiError(DataError::Validation(
-                "the body must be a JSON object".into(),
-            ))
-            .into_response(),
+        Ok(_) => Err(refusal(
+            DataError::Validation("the body must be a JSON object".into()),
+            uri,
         )),
-        Err(_) => Err(Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "Invalid JSON",
+        Err(_) => Err(problem(
+            ProblemCode::InvalidJson,
             "the body is not valid JSON",
-        ))),
+            uri,
+        )),
     }
 }
 
@@ -122,25 +128,32 @@ fn page(total: u64, items: &[JsonRow], limit: u32, offset: u64) -> Vec<u8> {
 pub(crate) async fn list(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
+    uri: Uri,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let query = list_query(&state.resource, raw.as_deref())?;
-    let svc = service(&state, tenant);
-    let items = svc.find_json(&query).await?;
-    let total = svc.count_where(&query).await?;
-    let body = page(total, &items, query.page.limit(), query.page.offset());
-    Ok(json(StatusCode::OK, body))
+) -> Response {
+    let run = async {
+        let query = list_query(&state.resource, raw.as_deref())?;
+        let svc = service(&state, tenant);
+        let items = svc.find_json(&query).await?;
+        let total = svc.count_where(&query).await?;
+        Ok(page(total, &items, query.page.limit(), query.page.offset()))
+    };
+    match run.await {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => refuse(e, &uri),
+    }
 }
 
 pub(crate) async fn create(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
+    uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let values = match object(&headers, &body) {
+    let values = match object(&headers, body, &uri) {
         Ok(v) => v,
-        Err(r) => return *r,
+        Err(p) => return p.into_response(),
     };
     match service(&state, tenant).create_json(values).await {
         Ok(row) => {
@@ -151,43 +164,58 @@ pub(crate) async fn create(
             }
             res
         }
-        Err(e) => ApiError(e).into_response(),
+        Err(e) => refuse(e, &uri),
     }
 }
 
 pub(crate) async fn get(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    match service(&state, tenant).get_json(id.into()).await? {
-        Some(row) => Ok(json(StatusCode::OK, row.into_bytes())),
-        None => Err(ApiError(DataError::NotFound)),
+    uri: Uri,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match id(path, &uri) {
+        Ok(id) => id,
+        Err(p) => return p.into_response(),
+    };
+    match service(&state, tenant).get_json(id.into()).await {
+        Ok(Some(row)) => json(StatusCode::OK, row.into_bytes()),
+        Ok(None) => refuse(DataError::NotFound, &uri),
+        Err(e) => refuse(e, &uri),
     }
 }
 
 pub(crate) async fn update(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
-    Path(id): Path<String>,
+    uri: Uri,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let patch = match object(&headers, &body) {
+    let patch = id(path, &uri).and_then(|id| Ok((id, object(&headers, body, &uri)?)));
+    let (id, patch) = match patch {
         Ok(v) => v,
-        Err(r) => return *r,
+        Err(p) => return p.into_response(),
     };
     match service(&state, tenant).update_json(id.into(), patch).await {
         Ok(row) => json(StatusCode::OK, row.into_bytes()),
-        Err(e) => ApiError(e).into_response(),
+        Err(e) => refuse(e, &uri),
     }
 }
 
 pub(crate) async fn delete(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    service(&state, tenant).delete(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    uri: Uri,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match id(path, &uri) {
+        Ok(id) => id,
+        Err(p) => return p.into_response(),
+    };
+    match service(&state, tenant).delete(id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refuse(e, &uri),
+    }
 }

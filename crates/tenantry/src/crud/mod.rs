@@ -9,13 +9,20 @@
 //! | `PATCH /items/{id}` | 200 | the id and tenant field cannot change (422 / 403); `{}` changes nothing |
 //! | `DELETE /items/{id}` | 204 | 404 `not_found` as above |
 //!
-//! Duplicate unique keys within a tenant are 409 `conflict`; missing, null or mistyped fields
-//! and unknown fields 422 `validation_failed`; a body that is not JSON 400 `invalid_json`
-//! (415 without a JSON content type); a database that is down 503 `unavailable`. A trailing
-//! slash is tolerated. Error bodies are problem+json and never contain SQL.
+//! `fields` names where `q` searches (it does not select output columns, and without `q` it
+//! changes nothing); `order_by=` (empty) is the default order. Duplicate unique keys within a
+//! tenant are 409 `conflict`; missing, null or mistyped fields and unknown fields 422
+//! `validation_failed`; a body that is not JSON 400 `invalid_json` (415
+//! `unsupported_media_type` without a JSON content type, 413 `payload_too_large` past axum's
+//! body limit); a method the path does not take 405 `method_not_allowed` with `Allow`; a
+//! database that is down 503 `unavailable`. A trailing slash is tolerated. Every refusal is
+//! problem+json with the request's path as `instance` (see [`crate::problem`]), and never
+//! contains SQL.
 //!
 //! The router must sit behind a [`TenancyLayer`](crate::TenancyLayer) (without one its
-//! handlers answer 500 naming the missing layer).
+//! handlers answer 500 naming the missing layer). Paths it does not know fall to the
+//! application's router: give that one [`problem::not_found`](crate::problem::not_found) as
+//! its fallback so that they, too, answer problem+json. [`OpenApi`] describes the routes.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -47,11 +54,12 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get};
 
-pub use openapi::openapi;
+pub use openapi::{OpenApi, openapi};
 
 use crate::{
     ConfigError,
     data::{DataStore, Resource},
+    problem,
 };
 
 pub(crate) struct CrudState {
@@ -101,12 +109,16 @@ impl Crud {
         &self.resource
     }
 
-    /// The routes: `prefix` and `prefix/{id}`, each also with a trailing slash.
+    /// The routes: `prefix` and `prefix/{id}`, each also with a trailing slash; other methods
+    /// on them answer 405 `method_not_allowed`.
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        let collection = get(handlers::list).post(handlers::create);
+        let collection = get(handlers::list)
+            .post(handlers::create)
+            .fallback(problem::method_not_allowed);
         let member = get(handlers::get)
             .patch(handlers::update)
-            .delete(handlers::delete);
+            .delete(handlers::delete)
+            .fallback(problem::method_not_allowed);
         let p = &self.prefix;
         let state = Arc::new(CrudState {
             store: self.store.clone(),

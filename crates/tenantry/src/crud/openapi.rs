@@ -1,200 +1,251 @@
-//! An OpenAPI 3.1 document for mounted [`Crud`] resources, built from their definitions.
+//! An OpenAPI 3.1 document for mounted [`Crud`] resources, built from their definitions, that
+//! says exactly what the server accepts and answers.
+//!
+//! Every operation lists each status it can answer with, each refusal as problem+json whose
+//! `code` is one of those named for that status; parameters and bodies carry the constraints
+//! the server enforces (ranges, the sortable and searchable fields, the id's type, lengths on
+//! MariaDB, no NUL characters on PostgreSQL). The bearer token is the security scheme, and
+//! `X-Tenant-Id` an optional header parameter of every tenant-scoped operation.
+//!
+//! The document describes the default setup, a bearer token required; behind a trusted gateway
+//! (`trusted_gateway(true)`) the header alone is enough, which it does not say.
+
+mod parts;
 
 use serde_json::{Map, Value, json};
 
-use super::{Crud, params::type_name};
-use crate::data::{ColumnDef, ColumnType, IdKind};
+use self::parts::{
+    BODY, column_schema, limit_headers, list_parameters, pascal, problem_schema, refusals,
+    tenant_header,
+};
+use super::Crud;
+use crate::{data::ColumnType, problem::ProblemCode};
 
-fn schema_type(c: &ColumnDef) -> Value {
-    let (ty, format) = match c.ty {
-        ColumnType::Integer => ("integer", Some("int64")),
-        ColumnType::Float => ("number", Some("double")),
-        ColumnType::Bool => ("boolean", None),
-        ColumnType::Timestamp => ("string", Some("date-time")),
-        ColumnType::Uuid => ("string", Some("uuid")),
-        ColumnType::Text => ("string", None),
-        ColumnType::Json => return json!({}),
-    };
-    let mut s = json!({ "type": if c.nullable { json!([ty, "null"]) } else { json!(ty) } });
-    if let Some(f) = format {
-        s["format"] = json!(f);
-    }
-    s
-}
-
-fn pascal(name: &str) -> String {
-    name.split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// The OpenAPI 3.1 document describing `cruds`: their five operations each, row, create and
-/// patch schemas, the list page, the problem+json errors, and the bearer token and
-/// `X-Tenant-Id` header the tenancy layer reads.
+/// The OpenAPI 3.1 document describing `cruds`; see [`OpenApi`] to add other operations.
 pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
-    let mut paths = Map::new();
-    let mut schemas = Map::new();
-    schemas.insert(
-        "Problem".into(),
-        json!({
-            "type": "object",
-            "description": "RFC 9457 problem details",
-            "required": ["type", "title", "status", "detail", "code"],
-            "properties": {
-                "type": {"type": "string", "format": "uri"}, "title": {"type": "string"},
-                "status": {"type": "integer"}, "detail": {"type": "string"},
-                "code": {"type": "string"}, "instance": {"type": "string"}
-            }
-        }),
-    );
-    for crud in cruds {
+    cruds
+        .iter()
+        .fold(OpenApi::new(title, version), |doc, crud| doc.crud(crud))
+        .into_json()
+}
+
+/// Builds an OpenAPI 3.1 document: [`Crud`] resources, and the application's own operations
+/// (tenant-scoped ones get the bearer token, the tenant header and every refusal of the
+/// tenancy and limit layers).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use serde_json::json;
+/// use tenantry::{crud::{Crud, OpenApi}, data::{Column, Database, Resource}};
+///
+/// let db = Database::connect("sqlite::memory:").await.unwrap();
+/// let items = Resource::builder("items").integer_id("id").column(Column::text("name"))
+///     .sortable(["id", "name"]).build().unwrap();
+/// let crud = Crud::new(db, items).at("/api/items").unwrap();
+/// let doc = OpenApi::new("my service", "1.0.0")
+///     .crud(&crud)
+///     .tenant_operation("get", "/api/whoami", json!({"responses": {"200": {"description": "who"}}}))
+///     .operation("get", "/healthz", json!({"responses": {"200": {"description": "up"}}}))
+///     .into_json();
+/// let list = &doc["paths"]["/api/items"]["get"];
+/// assert_eq!(list["responses"]["400"]["content"]["application/problem+json"]["schema"]["allOf"][1]
+///     ["properties"]["code"]["enum"], json!(["tenant_invalid", "tenant_unresolvable"]));
+/// assert_eq!(doc["paths"]["/api/items/{id}"]["parameters"][0]["schema"]["type"], "integer");
+/// assert!(doc["paths"]["/api/whoami"]["get"]["responses"]["429"].is_object());
+/// assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct OpenApi {
+    title: String,
+    version: String,
+    paths: Map<String, Value>,
+    schemas: Map<String, Value>,
+}
+
+impl OpenApi {
+    /// An empty document.
+    pub fn new(title: &str, version: &str) -> Self {
+        let mut schemas = Map::new();
+        schemas.insert("Problem".into(), problem_schema());
+        Self {
+            title: title.to_owned(),
+            version: version.to_owned(),
+            paths: Map::new(),
+            schemas,
+        }
+    }
+
+    /// Adds a resource's five operations and its row, create, patch and page schemas.
+    pub fn crud(mut self, crud: &Crud) -> Self {
         let r = crud.resource();
+        let backend = crud.store.backend();
         let name = pascal(r.table().as_str());
-        let mut props = Map::new();
-        let mut create_props = Map::new();
-        let mut patch_props = Map::new();
-        let mut required_create = Vec::new();
-        for c in r.columns() {
-            let mut s = schema_type(c);
-            if c.immutable {
-                s["readOnly"] = json!(true);
-            }
-            props.insert(c.name.to_string(), s.clone());
-            let client_sets_id = c.name == *r.id() && r.id_kind() != IdKind::Integer;
-            if !c.immutable || client_sets_id || c.name == *r.tenant_field() {
-                let mut w = schema_type(c);
-                if c.name == *r.tenant_field() {
-                    w["description"] = json!(
-                        "optional; must equal the resolved tenant (403 tenant_mismatch otherwise)"
-                    );
-                }
-                create_props.insert(c.name.to_string(), w);
-                let required = !c.nullable
-                    && !c.has_default
-                    && c.name != *r.tenant_field()
-                    && (client_sets_id || c.name != *r.id())
-                    && !(c.name == *r.id() && r.id_kind() == IdKind::Uuid);
-                if required {
-                    required_create.push(json!(c.name.as_str()));
-                }
-            }
-            if !c.immutable {
-                patch_props.insert(c.name.to_string(), schema_type(c));
-            }
+        let reference = |s: &str| json!({"$ref": format!("#/components/schemas/{s}")});
+        for (key, schema) in parts::row_schemas(r, backend, &name) {
+            self.schemas.insert(key, schema);
         }
-        schemas.insert(name.clone(), json!({"type": "object", "properties": props}));
-        schemas.insert(
-            format!("{name}Create"),
-            json!({"type": "object", "additionalProperties": false, "required": required_create, "properties": create_props}),
-        );
-        schemas.insert(
-            format!("{name}Patch"),
-            json!({"type": "object", "additionalProperties": false, "properties": patch_props}),
-        );
-        schemas.insert(
-            format!("{name}Page"),
-            json!({
-                "type": "object", "required": ["total", "items", "limit", "offset"],
-                "properties": {
-                    "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
-                    "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}}
-                }
-            }),
-        );
-        let row = json!({"$ref": format!("#/components/schemas/{name}")});
-        let problem = |d: &str| json!({"description": d, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-        let ok = |d: &str, s: Value| json!({"description": d, "content": {"application/json": {"schema": s}}});
-        let body = |s: String| json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{s}")}}}});
-        let errors = |extra: &[(&str, &str)]| {
-            let mut m = Map::new();
-            for (code, d) in [
-                ("401", "no tenant, or an invalid token"),
-                (
-                    "403",
-                    "not a member, unknown or suspended tenant, or tenant mismatch",
-                ),
-                ("503", "the database is unavailable"),
-            ]
-            .iter()
-            .chain(extra)
-            {
-                m.insert((*code).into(), problem(d));
-            }
-            m
-        };
-        let mut list_params = vec![
-            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}),
-            json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
-            json!({"name": "order_by", "in": "query", "description": format!("comma-separated, '-' for descending; one of: {}", r.sortable().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")), "schema": {"type": "string"}}),
-            json!({"name": "q", "in": "query", "description": "case-insensitive substring search", "schema": {"type": "string"}}),
-            json!({"name": "fields", "in": "query", "description": format!("comma-separated subset of: {}", r.searchable().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")), "schema": {"type": "string"}}),
-        ];
-        for f in r.filterable() {
-            if let Some(c) = r.column(f.as_str()) {
-                list_params.push(json!({"name": f.as_str(), "in": "query", "description": format!("equality filter ({})", type_name(c.ty)), "schema": schema_type(c)}));
-            }
-        }
-        let mut list_responses = errors(&[("422", "an unknown or invalid query parameter")]);
-        list_responses.insert(
-            "200".into(),
-            ok(
-                "a page of the tenant's rows",
-                json!({"$ref": format!("#/components/schemas/{name}Page")}),
-            ),
-        );
-        let mut create_responses = errors(&[
-            ("400", "the body is not JSON"),
-            ("409", "a unique key is taken in this tenant"),
-            ("422", "a missing, null, mistyped or unknown field"),
-        ]);
-        create_responses.insert("201".into(), ok("created", row.clone()));
-        let mut get_responses = errors(&[("404", "no such row for this tenant")]);
-        get_responses.insert("200".into(), ok("the row", row.clone()));
-        let mut patch_responses = errors(&[
-            ("400", "the body is not JSON"),
-            ("404", "no such row for this tenant"),
-            ("409", "a unique key is taken in this tenant"),
-            ("422", "an immutable, mistyped or unknown field"),
-        ]);
-        patch_responses.insert("200".into(), ok("the updated row", row));
-        let mut delete_responses = errors(&[("404", "no such row for this tenant")]);
-        delete_responses.insert("204".into(), json!({"description": "deleted"}));
-        let id_param =
-            json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+
         let table = r.table().as_str();
-        paths.insert(
-            crud.prefix().to_owned(),
-            json!({
-                "get": {"operationId": format!("list_{table}"), "tags": [table], "parameters": list_params, "responses": list_responses},
-                "post": {"operationId": format!("create_{table}"), "tags": [table], "requestBody": body(format!("{name}Create")), "responses": create_responses},
-            }),
+        let id_column = r.column(r.id().as_str());
+        let id_schema = id_column.map_or(json!({"type": "string"}), |c| {
+            let mut s = column_schema(c, backend, true);
+            if c.ty == ColumnType::Text {
+                s["minLength"] = json!(1);
+            }
+            s
+        });
+        let body = |s: String| json!({"required": true, "content": {"application/json": {"schema": reference(&s)}}});
+        let with_row = |d: &str| json!({"description": d, "content": {"application/json": {"schema": reference(&name)}}});
+        let links = json!({
+            "get": {"operationId": format!("get_{table}"), "parameters": {"id": format!("$response.body#/{}", r.id())}},
+            "update": {"operationId": format!("update_{table}"), "parameters": {"id": format!("$response.body#/{}", r.id())}},
+            "delete": {"operationId": format!("delete_{table}"), "parameters": {"id": format!("$response.body#/{}", r.id())}},
+        });
+
+        let list = operation(
+            format!("list_{table}"),
+            table,
+            format!("The tenant's {table}, a page at a time."),
+            [list_parameters(crud), vec![tenant_header()]].concat(),
+            None,
+            &[ProblemCode::ValidationFailed],
+            [(
+                "200",
+                json!({"description": "a page of the tenant's rows", "headers": limit_headers(false),
+                    "content": {"application/json": {"schema": reference(&format!("{name}Page"))}}}),
+            )],
         );
-        paths.insert(
+        let mut created = with_row("created; `Location` is the row's URL");
+        created["headers"] = limit_headers(false);
+        created["headers"]["Location"] =
+            json!({"required": true, "schema": {"type": "string"}, "description": "the row's URL"});
+        created["links"] = links;
+        let create = operation(
+            format!("create_{table}"),
+            table,
+            "Creates a row for the tenant (the server sets the tenant field).".into(),
+            vec![tenant_header()],
+            Some(body(format!("{name}Create"))),
+            &[BODY, &[ProblemCode::Conflict]].concat(),
+            [("201", created)],
+        );
+        let get = operation(
+            format!("get_{table}"),
+            table,
+            "One of the tenant's rows; another tenant's row is the same 404.".into(),
+            vec![tenant_header()],
+            None,
+            &[ProblemCode::NotFound],
+            [("200", with_row("the row"))],
+        );
+        let update = operation(
+            format!("update_{table}"),
+            table,
+            "Changes fields of one of the tenant's rows.".into(),
+            vec![tenant_header()],
+            Some(body(format!("{name}Patch"))),
+            &[BODY, &[ProblemCode::NotFound, ProblemCode::Conflict]].concat(),
+            [("200", with_row("the row as stored"))],
+        );
+        let delete = operation(
+            format!("delete_{table}"),
+            table,
+            "Deletes one of the tenant's rows.".into(),
+            vec![tenant_header()],
+            None,
+            &[ProblemCode::NotFound],
+            [("204", json!({"description": "deleted"}))],
+        );
+        self.paths.insert(
+            crud.prefix().to_owned(),
+            json!({"get": list, "post": create}),
+        );
+        self.paths.insert(
             format!("{}/{{id}}", crud.prefix()),
             json!({
-                "parameters": id_param,
-                "get": {"operationId": format!("get_{table}"), "tags": [table], "responses": get_responses},
-                "patch": {"operationId": format!("update_{table}"), "tags": [table], "requestBody": body(format!("{name}Patch")), "responses": patch_responses},
-                "delete": {"operationId": format!("delete_{table}"), "tags": [table], "responses": delete_responses},
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": id_schema,
+                    "description": format!("the row's `{}`", r.id())}],
+                "get": get, "patch": update, "delete": delete,
             }),
         );
+        self
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "tenantHeader": {"type": "apiKey", "in": "header", "name": "X-Tenant-Id"}
+
+    /// Adds an operation of the application's own on a tenant-scoped route: every refusal of
+    /// the tenancy and limit layers is added to the responses `operation` lists (its own
+    /// entries win).
+    pub fn tenant_operation(mut self, method: &str, path: &str, mut operation: Value) -> Self {
+        let responses = &mut operation["responses"];
+        for (status, response) in refusals(&[]) {
+            if responses.get(&status).is_none() {
+                responses[status] = response;
             }
-        },
-        "security": [{"bearer": []}, {"bearer": [], "tenantHeader": []}]
-    })
+        }
+        match operation["parameters"].as_array_mut() {
+            Some(params) => params.push(tenant_header()),
+            None => operation["parameters"] = json!([tenant_header()]),
+        }
+        self.insert(method, path, operation);
+        self
+    }
+
+    /// Adds an operation as it is; one without `security` is marked public (`security: []`).
+    pub fn operation(mut self, method: &str, path: &str, mut operation: Value) -> Self {
+        if operation.get("security").is_none() {
+            operation["security"] = json!([]);
+        }
+        self.insert(method, path, operation);
+        self
+    }
+
+    fn insert(&mut self, method: &str, path: &str, operation: Value) {
+        let item = self.paths.entry(path).or_insert_with(|| json!({}));
+        item[method.to_ascii_lowercase()] = operation;
+    }
+
+    /// The document.
+    pub fn into_json(self) -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "info": {
+                "title": self.title,
+                "version": self.version,
+                "description": "Every request names its tenant by its bearer token (or by `X-Tenant-Id` among \
+                    the token's tenants); refusals are RFC 9457 problems whose `code` says why.",
+            },
+            "paths": self.paths,
+            "components": {
+                "schemas": self.schemas,
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "a token naming the caller's tenant (`tenant_id`) or tenants (`tenants`)"},
+                },
+            },
+            "security": [{"bearer": []}],
+        })
+    }
+}
+
+/// One operation: `codes` are the refusals it adds to every tenant-scoped one.
+fn operation<const N: usize>(
+    id: String,
+    tag: &str,
+    summary: String,
+    parameters: Vec<Value>,
+    body: Option<Value>,
+    codes: &[ProblemCode],
+    success: [(&str, Value); N],
+) -> Value {
+    let mut responses = refusals(codes);
+    for (status, response) in success {
+        responses.insert(status.into(), response);
+    }
+    let mut op = json!({"operationId": id, "tags": [tag], "summary": summary,
+        "parameters": parameters, "responses": responses});
+    if let Some(body) = body {
+        op["requestBody"] = body;
+    }
+    op
 }

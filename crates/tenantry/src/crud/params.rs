@@ -1,5 +1,6 @@
 //! The list's query string: `limit`, `offset`, `order_by`, `q`, `fields`, and equality filters
-//! on declared fields. Anything else is refused, naming the parameter.
+//! on declared fields. Anything else is refused, naming the parameter. What is accepted is
+//! exactly what the OpenAPI document ([`super::openapi`]) describes.
 
 use serde_json::Value as Json;
 
@@ -33,10 +34,22 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
                     DataError::query("offset", "must be an integer from 0 to 9223372036854775807")
                 })?;
             }
+            // An empty list asks for no particular order: the default (by id).
+            "order_by" if value.trim().is_empty() => {}
             "order_by" => query.order = Order::parse_list(&value)?,
             "q" => q = Some(value.into_owned()),
             "fields" => {
-                fields = Some(value.split(',').map(|f| f.trim().to_owned()).collect());
+                let names: Vec<String> = value.split(',').map(|f| f.trim().to_owned()).collect();
+                // Checked here too, not only by the search: `fields` without `q` is accepted,
+                // and still refused when it names what is not searchable.
+                let searchable = |n: &String| resource.searchable().iter().any(|s| s.as_str() == n);
+                if let Some(bad) = names.iter().find(|n| !searchable(n)) {
+                    return Err(DataError::query(
+                        "fields",
+                        format!("{bad:?} is not a searchable field"),
+                    ));
+                }
+                fields = Some(names);
             }
             name => {
                 let col = resource
@@ -53,10 +66,10 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
         }
     }
     query.page = Page::new(limit.unwrap_or(Page::DEFAULT_LIMIT), offset)?;
-    match (q, fields) {
-        (Some(q), fields) => query.search = Some(crate::data::Search { q, fields }),
-        (None, Some(_)) => return Err(DataError::query("fields", "is only meaningful with `q`")),
-        (None, None) => {}
+    // `fields` only narrows a search: without `q` there is none, and it changes nothing (an
+    // OpenAPI document cannot say that one parameter needs another, so it is not refused).
+    if let Some(q) = q {
+        query.search = Some(crate::data::Search { q, fields });
     }
     Ok(query)
 }

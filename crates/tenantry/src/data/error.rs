@@ -2,6 +2,8 @@
 
 use http::StatusCode;
 
+use crate::problem::ProblemCode;
+
 /// What went wrong in a data operation. Each variant maps to one HTTP status and stable code;
 /// the database's own message is kept as the error's `source` for logs and never shown in the
 /// `Display` text (no SQL, no constraint names, no other tenant's values).
@@ -63,39 +65,26 @@ pub enum DataError {
 }
 
 impl DataError {
-    /// The HTTP status this error should answer with.
+    /// The HTTP status this error should answer with (its [code](Self::code)'s).
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::TenantMismatch { .. } => StatusCode::FORBIDDEN,
-            Self::ImmutableField(_)
-            | Self::UnknownField(_)
-            | Self::Validation(_)
-            | Self::InvalidQuery { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_)
-            | Self::Decode(_)
-            | Self::Unsupported(_)
-            | Self::WrongBackend { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 
     /// The stable problem code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            Self::NotFound => "not_found",
-            Self::TenantMismatch { .. } => "tenant_mismatch",
+            Self::NotFound => ProblemCode::NotFound,
+            Self::TenantMismatch { .. } => ProblemCode::TenantMismatch,
             Self::ImmutableField(_)
             | Self::UnknownField(_)
             | Self::Validation(_)
-            | Self::InvalidQuery { .. } => "validation_failed",
-            Self::Conflict(_) => "conflict",
-            Self::Unavailable(_) => "unavailable",
+            | Self::InvalidQuery { .. } => ProblemCode::ValidationFailed,
+            Self::Conflict(_) => ProblemCode::Conflict,
+            Self::Unavailable(_) => ProblemCode::Unavailable,
             Self::Database(_)
             | Self::Decode(_)
             | Self::Unsupported(_)
-            | Self::WrongBackend { .. } => "internal",
+            | Self::WrongBackend { .. } => ProblemCode::Internal,
         }
     }
 

@@ -24,7 +24,7 @@ pub(crate) fn to_sql<D: Driver>(col: &ColumnDef, v: &Json) -> Result<sea_query::
         return Ok(D::null_value(col.ty));
     }
     Ok(match col.ty {
-        ColumnType::Integer => V::BigInt(Some(v.as_i64().ok_or_else(|| wrong("an integer"))?)),
+        ColumnType::Integer => V::BigInt(Some(integer(v).ok_or_else(|| wrong("an integer"))?)),
         ColumnType::Float => V::Double(Some(v.as_f64().ok_or_else(|| wrong("a number"))?)),
         ColumnType::Text => V::String(Some(
             v.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
@@ -46,5 +46,18 @@ pub(crate) fn to_sql<D: Driver>(col: &ColumnDef, v: &Json) -> Result<sea_query::
             D::uuid_value(id)
         }
         ColumnType::Json => D::json_value(v.clone()),
+    })
+}
+
+/// An integer, also when written with a zero fraction (`662.0`): JSON Schema counts it as one,
+/// so clients generated from the OpenAPI document may send it. Only up to 2^53, where every
+/// integer has exactly one float spelling and nothing is rounded.
+fn integer(v: &Json) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // The range check makes the cast exact.
+        #[allow(clippy::cast_possible_truncation)]
+        (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64)
     })
 }

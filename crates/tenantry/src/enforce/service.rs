@@ -164,7 +164,7 @@ fn admit<B: From<Bytes>>(
     match decision {
         Err(rejection) => {
             tracing::debug!(
-                code = rejection.code(),
+                code = rejection.code().as_str(),
                 status = rejection.status().as_u16(),
                 "tenant rejected"
             );

@@ -3,10 +3,10 @@
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header::RETRY_AFTER};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, header::RETRY_AFTER};
 
 use super::{Decision, LimitCode};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemCode};
 
 /// `X-RateLimit-Limit`: the bucket's size (the quota's burst).
 pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -59,14 +59,9 @@ pub(crate) fn too_many<B: From<Bytes>>(
         LimitCode::RateLimited => format!("too many requests; retry after {retry} s"),
         LimitCode::QuotaExceeded => format!("the request quota is used up; retry after {retry} s"),
     };
-    let mut res: Response<B> = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        code.as_str(),
-        code.title(),
-        detail,
-    )
-    .with_instance(path)
-    .to_response();
+    let mut res: Response<B> = Problem::new(code.into(), detail)
+        .with_instance(path)
+        .to_response();
     set(res.headers_mut(), decision);
     res.headers_mut().insert(RETRY_AFTER, number(retry));
     res.extensions_mut().insert(*decision);
@@ -76,9 +71,7 @@ pub(crate) fn too_many<B: From<Bytes>>(
 /// 503 problem+json `unavailable`: the store failed and the layer fails closed.
 pub(crate) fn unavailable<B: From<Bytes>>(path: &str) -> Response<B> {
     let mut res: Response<B> = Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "Service unavailable",
+        ProblemCode::Unavailable,
         "the rate-limit store is unavailable; try again",
     )
     .with_instance(path)

@@ -16,7 +16,7 @@ use super::{
     ClientKey, Decision, LimitConfigError, LimitResolver, LimitResolverFn, LimitStore, MemoryStore,
     Quota, RateLimit,
 };
-use crate::{TenantContext, TenantId};
+use crate::{TenantContext, TenantId, problem::ProblemCode};
 
 /// What a store failure (Redis down or too slow) does to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,16 +44,15 @@ pub enum LimitCode {
 impl LimitCode {
     /// The stable problem code: `rate_limited` or `quota_exceeded`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RateLimited => "rate_limited",
-            Self::QuotaExceeded => "quota_exceeded",
-        }
+        ProblemCode::from(self).as_str()
     }
+}
 
-    pub(crate) fn title(self) -> &'static str {
-        match self {
-            Self::RateLimited => "Too many requests",
-            Self::QuotaExceeded => "Quota exceeded",
+impl From<LimitCode> for ProblemCode {
+    fn from(code: LimitCode) -> Self {
+        match code {
+            LimitCode::RateLimited => ProblemCode::RateLimited,
+            LimitCode::QuotaExceeded => ProblemCode::QuotaExceeded,
         }
     }
 }

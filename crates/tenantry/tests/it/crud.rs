@@ -30,7 +30,8 @@ impl Api {
         let router = Crud::new(db.clone(), resource)
             .at("/api/items")
             .unwrap()
-            .router();
+            .router()
+            .fallback(tenantry::problem::not_found);
         let catalog =
             MemoryCatalog::with_active(["t1", "t2", "acme"].map(|t| TenantId::parse(t).unwrap()));
         let app = TenancyLayer::builder()
@@ -119,7 +120,8 @@ router_suite!(
     svc_infra_cases,
     svc_infra_gets_wrong,
     contract,
-    rejects_bad_input
+    rejects_bad_input,
+    refuses_in_problem_json,
 );
 
 async fn svc_infra_cases(db: DataStore) {
@@ -437,11 +439,24 @@ async fn rejects_bad_input(db: DataStore) {
         "?bogus=1",
         "?q=a&fields=tenant_id",
         "?q=a&fields=password",
-        "?fields=name",
+        "?fields=password",
+        "?fields=name,",
+        "?order_by=name,",
         "?limit=5&limit=6",
         "?sku=a&sku=b",
     ] {
         problem(&api.get(q, "acme").await, 422, "validation_failed");
+    }
+    // What the OpenAPI document allows is accepted: `fields` without `q` (it changes
+    // nothing), an empty `order_by` (the default order).
+    for q in [
+        "?fields=name",
+        "?fields=name,sku",
+        "?order_by=",
+        "?order_by=&q=",
+    ] {
+        let (s, page) = api.get(q, "acme").await;
+        assert_eq!(s, 200, "{q}: {page}");
     }
     problem(&api.get("/not-a-number", "acme").await, 404, "not_found");
     // A database that is down is 503, never 500.
@@ -451,6 +466,126 @@ async fn rejects_bad_input(db: DataStore) {
         &api.post("acme", json!({"name": "x", "sku": "S"})).await,
         503,
         "unavailable",
+    );
+}
+
+/// Every refusal, also those axum would answer in plain text or with an empty body, is
+/// problem+json naming the request's path; and what the document calls an integer is one.
+async fn refuses_in_problem_json(db: DataStore) {
+    let api = Api::start(db).await;
+    let send = |method: Method, path: &str| {
+        api.client
+            .request(method, format!("{}{path}", api.base))
+            .header("x-tenant-id", "acme")
+    };
+    #[track_caller]
+    fn is_problem(status: u16, code: &str, instance: &str, text: &str) {
+        let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+        assert_eq!(body["status"], status, "{text}");
+        assert_eq!(body["code"], code, "{text}");
+        assert_eq!(body["type"], "about:blank", "{text}");
+        assert_eq!(body["instance"], instance, "{text}");
+    }
+    async fn check(
+        req: reqwest::RequestBuilder,
+        status: u16,
+        code: &str,
+        instance: &str,
+    ) -> reqwest::header::HeaderMap {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let headers = res.headers().clone();
+        is_problem(status, code, instance, &res.text().await.unwrap());
+        headers
+    }
+
+    // Methods a path does not take: 405 with `Allow`.
+    let h = check(
+        send(Method::PUT, ""),
+        405,
+        "method_not_allowed",
+        "/api/items",
+    )
+    .await;
+    assert_eq!(h["allow"], "GET,HEAD,POST");
+    let h = check(
+        send(Method::POST, "/7"),
+        405,
+        "method_not_allowed",
+        "/api/items/7",
+    )
+    .await;
+    assert_eq!(h["allow"], "GET,HEAD,PATCH,DELETE");
+    // A path no route takes: the application's fallback.
+    check(
+        send(Method::GET, "/7/nested"),
+        404,
+        "not_found",
+        "/api/items/7/nested",
+    )
+    .await;
+    // A body past axum's limit (2 MiB), and the usual body refusals, with the path.
+    let big = format!("{{\"name\":\"{}\",\"sku\":\"B\"}}", "x".repeat(3 << 20));
+    let req = send(Method::POST, "")
+        .header("content-type", "application/json")
+        .body(big);
+    check(req, 413, "payload_too_large", "/api/items").await;
+    let req = send(Method::POST, "")
+        .header("content-type", "text/plain")
+        .body("{}");
+    check(req, 415, "unsupported_media_type", "/api/items").await;
+    let req = send(Method::PATCH, "/1")
+        .header("content-type", "application/json")
+        .body("{");
+    check(req, 400, "invalid_json", "/api/items/1").await;
+    check(
+        send(Method::GET, "/999"),
+        404,
+        "not_found",
+        "/api/items/999",
+    )
+    .await;
+    // A path segment that is not UTF-8 names no row.
+    check(
+        send(Method::DELETE, "/%FF"),
+        404,
+        "not_found",
+        "/api/items/%FF",
+    )
+    .await;
+    check(
+        send(Method::GET, "?limit=0"),
+        422,
+        "validation_failed",
+        "/api/items",
+    )
+    .await;
+    assert_eq!(api.ids("acme").await.len(), 0, "nothing was written");
+
+    // JSON Schema counts 662.0 as an integer, so the server does too (up to 2^53).
+    let (s, row) = api
+        .post(
+            "acme",
+            json!({"name": "n", "sku": "F", "price_cents": 662.0}),
+        )
+        .await;
+    assert_eq!(s, 201, "{row}");
+    assert_eq!(row["price_cents"], 662);
+    for bad in [
+        json!(662.5),
+        json!(1e300),
+        json!(9_007_199_254_740_994.0_f64),
+    ] {
+        let r = api
+            .post("acme", json!({"name": "n", "sku": "G", "price_cents": bad}))
+            .await;
+        problem(&r, 422, "validation_failed");
+    }
+    assert_eq!(
+        api.ids("acme").await.len(),
+        1,
+        "only the whole number was written"
     );
 }
 
@@ -496,4 +631,123 @@ async fn close(db: &DataStore) {
     if let Some(p) = admin.pool::<sqlx::MySql>() {
         p.close().await;
     }
+}
+
+/// The OpenAPI document lists, on every operation, each status the server can answer with, the
+/// codes of each, and the parameters' constraints.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn openapi_document_says_what_the_server_does() {
+    use tenantry::problem::ProblemCode;
+
+    let db = crate::data::database("sqlite").await;
+    let crud = Crud::new(db, items("items")).at("/api/items").unwrap();
+    let doc = tenantry::crud::openapi("test", "1", &[&crud]);
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["bearerFormat"],
+        "JWT"
+    );
+    let ops = [
+        ("/api/items", "get", &["200", "422"][..]),
+        (
+            "/api/items",
+            "post",
+            &["201", "400", "409", "413", "415", "422"],
+        ),
+        ("/api/items/{id}", "get", &["200", "404"]),
+        (
+            "/api/items/{id}",
+            "patch",
+            &["200", "400", "404", "409", "413", "415", "422"],
+        ),
+        ("/api/items/{id}", "delete", &["204", "404"]),
+    ];
+    for (path, method, own) in ops {
+        let op = &doc["paths"][path][method];
+        let responses = op["responses"].as_object().unwrap();
+        let mut statuses: Vec<&str> = responses.keys().map(String::as_str).collect();
+        statuses.sort();
+        let mut expected = [own, &["400", "401", "403", "423", "429", "500", "503"]].concat();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(statuses, expected, "{method} {path}");
+        for (status, response) in responses {
+            let Some(schema) =
+                response["content"]["application/problem+json"]["schema"].get("allOf")
+            else {
+                assert!(
+                    status.starts_with('2'),
+                    "{method} {path} {status} is not a problem"
+                );
+                continue;
+            };
+            for code in schema[1]["properties"]["code"]["enum"].as_array().unwrap() {
+                let code = ProblemCode::ALL
+                    .iter()
+                    .find(|c| **c == code.as_str().unwrap())
+                    .unwrap();
+                assert_eq!(code.status().as_str(), status, "{code} under {status}");
+            }
+        }
+        assert_eq!(
+            responses["401"]["headers"]["WWW-Authenticate"]["required"],
+            true
+        );
+        assert_eq!(responses["429"]["headers"]["Retry-After"]["required"], true);
+        let header = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "X-Tenant-Id");
+        assert_eq!(header.unwrap()["in"], "header", "{method} {path}");
+    }
+    let codes = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["content"]["application/problem+json"]["schema"]
+            ["allOf"][1]["properties"]["code"]["enum"]
+            .clone()
+    };
+    assert_eq!(
+        codes("/api/items", "get", "400"),
+        json!(["tenant_invalid", "tenant_unresolvable"])
+    );
+    assert_eq!(
+        codes("/api/items", "post", "400"),
+        json!(["tenant_invalid", "tenant_unresolvable", "invalid_json"])
+    );
+    assert_eq!(
+        codes("/api/items", "get", "403"),
+        json!(["tenant_forbidden", "tenant_suspended", "tenant_mismatch"])
+    );
+    let member = &doc["paths"]["/api/items/{id}"]["parameters"][0];
+    assert_eq!(member["schema"]["type"], "integer");
+    let list = doc["paths"]["/api/items"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let param = |n: &str| list.iter().find(|p| p["name"] == n).unwrap().clone();
+    assert_eq!(param("limit")["schema"]["maximum"], 1000);
+    assert_eq!(param("offset")["schema"]["maximum"], i64::MAX);
+    assert_eq!(param("order_by")["explode"], false);
+    let orders = param("order_by")["schema"]["items"]["enum"].clone();
+    assert!(
+        orders.as_array().unwrap().contains(&json!("-price_cents")),
+        "{orders}"
+    );
+    assert_eq!(
+        param("fields")["schema"]["items"]["enum"],
+        json!(["name", "sku"])
+    );
+    assert!(
+        param("fields")["description"]
+            .as_str()
+            .unwrap()
+            .contains("not a selection")
+    );
+    let create = &doc["components"]["schemas"]["ItemsCreate"];
+    assert_eq!(create["required"], json!(["name", "sku"]));
+    assert_eq!(create["additionalProperties"], false);
+    assert!(
+        create["properties"].get("id").is_none(),
+        "the database assigns ids"
+    );
 }
