@@ -36,9 +36,9 @@ pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use serde_json::json;
-/// use tenantry::{crud::{Crud, OpenApi}, data::{Column, Database, Resource}};
+/// use tenantry::{crud::{Crud, OpenApi}, data::{Column, DataStore, Resource}};
 ///
-/// let db = Database::connect("sqlite::memory:").await.unwrap();
+/// let db = DataStore::connect("sqlite::memory:").await.unwrap();
 /// let items = Resource::builder("items").integer_id("id").column(Column::text("name"))
 ///     .sortable(["id", "name"]).build().unwrap();
 /// let crud = Crud::new(db, items).at("/api/items").unwrap();
