@@ -6,4 +6,5 @@ mod suite;
 
 mod common;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
