@@ -147,7 +147,7 @@ where
     (i64,): for<'r> sqlx::FromRow<'r, D::Row>,
     (String,): for<'r> sqlx::FromRow<'r, D::Row>,
 {
-    let ddl = D::catalog_ddl();
+    let ddl = &D::CATALOG_DDL;
     let none = || sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new()));
     let mut tx = pool.begin_with(ddl.begin).await.map_err(unavailable)?;
     for statement in ddl.migrate {

@@ -143,11 +143,16 @@ pub async fn audit_tenant_columns(
     store: &DataStore,
     tenant_field: &str,
 ) -> Result<TenantColumnAudit, DataError> {
-    let columns = dispatch!(store.pool(), |pool| {
-        crate::driver::sealed::Sealed::audit_tenant_columns(pool, tenant_field).await?
-    });
+    let columns = dispatch!(store.pool(), |pool| { audit(pool, tenant_field).await? });
     Ok(TenantColumnAudit {
         tenant_field: tenant_field.to_owned(),
         columns,
     })
+}
+
+async fn audit<D: crate::driver::Driver>(
+    pool: &sqlx::Pool<D>,
+    tenant_field: &str,
+) -> Result<Vec<TenantColumn>, DataError> {
+    D::audit_tenant_columns(pool, tenant_field).await
 }

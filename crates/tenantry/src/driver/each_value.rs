@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     data::Ident,
-    driver::ColumnInfo,
+    driver::{ColumnInfo, Driver, query},
     export::{ExportError, encode::put_str, import::Feed},
 };
 
@@ -83,7 +83,7 @@ pub(crate) fn cell(kind: Bind, value: Value, column: &Ident) -> Result<Cell, Exp
 }
 
 /// The batch's rows as cells, column by column in `feed.targets` order, each typed by `kind`.
-pub(crate) fn cells(
+fn cells(
     feed: &Feed<'_>,
     batch: Vec<Map<String, Value>>,
     kind: fn(&ColumnInfo) -> Bind,
@@ -103,8 +103,23 @@ pub(crate) fn cells(
         .collect()
 }
 
+/// Inserts `batch` into the feed's table on `conn` in one multi-row `INSERT`, each value typed
+/// by `kind` and bound as `value` makes it; how many rows went in.
+pub(crate) async fn insert_batch<D: Driver>(
+    conn: &mut D::Connection,
+    feed: &Feed<'_>,
+    batch: Vec<Map<String, Value>>,
+    kind: fn(&ColumnInfo) -> Bind,
+    value: fn(Cell) -> Sql,
+) -> Result<u64, ExportError> {
+    let rows = cells(feed, batch, kind)?;
+    let (sql, values) = D::build(&insert(feed, rows, value)?);
+    let done = query::<D, _>(sql, values).execute(D::on_conn(conn)).await?;
+    Ok(D::rows_affected(&done))
+}
+
 /// One multi-row `INSERT` of `rows` into the feed's table, each cell bound as `value` makes it.
-pub(crate) fn insert(
+fn insert(
     feed: &Feed<'_>,
     rows: Vec<Vec<Cell>>,
     value: fn(Cell) -> Sql,

@@ -106,22 +106,25 @@ impl fmt::Display for Backend {
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) mod sealed {
+    //! What differs per backend, one trait per file of `driver/<backend>/`: each driver
+    //! implements [`Sealed`] in its `mod.rs`, [`Ddl`] in `ddl.rs`, and so on.
+
     use super::*;
     use crate::{
-        catalog::{CatalogError, TenantRecord},
+        catalog::{CatalogError, TenantRecord, sql::CatalogDdl},
         data::{ColumnType, DataError, Resource, RowSink, TenantColumn},
         export::{
             ExportError,
+            encode::{Enc, Plan},
             import::Feed,
             schema::{ColumnInfo, TableInfo},
         },
     };
 
-    /// What differs per backend. Each method is implemented once per driver, in the file of
-    /// `driver/<backend>/` the method's group names.
-    pub trait Sealed: sqlx::Database {
-        // --- mod.rs ---------------------------------------------------------------------------
-
+    /// Connecting, running statements, values (`mod.rs`).
+    pub trait Sealed:
+        sqlx::Database + Ddl + Rows + Audit + CatalogTable + Schema + ExportRows + ImportRows
+    {
         /// The backend.
         const BACKEND: Backend;
 
@@ -164,9 +167,10 @@ pub(crate) mod sealed {
         fn json_value(v: serde_json::Value) -> Value;
         /// A typed null for a column of `ty`.
         fn null_value(ty: ColumnType) -> Value;
+    }
 
-        // --- ddl.rs ---------------------------------------------------------------------------
-
+    /// Table definitions (`ddl.rs`).
+    pub trait Ddl: sqlx::Database {
         /// The column type of `ty` (`key`: the id or the tenant column, which must be indexable).
         fn column_type(ty: ColumnType, key: bool) -> &'static str;
         /// The default expression of a column of `ty` that has one.
@@ -178,47 +182,53 @@ pub(crate) mod sealed {
         fn exact_collation(
             pool: &Pool<Self>,
         ) -> impl Future<Output = Result<Option<&'static str>, DataError>> + Send;
+    }
 
-        // --- decode.rs ------------------------------------------------------------------------
-
+    /// Database rows to the data layer's JSON (`decode.rs`).
+    pub trait Rows: sqlx::Database {
         /// A row of `resource`'s columns, in order, into `S`.
         fn decode_row<S: RowSink>(
             row: &Self::Row,
             resource: &Resource,
         ) -> Result<S::Out, DataError>;
+    }
 
-        // --- audit.rs -------------------------------------------------------------------------
-
+    /// Whether tenant columns compare exactly (`audit.rs`).
+    pub trait Audit: sqlx::Database {
         /// Every base table with column `field`, and whether it compares exactly.
-        fn audit_tenant_columns<'a>(
-            pool: &'a Pool<Self>,
-            field: &'a str,
-        ) -> impl Future<Output = Result<Vec<TenantColumn>, DataError>> + Send + 'a;
+        fn audit_tenant_columns(
+            pool: &Pool<Self>,
+            field: &str,
+        ) -> impl Future<Output = Result<Vec<TenantColumn>, DataError>> + Send;
+    }
 
-        // --- catalog.rs -----------------------------------------------------------------------
-
-        /// The catalog table's DDL and migration statements.
-        fn catalog_ddl() -> &'static crate::catalog::sql::CatalogDdl;
+    /// The `tenantry_tenants` table (`catalog.rs`).
+    pub trait CatalogTable: sqlx::Database {
+        /// The table's DDL and migration statements.
+        const CATALOG_DDL: CatalogDdl;
         /// A catalog timestamp, as stored.
         fn catalog_stamp(at: chrono::DateTime<chrono::Utc>) -> Value;
         /// A catalog row back into a record.
         fn read_tenant(row: &Self::Row) -> Result<TenantRecord, CatalogError>;
+    }
 
-        // --- schema.rs ------------------------------------------------------------------------
-
-        /// The table as the database's own catalog describes it.
-        fn describe<'a>(
-            pool: &'a Pool<Self>,
-            table: &'a Ident,
-        ) -> impl Future<Output = Result<TableInfo, ExportError>> + Send + 'a;
+    /// What the database's own catalog says about a table (`schema.rs`).
+    pub trait Schema: sqlx::Database {
+        /// The table as the database's catalog describes it; [`ExportError::UnknownTable`] if
+        /// there is no such table or view.
+        fn describe(
+            pool: &Pool<Self>,
+            table: &Ident,
+        ) -> impl Future<Output = Result<TableInfo, ExportError>> + Send;
         /// Names of the base tables (of the current schema / database) with a column `field`.
-        fn tables_with<'a>(
-            pool: &'a Pool<Self>,
-            field: &'a Ident,
-        ) -> impl Future<Output = Result<Vec<String>, ExportError>> + Send + 'a;
+        fn tables_with(
+            pool: &Pool<Self>,
+            field: &Ident,
+        ) -> impl Future<Output = Result<Vec<String>, ExportError>> + Send;
+    }
 
-        // --- encode.rs ------------------------------------------------------------------------
-
+    /// Database rows to an export's JSON (`encode.rs`).
+    pub trait ExportRows: sqlx::Database {
         /// How the export selects `column` (PostgreSQL types without a binary decoder: as text).
         fn export_column(column: &ColumnInfo) -> sea_query::SimpleExpr;
         /// `field = tenant`, the tenant bound in the tenant column's own type where possible,
@@ -228,32 +238,29 @@ pub(crate) mod sealed {
             tenant: &str,
         ) -> Result<sea_query::SimpleExpr, ExportError>;
         /// How each column of the export's rows is encoded, from the first row.
-        fn export_plan(
-            row: &Self::Row,
-            table: &TableInfo,
-        ) -> Result<Vec<crate::export::encode::Enc>, ExportError>;
+        fn export_plan(row: &Self::Row, table: &TableInfo) -> Result<Vec<Enc>, ExportError>;
         /// Writes one row as a JSON object.
-        fn write_row(
-            row: &Self::Row,
-            plan: &crate::export::encode::Plan,
-            buf: &mut Vec<u8>,
-        ) -> Result<(), ExportError>;
+        fn write_row(row: &Self::Row, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError>;
+    }
 
-        // --- import.rs ------------------------------------------------------------------------
-
+    /// Imported rows into a table (`import.rs`).
+    pub trait ImportRows: sqlx::Database {
         /// Rows per insert of an import, for rows `width` columns wide.
         fn import_batch(width: usize) -> usize;
         /// Inserts one batch of checked rows; how many went in.
-        fn insert_batch<'a>(
-            conn: &'a mut Self::Connection,
-            feed: &'a Feed<'_>,
+        fn insert_batch(
+            conn: &mut Self::Connection,
+            feed: &Feed<'_>,
             batch: Vec<serde_json::Map<String, serde_json::Value>>,
-        ) -> impl Future<Output = Result<u64, ExportError>> + Send + 'a;
+        ) -> impl Future<Output = Result<u64, ExportError>> + Send;
         /// After a table's rows are in (PostgreSQL: id sequences moved past the largest id).
-        fn after_import<'a>(
-            conn: &'a mut Self::Connection,
-            feed: &'a Feed<'_>,
-        ) -> impl Future<Output = Result<(), ExportError>> + Send + 'a;
+        fn after_import(
+            conn: &mut Self::Connection,
+            feed: &Feed<'_>,
+        ) -> impl Future<Output = Result<(), ExportError>> + Send {
+            let _ = (conn, feed);
+            std::future::ready(Ok(()))
+        }
     }
 }
 
@@ -285,6 +292,48 @@ macro_rules! dispatch {
     };
 }
 pub(crate) use dispatch;
+
+/// The items of [`sealed::Sealed`] that are the same glue on every driver, written once: the
+/// driver's `AnyPool` variant, its executors, sea-query's builder and binding for it, and the
+/// rows a statement changed. Used inside each driver's `impl Sealed`.
+macro_rules! pool_glue {
+    ($variant:ident, $builder:expr) => {
+        fn wrap(pool: sqlx::Pool<Self>) -> $crate::driver::AnyPool {
+            $crate::driver::AnyPool::$variant(pool)
+        }
+
+        fn unwrap(any: &$crate::driver::AnyPool) -> Option<&sqlx::Pool<Self>> {
+            match any {
+                $crate::driver::AnyPool::$variant(pool) => Some(pool),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+
+        fn on_pool(pool: &sqlx::Pool<Self>) -> impl sqlx::Executor<'_, Database = Self> {
+            pool
+        }
+
+        fn on_conn(conn: &mut Self::Connection) -> impl sqlx::Executor<'_, Database = Self> {
+            conn
+        }
+
+        fn arguments(values: sea_query_sqlx::SqlxValues) -> Self::Arguments {
+            sqlx::IntoArguments::<Self>::into_arguments(values)
+        }
+
+        fn build<S: sea_query_sqlx::SqlxBinder>(
+            statement: &S,
+        ) -> (String, sea_query_sqlx::SqlxValues) {
+            statement.build_sqlx($builder)
+        }
+
+        fn rows_affected(done: &Self::QueryResult) -> u64 {
+            done.rows_affected()
+        }
+    };
+}
+use pool_glue;
 
 /// Why a pool could not be made.
 #[derive(Debug)]
@@ -326,6 +375,21 @@ impl AnyPool {
     pub(crate) fn get<D: Driver>(&self) -> Option<&Pool<D>> {
         D::unwrap(self)
     }
+}
+
+/// A pool on a database server by URL: the driver parses it (its message names what is wrong,
+/// never the URL), at most [`ACQUIRE_TIMEOUT`] is spent on a first connection.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) async fn connect_server<D: Driver>(url: &str) -> Result<Pool<D>, ConnectError>
+where
+    <D::Connection as sqlx::Connection>::Options: std::str::FromStr<Err = sqlx::Error>,
+{
+    let options = url.parse().map_err(|e| Scheme::unparsable(url, e))?;
+    sqlx::pool::PoolOptions::<D>::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(ConnectError::Unavailable)
 }
 
 fn backend_of<D: Driver>(_: &Pool<D>) -> Backend {

@@ -135,6 +135,24 @@ fn select<D: Driver>(
     Ok(stmt)
 }
 
+/// `field = tenant`, and when the column does not compare exactly by itself, `exact` (custom SQL
+/// whose two placeholders are the column and the tenant) as well: the index narrows, then the
+/// exact comparison decides, so that tenant `ACME` never exports `acme`'s rows.
+pub(crate) fn tenant_eq(
+    field: &ColumnInfo,
+    tenant: sea_query::SimpleExpr,
+    exact: &'static str,
+) -> sea_query::SimpleExpr {
+    use sea_query::ExprTrait as _;
+    let col = Expr::col(field.name.iden());
+    let eq = col.clone().eq(tenant.clone());
+    if field.exact {
+        eq
+    } else {
+        eq.and(Expr::cust_with_exprs(exact, [col, tenant]))
+    }
+}
+
 pub(super) async fn export<D: Driver, W: Write>(
     pool: &Pool<D>,
     table: &TableInfo,

@@ -2,42 +2,48 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::Value;
+use sqlx::MySql;
 use sqlx::mysql::MySqlRow;
 
-use crate::catalog::{
-    CatalogError, TenantRecord,
-    sql::{CatalogDdl, read_record},
+use crate::{
+    catalog::{
+        CatalogError, TenantRecord,
+        sql::{CatalogDdl, read_record},
+    },
+    driver::sealed::CatalogTable,
 };
 
-pub(super) static DDL: CatalogDdl = CatalogDdl {
-    // DDL commits implicitly on MariaDB / MySQL; `CREATE TABLE IF NOT EXISTS` is safe to race.
-    begin: "BEGIN",
-    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
-        id varchar(64) NOT NULL PRIMARY KEY,
-        name text NOT NULL,
-        status varchar(16) NOT NULL,
-        plan varchar(64) NOT NULL,
-        placement text NOT NULL,
-        settings json NOT NULL,
-        created_at datetime(6) NOT NULL,
-        updated_at datetime(6) NOT NULL,
-        CONSTRAINT tenantry_tenants_status_check
-            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-    ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
-    has_folded: "SELECT count(*) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = 'tenantry_tenants' \
-                 AND column_name = 'id_folded'",
-    add_folded: "ALTER TABLE tenantry_tenants \
-                 ADD COLUMN id_folded varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
-    folded_clashes: "SELECT CAST(group_concat(id ORDER BY id SEPARATOR ' and ') AS CHAR) \
-                     FROM tenantry_tenants GROUP BY id_folded HAVING count(*) > 1",
-};
+impl CatalogTable for MySql {
+    const CATALOG_DDL: CatalogDdl = CatalogDdl {
+        // DDL commits implicitly on MariaDB / MySQL; `CREATE TABLE IF NOT EXISTS` is safe to race.
+        begin: "BEGIN",
+        migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
+            id varchar(64) NOT NULL PRIMARY KEY,
+            name text NOT NULL,
+            status varchar(16) NOT NULL,
+            plan varchar(64) NOT NULL,
+            placement text NOT NULL,
+            settings json NOT NULL,
+            created_at datetime(6) NOT NULL,
+            updated_at datetime(6) NOT NULL,
+            CONSTRAINT tenantry_tenants_status_check
+                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+        ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
+        has_folded: "SELECT count(*) FROM information_schema.columns \
+                     WHERE table_schema = DATABASE() AND table_name = 'tenantry_tenants' \
+                     AND column_name = 'id_folded'",
+        add_folded: "ALTER TABLE tenantry_tenants \
+                     ADD COLUMN id_folded varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+        folded_clashes: "SELECT CAST(group_concat(id ORDER BY id SEPARATOR ' and ') AS CHAR) \
+                         FROM tenantry_tenants GROUP BY id_folded HAVING count(*) > 1",
+    };
 
-/// `datetime(6)` has no zone: the UTC wall-clock time is stored.
-pub(super) fn stamp(at: DateTime<Utc>) -> Value {
-    Value::ChronoDateTimeUtc(Some(at))
-}
+    /// `datetime(6)` has no zone: the UTC wall-clock time is stored.
+    fn catalog_stamp(at: DateTime<Utc>) -> Value {
+        Value::ChronoDateTimeUtc(Some(at))
+    }
 
-pub(super) fn read(row: &MySqlRow) -> Result<TenantRecord, CatalogError> {
-    read_record(row, Ok::<DateTime<Utc>, CatalogError>)
+    fn read_tenant(row: &MySqlRow) -> Result<TenantRecord, CatalogError> {
+        read_record(row, Ok::<DateTime<Utc>, CatalogError>)
+    }
 }

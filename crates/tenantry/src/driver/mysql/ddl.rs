@@ -1,42 +1,53 @@
 //! MariaDB / MySQL column types, defaults, and the exact collation of text columns.
 
-use sqlx::MySqlPool;
+use sqlx::{MySql, MySqlPool, Pool};
 
-use crate::data::{ColumnType, DataError};
+use crate::{
+    data::{ColumnType, DataError},
+    driver::sealed::Ddl,
+};
 
-pub(super) fn column_type(ty: ColumnType, key: bool) -> &'static str {
-    match ty {
-        ColumnType::Integer => "bigint",
-        ColumnType::Float => "double",
-        // TEXT cannot be indexed without a prefix length: keys and searchable text are varchar.
-        ColumnType::Text if key => "varchar(64)",
-        ColumnType::Text => "varchar(255)",
-        ColumnType::Bool => "boolean",
-        ColumnType::Timestamp => "datetime(6)",
-        ColumnType::Uuid => "char(36)",
-        ColumnType::Json => "json",
+impl Ddl for MySql {
+    const GENERATED_ID: &'static str = " AUTO_INCREMENT PRIMARY KEY";
+
+    /// The server's default collation (`utf8mb4_general_ci`) ignores case: text columns get a
+    /// binary no-pad one.
+    async fn exact_collation(pool: &Pool<Self>) -> Result<Option<&'static str>, DataError> {
+        exact_collation(pool).await.map(Some)
+    }
+
+    fn column_type(ty: ColumnType, key: bool) -> &'static str {
+        match ty {
+            ColumnType::Integer => "bigint",
+            ColumnType::Float => "double",
+            // TEXT cannot be indexed without a prefix length: keys and searchable text are varchar.
+            ColumnType::Text if key => "varchar(64)",
+            ColumnType::Text => "varchar(255)",
+            ColumnType::Bool => "boolean",
+            ColumnType::Timestamp => "datetime(6)",
+            ColumnType::Uuid => "char(36)",
+            ColumnType::Json => "json",
+        }
+    }
+
+    fn default_expr(ty: ColumnType) -> Option<&'static str> {
+        Some(match ty {
+            ColumnType::Integer | ColumnType::Float => "0",
+            ColumnType::Bool => "false",
+            ColumnType::Text => "''",
+            ColumnType::Timestamp => "CURRENT_TIMESTAMP(6)",
+            ColumnType::Json => "(json_object())",
+            ColumnType::Uuid => return None,
+        })
     }
 }
-
-pub(super) fn default_expr(ty: ColumnType) -> Option<&'static str> {
-    Some(match ty {
-        ColumnType::Integer | ColumnType::Float => "0",
-        ColumnType::Bool => "false",
-        ColumnType::Text => "''",
-        ColumnType::Timestamp => "CURRENT_TIMESTAMP(6)",
-        ColumnType::Json => "(json_object())",
-        ColumnType::Uuid => return None,
-    })
-}
-
-pub(super) const GENERATED_ID: &str = " AUTO_INCREMENT PRIMARY KEY";
 
 /// Binary, no-pad collations, most preferred first: MariaDB's `utf8mb4_nopad_bin` (10.2 and
 /// later), MySQL 8's `utf8mb4_0900_bin`.
 const EXACT: &[&str] = &["utf8mb4_nopad_bin", "utf8mb4_0900_bin"];
 
 /// The exact collation this server offers, for the text columns tenantry creates.
-pub(super) async fn exact_collation(pool: &MySqlPool) -> Result<&'static str, DataError> {
+async fn exact_collation(pool: &MySqlPool) -> Result<&'static str, DataError> {
     let found: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(collation_name AS CHAR) FROM information_schema.collations \
          WHERE collation_name IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",

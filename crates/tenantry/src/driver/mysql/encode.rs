@@ -1,12 +1,13 @@
 //! MariaDB / MySQL rows to an export's JSON. DECIMAL, ENUM and SET arrive as text and travel as
 //! such; MariaDB's `JSON` is text with a `json_valid` check, written as the JSON itself.
 
-use sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_query::{Expr, SimpleExpr};
 use sqlx::{Column as _, MySql, Row as _, TypeInfo as _, mysql::MySqlRow};
 
 use crate::{
     driver::{
         each_value::put_json_text,
+        sealed::ExportRows,
         typed::{common_cell, put_display},
     },
     export::{
@@ -16,29 +17,31 @@ use crate::{
     },
 };
 
-pub(super) fn column(c: &ColumnInfo) -> SimpleExpr {
-    Expr::col(c.name.iden())
-}
-
-pub(super) fn tenant(field: &ColumnInfo, tenant: &str) -> SimpleExpr {
-    let col = Expr::col(field.name.iden());
-    let eq = col.clone().eq(tenant);
-    if field.exact {
-        return eq;
+impl ExportRows for MySql {
+    fn export_column(c: &ColumnInfo) -> SimpleExpr {
+        Expr::col(c.name.iden())
     }
-    // A case-insensitive or pad-space collation: compare the bytes too.
-    eq.and(Expr::cust_with_exprs(
-        "CAST(? AS BINARY) = CAST(? AS BINARY)",
-        [col, Expr::val(tenant)],
-    ))
-}
 
-pub(super) fn plan(row: &MySqlRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
-    row.columns()
-        .iter()
-        .zip(&table.columns)
-        .map(|(c, info)| enc(c.type_info().name(), info))
-        .collect()
+    fn export_tenant(field: &ColumnInfo, tenant: &str) -> Result<SimpleExpr, ExportError> {
+        // A case-insensitive or pad-space collation: compare the bytes too.
+        Ok(encode::tenant_eq(
+            field,
+            Expr::val(tenant),
+            "CAST(? AS BINARY) = CAST(? AS BINARY)",
+        ))
+    }
+
+    fn export_plan(row: &MySqlRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
+        row.columns()
+            .iter()
+            .zip(&table.columns)
+            .map(|(c, info)| enc(c.type_info().name(), info))
+            .collect()
+    }
+
+    fn write_row(row: &MySqlRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+        encode::write_row(row, plan, buf, cell)
+    }
 }
 
 fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
@@ -70,10 +73,6 @@ fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
             )));
         }
     })
-}
-
-pub(super) fn row(row: &MySqlRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
-    encode::write_row(row, plan, buf, cell)
 }
 
 fn cell(row: &MySqlRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), ExportError> {

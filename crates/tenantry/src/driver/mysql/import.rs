@@ -6,13 +6,23 @@ use sqlx::{MySql, MySqlConnection};
 
 use crate::{
     driver::each_value::{self as bind, Bind},
-    driver::{query, sealed::Sealed},
+    driver::sealed::ImportRows,
     export::{ExportError, import::Feed, schema::ColumnInfo},
 };
 
-/// Rows per `INSERT`, well within the 65,535 bound parameters a statement may have.
-pub(super) fn batch(width: usize) -> usize {
-    (30_000 / width.max(1)).clamp(1, 1000)
+impl ImportRows for MySql {
+    /// Rows per `INSERT`, well within the 65,535 bound parameters a statement may have.
+    fn import_batch(width: usize) -> usize {
+        (30_000 / width.max(1)).clamp(1, 1000)
+    }
+
+    async fn insert_batch(
+        conn: &mut MySqlConnection,
+        feed: &Feed<'_>,
+        batch: Vec<Map<String, Value>>,
+    ) -> Result<u64, ExportError> {
+        bind::insert_batch::<MySql>(conn, feed, batch, kind, value).await
+    }
 }
 
 fn kind(c: &ColumnInfo) -> Bind {
@@ -31,17 +41,4 @@ fn kind(c: &ColumnInfo) -> Bind {
 
 fn value(cell: bind::Cell) -> Sql {
     bind::value(cell, |v| Sql::BigUnsigned(Some(v)))
-}
-
-pub(super) async fn insert(
-    conn: &mut MySqlConnection,
-    feed: &Feed<'_>,
-    batch: Vec<Map<String, Value>>,
-) -> Result<u64, ExportError> {
-    let rows = bind::cells(feed, batch, kind)?;
-    let (sql, values) = MySql::build(&bind::insert(feed, rows, value)?);
-    let done = query::<MySql, _>(sql, values)
-        .execute(MySql::on_conn(conn))
-        .await?;
-    Ok(done.rows_affected())
 }

@@ -1,108 +1,108 @@
 //! What MariaDB / MySQL's `information_schema` says about a table.
 
+use sqlx::MySql;
 use sqlx::MySqlPool;
 
 use crate::{
     data::{Backend, Ident},
-    driver::{ColumnInfo, Generated, TableInfo, checked},
+    driver::{ColumnInfo, Generated, TableInfo, checked, sealed::Schema},
     export::ExportError,
 };
 
-pub(super) async fn describe(pool: &MySqlPool, table: &Ident) -> Result<TableInfo, ExportError> {
-    let kind: Option<String> = sqlx::query_scalar(
-        "SELECT CAST(table_type AS CHAR) FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = ?",
-    )
-    .bind(table.as_str())
-    .fetch_optional(pool)
-    .await?;
-    let Some(kind) = kind else {
-        return Err(ExportError::UnknownTable(table.to_string()));
-    };
-    /// name, data type, column type, extra, character set, collation
-    type ColumnRow = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<ColumnRow> = sqlx::query_as(
-        "SELECT CAST(column_name AS CHAR), CAST(LOWER(data_type) AS CHAR), \
-                CAST(LOWER(column_type) AS CHAR), CAST(LOWER(extra) AS CHAR), \
-                CAST(character_set_name AS CHAR), CAST(collation_name AS CHAR) \
-         FROM information_schema.columns \
-         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
-    )
-    .bind(table.as_str())
-    .fetch_all(pool)
-    .await?;
-    // MariaDB's JSON is `longtext` plus a `json_valid(col)` check; MySQL has no `table_name`
-    // in this view (and a real JSON type), so an error here just means "none".
-    let checks: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(check_clause AS CHAR) FROM information_schema.check_constraints \
-         WHERE constraint_schema = DATABASE() AND table_name = ?",
-    )
-    .bind(table.as_str())
-    .fetch_all(pool)
-    .await
-    .unwrap_or_default();
-    let mut columns = Vec::with_capacity(rows.len());
-    for (name, ty, column_type, extra, charset, collation) in rows {
-        let json_text = checks
-            .iter()
-            .any(|c| c.trim() == format!("json_valid(`{name}`)"));
-        let generated = if extra.contains("auto_increment") {
-            Generated::Id { always: false }
-        } else if extra.contains("generated") {
-            Generated::Computed
-        } else {
-            Generated::No
+impl Schema for MySql {
+    async fn describe(pool: &MySqlPool, table: &Ident) -> Result<TableInfo, ExportError> {
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT CAST(table_type AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = ?",
+        )
+        .bind(table.as_str())
+        .fetch_optional(pool)
+        .await?;
+        let Some(kind) = kind else {
+            return Err(ExportError::UnknownTable(table.to_string()));
         };
-        columns.push(ColumnInfo {
-            name: checked(&format!("column of table `{table}`"), &name)?,
-            type_name: ty,
-            column_type,
-            generated,
-            json_text,
-            exact: super::audit::collation_is_exact(charset.as_deref(), collation.as_deref()),
-        });
+        /// name, data type, column type, extra, character set, collation
+        type ColumnRow = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<ColumnRow> = sqlx::query_as(
+            "SELECT CAST(column_name AS CHAR), CAST(LOWER(data_type) AS CHAR), \
+                    CAST(LOWER(column_type) AS CHAR), CAST(LOWER(extra) AS CHAR), \
+                    CAST(character_set_name AS CHAR), CAST(collation_name AS CHAR) \
+             FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+        )
+        .bind(table.as_str())
+        .fetch_all(pool)
+        .await?;
+        // MariaDB's JSON is `longtext` plus a `json_valid(col)` check; MySQL has no `table_name`
+        // in this view (and a real JSON type), so an error here just means "none".
+        let checks: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(check_clause AS CHAR) FROM information_schema.check_constraints \
+             WHERE constraint_schema = DATABASE() AND table_name = ?",
+        )
+        .bind(table.as_str())
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default();
+        let mut columns = Vec::with_capacity(rows.len());
+        for (name, ty, column_type, extra, charset, collation) in rows {
+            let json_text = checks
+                .iter()
+                .any(|c| c.trim() == format!("json_valid(`{name}`)"));
+            let generated = if extra.contains("auto_increment") {
+                Generated::Id { always: false }
+            } else if extra.contains("generated") {
+                Generated::Computed
+            } else {
+                Generated::No
+            };
+            columns.push(ColumnInfo {
+                name: checked(&format!("column of table `{table}`"), &name)?,
+                type_name: ty,
+                column_type,
+                generated,
+                json_text,
+                exact: super::audit::collation_is_exact(charset.as_deref(), collation.as_deref()),
+            });
+        }
+        let pk: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
+             WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' \
+             ORDER BY ordinal_position",
+        )
+        .bind(table.as_str())
+        .fetch_all(pool)
+        .await?;
+        Ok(TableInfo {
+            name: table.clone(),
+            primary_key: pk
+                .iter()
+                .map(|n| checked("primary key column", n))
+                .collect::<Result<_, _>>()?,
+            columns,
+            rowid: false,
+            is_table: kind != "VIEW",
+            backend: Backend::MySql,
+        })
     }
-    let pk: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
-         WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' \
-         ORDER BY ordinal_position",
-    )
-    .bind(table.as_str())
-    .fetch_all(pool)
-    .await?;
-    Ok(TableInfo {
-        name: table.clone(),
-        primary_key: pk
-            .iter()
-            .map(|n| checked("primary key column", n))
-            .collect::<Result<_, _>>()?,
-        columns,
-        rowid: false,
-        is_table: kind != "VIEW",
-        backend: Backend::MySql,
-    })
-}
 
-/// Base tables of the current database with a column `field`, by name.
-pub(super) async fn tables_with(
-    pool: &MySqlPool,
-    field: &Ident,
-) -> Result<Vec<String>, ExportError> {
-    Ok(sqlx::query_scalar(
-        "SELECT CAST(c.table_name AS CHAR) FROM information_schema.columns c \
-    JOIN information_schema.tables t \
-    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-    WHERE c.table_schema = DATABASE() AND c.column_name = ? \
-    AND t.table_type = 'BASE TABLE' ORDER BY CAST(c.table_name AS BINARY)",
-    )
-    .bind(field.as_str())
-    .fetch_all(pool)
-    .await?)
+    /// Base tables of the current database with a column `field`, by name.
+    async fn tables_with(pool: &MySqlPool, field: &Ident) -> Result<Vec<String>, ExportError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(c.table_name AS CHAR) FROM information_schema.columns c \
+        JOIN information_schema.tables t \
+        ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+        WHERE c.table_schema = DATABASE() AND c.column_name = ? \
+        AND t.table_type = 'BASE TABLE' ORDER BY CAST(c.table_name AS BINARY)",
+        )
+        .bind(field.as_str())
+        .fetch_all(pool)
+        .await?)
+    }
 }

@@ -1,14 +1,20 @@
 //! PostgreSQL rows to the data layer's JSON: native UUIDs and `jsonb`.
 
+use sqlx::Postgres;
 use sqlx::postgres::PgRow;
 
-use crate::data::{
-    DataError, Resource, RowSink,
-    rows::{self, Cell},
+use crate::{
+    data::{
+        DataError, Resource, RowSink,
+        rows::{self, Cell},
+    },
+    driver::sealed::Rows,
 };
 
-pub(super) fn row<S: RowSink>(row: &PgRow, resource: &Resource) -> Result<S::Out, DataError> {
-    rows::decode::<_, S>(row, resource, uuid, crate::driver::typed::json)
+impl Rows for Postgres {
+    fn decode_row<S: RowSink>(row: &PgRow, resource: &Resource) -> Result<S::Out, DataError> {
+        rows::decode::<_, S>(row, resource, uuid, crate::driver::typed::json)
+    }
 }
 
 fn uuid<'r>(row: &'r PgRow, i: usize, name: &str) -> Result<Cell<'r>, DataError> {

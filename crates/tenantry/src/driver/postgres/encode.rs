@@ -5,6 +5,7 @@ use sea_query::{Alias, Expr, ExprTrait, SimpleExpr, Value};
 use sqlx::{Column as _, Postgres, Row as _, TypeInfo as _, postgres::PgRow};
 
 use crate::{
+    driver::sealed::ExportRows,
     driver::typed::{common_cell, put_display},
     export::{
         ExportError,
@@ -12,6 +13,58 @@ use crate::{
         schema::{ColumnInfo, TableInfo},
     },
 };
+
+impl ExportRows for Postgres {
+    fn export_column(c: &ColumnInfo) -> SimpleExpr {
+        let col = Expr::col(c.name.iden());
+        if NATIVE.contains(&c.type_name.as_str()) {
+            col
+        } else {
+            col.cast_as(Alias::new("text"))
+        }
+    }
+
+    /// The tenant bound in the tenant field's own type where we can, so the index on it is used;
+    /// any other type compares as text.
+    fn export_tenant(field: &ColumnInfo, tenant: &str) -> Result<SimpleExpr, ExportError> {
+        let bad = |what: &str| {
+            ExportError::Refused(format!(
+                "tenant id {tenant:?} is not {what}, the type of column `{}`",
+                field.name
+            ))
+        };
+        let tenant = match field.type_name.as_str() {
+            "int2" | "int4" | "int8" => {
+                let n: i64 = tenant.parse().map_err(|_| bad("an integer"))?;
+                Expr::val(Value::BigInt(Some(n)))
+            }
+            "uuid" => {
+                let id: uuid::Uuid = tenant.parse().map_err(|_| bad("a UUID"))?;
+                Expr::val(Value::Uuid(Some(id)))
+            }
+            "text" | "varchar" | "bpchar" | "name" => Expr::val(tenant),
+            _ => Expr::val(tenant).cast_as(Alias::new("text")),
+        };
+        // `citext`, or a nondeterministic collation: compare as text under "C" too.
+        Ok(encode::tenant_eq(
+            field,
+            tenant,
+            "CAST($1 AS text) COLLATE \"C\" = CAST($2 AS text) COLLATE \"C\"",
+        ))
+    }
+
+    fn export_plan(row: &PgRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
+        row.columns()
+            .iter()
+            .zip(&table.columns)
+            .map(|(c, info)| enc(c.type_info().name(), info))
+            .collect()
+    }
+
+    fn write_row(row: &PgRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+        encode::write_row(row, plan, buf, cell)
+    }
+}
 
 /// Types read in their binary form; every other type is selected as `::text`.
 const NATIVE: &[&str] = &[
@@ -34,57 +87,6 @@ const NATIVE: &[&str] = &[
     "date",
     "time",
 ];
-
-pub(super) fn column(c: &ColumnInfo) -> SimpleExpr {
-    let col = Expr::col(c.name.iden());
-    if NATIVE.contains(&c.type_name.as_str()) {
-        col
-    } else {
-        col.cast_as(Alias::new("text"))
-    }
-}
-
-/// The tenant bound in the tenant field's own type where we can, so the index on it is used;
-/// any other type compares as text.
-pub(super) fn tenant(field: &ColumnInfo, tenant: &str) -> Result<SimpleExpr, ExportError> {
-    let bad = |what: &str| {
-        ExportError::Refused(format!(
-            "tenant id {tenant:?} is not {what}, the type of column `{}`",
-            field.name
-        ))
-    };
-    let col = Expr::col(field.name.iden());
-    let eq = match field.type_name.as_str() {
-        "int2" | "int4" | "int8" => {
-            let n: i64 = tenant.parse().map_err(|_| bad("an integer"))?;
-            col.clone().eq(Value::BigInt(Some(n)))
-        }
-        "uuid" => {
-            let id: uuid::Uuid = tenant.parse().map_err(|_| bad("a UUID"))?;
-            col.clone().eq(Value::Uuid(Some(id)))
-        }
-        "text" | "varchar" | "bpchar" | "name" => col.clone().eq(tenant),
-        _ => col
-            .clone()
-            .eq(Expr::val(tenant).cast_as(Alias::new("text"))),
-    };
-    if field.exact {
-        return Ok(eq);
-    }
-    // `citext`, or a nondeterministic collation: compare as text under "C" too.
-    Ok(eq.and(Expr::cust_with_exprs(
-        "CAST($1 AS text) COLLATE \"C\" = CAST($2 AS text) COLLATE \"C\"",
-        [col, Expr::val(tenant)],
-    )))
-}
-
-pub(super) fn plan(row: &PgRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
-    row.columns()
-        .iter()
-        .zip(&table.columns)
-        .map(|(c, info)| enc(c.type_info().name(), info))
-        .collect()
-}
 
 fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
     use Enc::*;
@@ -110,10 +112,6 @@ fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
             )));
         }
     })
-}
-
-pub(super) fn row(row: &PgRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
-    encode::write_row(row, plan, buf, cell)
 }
 
 fn cell(row: &PgRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), ExportError> {

@@ -2,43 +2,49 @@
 //! application's own collation. SQLite has no catalog of column collations, so the table's
 //! `CREATE TABLE` text is read.
 
+use sqlx::Sqlite;
 use sqlx::SqlitePool;
 
-use crate::data::{DataError, TenantColumn};
+use crate::{
+    data::{DataError, TenantColumn},
+    driver::sealed::Audit,
+};
 
-pub(super) async fn tenant_columns(
-    pool: &SqlitePool,
-    field: &str,
-) -> Result<Vec<TenantColumn>, DataError> {
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT m.name, p.type, m.sql FROM sqlite_master m, pragma_table_xinfo(m.name) p \
-         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-           AND p.name = ?1 COLLATE NOCASE ORDER BY m.name",
-    )
-    .bind(field)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(table, column_type, ddl)| {
-            let collation = ddl.as_deref().and_then(|sql| column_collation(sql, field));
-            let inexact = match collation.as_deref().map(str::to_ascii_uppercase) {
-                None => None,
-                Some(c) if c == "BINARY" => None,
-                Some(c) => Some(format!(
-                    "COLLATE {c} does not compare exactly; recreate the table with the column \
-                     declared without COLLATE (SQLite's default, BINARY, is exact)"
-                )),
-            };
-            TenantColumn {
-                schema: "main".to_owned(),
-                table,
-                column_type,
-                collation,
-                inexact,
-            }
-        })
-        .collect())
+impl Audit for Sqlite {
+    async fn audit_tenant_columns(
+        pool: &SqlitePool,
+        field: &str,
+    ) -> Result<Vec<TenantColumn>, DataError> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT m.name, p.type, m.sql FROM sqlite_master m, pragma_table_xinfo(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+               AND p.name = ?1 COLLATE NOCASE ORDER BY m.name",
+        )
+        .bind(field)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(table, column_type, ddl)| {
+                let collation = ddl.as_deref().and_then(|sql| column_collation(sql, field));
+                let inexact = match collation.as_deref().map(str::to_ascii_uppercase) {
+                    None => None,
+                    Some(c) if c == "BINARY" => None,
+                    Some(c) => Some(format!(
+                        "COLLATE {c} does not compare exactly; recreate the table with the column \
+                         declared without COLLATE (SQLite's default, BINARY, is exact)"
+                    )),
+                };
+                TenantColumn {
+                    schema: "main".to_owned(),
+                    table,
+                    column_type,
+                    collation,
+                    inexact,
+                }
+            })
+            .collect())
+    }
 }
 
 /// Whether column `column` of the SQLite table made by `create` compares exactly (no

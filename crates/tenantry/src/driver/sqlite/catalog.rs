@@ -2,47 +2,53 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::Value;
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteRow;
 
-use crate::catalog::{
-    CatalogError, TenantRecord,
-    sql::{CatalogDdl, read_record},
+use crate::{
+    catalog::{
+        CatalogError, TenantRecord,
+        sql::{CatalogDdl, read_record},
+    },
+    driver::sealed::CatalogTable,
 };
 
-pub(super) static DDL: CatalogDdl = CatalogDdl {
-    // Takes the write lock at once (waiting up to the busy timeout), so concurrent migrations
-    // queue instead of failing to upgrade a read lock.
-    begin: "BEGIN IMMEDIATE",
-    migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
-        id varchar(64) NOT NULL PRIMARY KEY,
-        name text NOT NULL,
-        status varchar(16) NOT NULL,
-        plan varchar(64) NOT NULL,
-        placement text NOT NULL,
-        settings text NOT NULL,
-        created_at text NOT NULL,
-        updated_at text NOT NULL,
-        CONSTRAINT tenantry_tenants_status_check
-            CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-    )"],
-    has_folded: "SELECT count(*) FROM pragma_table_info('tenantry_tenants') WHERE name = 'id_folded'",
-    add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
-    folded_clashes: "SELECT group_concat(id, ' and ') \
-                     FROM (SELECT id, id_folded FROM tenantry_tenants ORDER BY id) \
-                     GROUP BY id_folded HAVING count(*) > 1",
-};
+impl CatalogTable for Sqlite {
+    const CATALOG_DDL: CatalogDdl = CatalogDdl {
+        // Takes the write lock at once (waiting up to the busy timeout), so concurrent migrations
+        // queue instead of failing to upgrade a read lock.
+        begin: "BEGIN IMMEDIATE",
+        migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
+            id varchar(64) NOT NULL PRIMARY KEY,
+            name text NOT NULL,
+            status varchar(16) NOT NULL,
+            plan varchar(64) NOT NULL,
+            placement text NOT NULL,
+            settings text NOT NULL,
+            created_at text NOT NULL,
+            updated_at text NOT NULL,
+            CONSTRAINT tenantry_tenants_status_check
+                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+        )"],
+        has_folded: "SELECT count(*) FROM pragma_table_info('tenantry_tenants') WHERE name = 'id_folded'",
+        add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
+        folded_clashes: "SELECT group_concat(id, ' and ') \
+                         FROM (SELECT id, id_folded FROM tenantry_tenants ORDER BY id) \
+                         GROUP BY id_folded HAVING count(*) > 1",
+    };
 
-/// Fixed width (always six fractional digits, `Z`), so the text sorts in time order.
-pub(super) fn stamp(at: DateTime<Utc>) -> Value {
-    Value::String(Some(
-        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    ))
-}
+    /// Fixed width (always six fractional digits, `Z`), so the text sorts in time order.
+    fn catalog_stamp(at: DateTime<Utc>) -> Value {
+        Value::String(Some(
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ))
+    }
 
-pub(super) fn read(row: &SqliteRow) -> Result<TenantRecord, CatalogError> {
-    read_record(row, |text: String| {
-        DateTime::parse_from_rfc3339(&text)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|e| CatalogError::Corrupt(format!("timestamp {text:?}: {e}")))
-    })
+    fn read_tenant(row: &SqliteRow) -> Result<TenantRecord, CatalogError> {
+        read_record(row, |text: String| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|e| CatalogError::Corrupt(format!("timestamp {text:?}: {e}")))
+        })
+    }
 }

@@ -1,14 +1,20 @@
 //! SQLite rows to the data layer's JSON: UUIDs and JSON are stored as text.
 
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteRow;
 
-use crate::data::{
-    DataError, Resource, RowSink,
-    rows::{self, Cell},
+use crate::{
+    data::{
+        DataError, Resource, RowSink,
+        rows::{self, Cell},
+    },
+    driver::sealed::Rows,
 };
 
-pub(super) fn row<S: RowSink>(row: &SqliteRow, resource: &Resource) -> Result<S::Out, DataError> {
-    rows::decode::<_, S>(row, resource, text, json)
+impl Rows for Sqlite {
+    fn decode_row<S: RowSink>(row: &SqliteRow, resource: &Resource) -> Result<S::Out, DataError> {
+        rows::decode::<_, S>(row, resource, text, json)
+    }
 }
 
 /// JSON text as its value; text that is not JSON (written by another program) as a string.

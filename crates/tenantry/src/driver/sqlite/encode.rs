@@ -1,11 +1,11 @@
 //! SQLite rows to an export's JSON: by each value's storage class (SQLite keeps what it was
 //! given), refined by the declared type (`BOOLEAN`, `JSON`).
 
-use sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_query::{Expr, SimpleExpr};
 use sqlx::{Row as _, Sqlite, TypeInfo as _, ValueRef as _, sqlite::SqliteRow};
 
 use crate::{
-    driver::each_value::put_json_text,
+    driver::{each_value::put_json_text, sealed::ExportRows},
     export::{
         ExportError,
         encode::{self, Enc, Plan, dec, put_bool, put_bytes, put_f64, put_num, put_str},
@@ -13,36 +13,34 @@ use crate::{
     },
 };
 
-pub(super) fn column(c: &ColumnInfo) -> SimpleExpr {
-    Expr::col(c.name.iden())
-}
-
-pub(super) fn tenant(field: &ColumnInfo, tenant: &str) -> SimpleExpr {
-    let col = Expr::col(field.name.iden());
-    let eq = col.clone().eq(tenant);
-    if field.exact {
-        return eq;
+impl ExportRows for Sqlite {
+    fn export_column(c: &ColumnInfo) -> SimpleExpr {
+        Expr::col(c.name.iden())
     }
-    // `COLLATE NOCASE` (or RTRIM) on the column: compare with BINARY too.
-    eq.and(Expr::cust_with_exprs(
-        "? = ? COLLATE BINARY",
-        [col, Expr::val(tenant)],
-    ))
-}
 
-pub(super) fn plan(table: &TableInfo) -> Vec<Enc> {
-    table
-        .columns
-        .iter()
-        .map(|c| Enc::Dynamic {
-            boolean: c.type_name.contains("bool"),
-            json: c.type_name == "json" || c.type_name == "jsonb",
-        })
-        .collect()
-}
+    fn export_tenant(field: &ColumnInfo, tenant: &str) -> Result<SimpleExpr, ExportError> {
+        // `COLLATE NOCASE` (or RTRIM) on the column: compare with BINARY too.
+        Ok(encode::tenant_eq(
+            field,
+            Expr::val(tenant),
+            "? = ? COLLATE BINARY",
+        ))
+    }
 
-pub(super) fn row(row: &SqliteRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
-    encode::write_row(row, plan, buf, cell)
+    fn export_plan(_: &SqliteRow, table: &TableInfo) -> Result<Vec<Enc>, ExportError> {
+        Ok(table
+            .columns
+            .iter()
+            .map(|c| Enc::Dynamic {
+                boolean: c.type_name.contains("bool"),
+                json: c.type_name == "json" || c.type_name == "jsonb",
+            })
+            .collect())
+    }
+
+    fn write_row(row: &SqliteRow, plan: &Plan, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+        encode::write_row(row, plan, buf, cell)
+    }
 }
 
 fn cell(row: &SqliteRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), ExportError> {

@@ -6,13 +6,23 @@ use sqlx::{Sqlite, SqliteConnection};
 
 use crate::{
     driver::each_value::{self as bind, Bind},
-    driver::{query, sealed::Sealed},
+    driver::sealed::ImportRows,
     export::{ExportError, import::Feed, schema::ColumnInfo},
 };
 
-/// Rows per `INSERT`, within SQLite's limit of 32,766 bound parameters.
-pub(super) fn batch(width: usize) -> usize {
-    (30_000 / width.max(1)).clamp(1, 1000)
+impl ImportRows for Sqlite {
+    /// Rows per `INSERT`, within SQLite's limit of 32,766 bound parameters.
+    fn import_batch(width: usize) -> usize {
+        (30_000 / width.max(1)).clamp(1, 1000)
+    }
+
+    async fn insert_batch(
+        conn: &mut SqliteConnection,
+        feed: &Feed<'_>,
+        batch: Vec<Map<String, Value>>,
+    ) -> Result<u64, ExportError> {
+        bind::insert_batch::<Sqlite>(conn, feed, batch, kind, value).await
+    }
 }
 
 /// SQLite's declared types are free text: read by affinity-like substrings.
@@ -33,17 +43,4 @@ fn value(cell: bind::Cell) -> Sql {
         Ok(i) => Sql::BigInt(Some(i)),
         Err(_) => Sql::Double(Some(v as f64)),
     })
-}
-
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    feed: &Feed<'_>,
-    batch: Vec<Map<String, Value>>,
-) -> Result<u64, ExportError> {
-    let rows = bind::cells(feed, batch, kind)?;
-    let (sql, values) = Sqlite::build(&bind::insert(feed, rows, value)?);
-    let done = query::<Sqlite, _>(sql, values)
-        .execute(Sqlite::on_conn(conn))
-        .await?;
-    Ok(done.rows_affected())
 }
