@@ -2,6 +2,7 @@
 
 #![allow(unreachable_pub, missing_debug_implementations)]
 
+mod catalog_changes;
 mod dbs;
 mod export;
 mod import;

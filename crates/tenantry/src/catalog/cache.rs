@@ -1,20 +1,46 @@
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use moka::sync::Cache;
 
-use super::{CatalogError, CatalogStore, TenantRecord, TenantStatus};
+use super::{CatalogError, CatalogStore, CatalogWatcher, TenantRecord, TenantStatus};
 use crate::TenantId;
 
 /// A [`CatalogStore`] with a bounded TTL cache in front.
 ///
 /// Lookups (including "no such tenant") are cached for [`ttl`](Catalog::ttl) (default 30 s), at
 /// most [`capacity`](Catalog::capacity) entries (default 100,000). Changes made through this
-/// `Catalog` invalidate their entry immediately; changes made by another process are seen once
-/// the entry expires. Cloning shares the cache.
+/// `Catalog` invalidate their entry immediately. Changes made by another process are seen as
+/// soon as the store reports them: on first use the catalog spawns the store's
+/// [`watch`](CatalogStore::watch) task (within a second for [`SqlCatalog`](super::SqlCatalog)),
+/// and at the latest when the entry expires. Cloning shares the cache and the watch.
 #[derive(Clone)]
 pub struct Catalog {
     store: Arc<dyn CatalogStore>,
     cache: Cache<TenantId, Option<Arc<TenantRecord>>>,
+    watch: Arc<Watch>,
+}
+
+/// The store's watch task: started once, aborted when the last clone of the catalog goes.
+#[derive(Default)]
+struct Watch {
+    started: AtomicBool,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let task = self.task.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = task.take() {
+            task.abort();
+        }
+    }
 }
 
 impl fmt::Debug for Catalog {
@@ -41,6 +67,25 @@ impl Catalog {
         Self {
             store,
             cache: Self::build_cache(Self::DEFAULT_TTL, Self::DEFAULT_CAPACITY),
+            watch: Arc::default(),
+        }
+    }
+
+    /// Spawns the store's watch task, once (on the runtime of the first lookup).
+    fn start_watching(&self) {
+        if self.watch.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if let Some(task) = self.store.watch(CatalogWatcher::new(self.cache.clone())) {
+            let handle = runtime.spawn(task).abort_handle();
+            *self
+                .watch
+                .task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(handle);
         }
     }
 
@@ -87,6 +132,9 @@ impl Catalog {
     pub async fn get(&self, id: &TenantId) -> Result<Option<Arc<TenantRecord>>, CatalogError> {
         if let Some(hit) = self.cache.get(id) {
             return Ok(hit);
+        }
+        if !self.watch.started.load(Ordering::Relaxed) {
+            self.start_watching();
         }
         let found = self.store.get(id).await?.map(Arc::new);
         self.cache.insert(id.clone(), found.clone());

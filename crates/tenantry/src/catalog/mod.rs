@@ -3,7 +3,8 @@
 //! A [`CatalogStore`] keeps [`TenantRecord`]s: [`MemoryCatalog`] in memory, [`SqlCatalog`] in
 //! the `tenantry_tenants` table (features `sqlite`, `postgres`, `mysql`). [`Catalog`] puts a
 //! bounded TTL cache in front of any store; changes made through it invalidate the cached entry at
-//! once, changes made elsewhere (another process) are seen within the TTL.
+//! once, changes made elsewhere (another process) as soon as the store reports them (within a
+//! second for [`SqlCatalog`], see [`CatalogWatcher`]), and at the latest when the entry expires.
 //!
 //! ```
 //! # tokio_test_block_on(async {
@@ -20,16 +21,22 @@
 //! ```
 
 mod cache;
+#[cfg(feature = "_sql")]
+mod change_log;
 mod memory;
 mod record;
 #[cfg(feature = "_sql")]
 pub(crate) mod sql;
+mod watch;
 
 pub use cache::Catalog;
+#[cfg(feature = "_sql")]
+pub(crate) use change_log::poll_change_log;
 pub use memory::MemoryCatalog;
 pub use record::{Placement, TenantRecord, TenantStatus};
 #[cfg(feature = "_sql")]
 pub use sql::SqlCatalog;
+pub use watch::CatalogWatcher;
 
 use crate::{BoxFuture, TenantId};
 
@@ -84,4 +91,12 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Removes a record for good; [`CatalogError::NotFound`] if there is none.
     fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>>;
+
+    /// A task that tells `watcher` about changes made to the store by others (other processes,
+    /// other tools), for as long as it runs; `None` (the default) if the store cannot tell.
+    /// [`Catalog`] spawns it on first use and aborts it when its last clone is dropped.
+    fn watch(&self, watcher: CatalogWatcher) -> Option<BoxFuture<'static, ()>> {
+        let _ = watcher;
+        None
+    }
 }

@@ -222,6 +222,19 @@ impl CatalogStore for SqlCatalog {
     fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>> {
         Box::pin(async move { dispatch!(&self.pool, |pool| remove(pool, id).await) })
     }
+
+    /// Every insert, update and delete of `tenantry_tenants`, by whoever makes it (the table's
+    /// triggers record them): PostgreSQL `LISTEN`/`NOTIFY`, the change log elsewhere.
+    fn watch(&self, watcher: super::CatalogWatcher) -> Option<BoxFuture<'static, ()>> {
+        Some(dispatch!(&self.pool, |pool| Box::pin(watch(
+            pool.clone(),
+            watcher
+        ))))
+    }
+}
+
+async fn watch<D: Driver>(pool: Pool<D>, watcher: super::CatalogWatcher) {
+    D::watch_catalog(pool, watcher).await
 }
 
 async fn get<D: Driver>(

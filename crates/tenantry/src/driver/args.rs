@@ -35,3 +35,15 @@ where
 {
     sqlx::query_scalar_with(AssertSqlSafe(sql.into()), Args(D::arguments(values)))
 }
+
+/// [`query`], for rows of `O`.
+pub(crate) fn query_as<D: Driver, O, S>(
+    sql: S,
+    values: SqlxValues,
+) -> sqlx::query::QueryAs<'static, D, O, Args<D>>
+where
+    S: Into<std::sync::Arc<str>>,
+    O: for<'r> sqlx::FromRow<'r, D::Row>,
+{
+    sqlx::query_as_with(AssertSqlSafe(sql.into()), Args(D::arguments(values)))
+}

@@ -48,7 +48,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub(crate) use args::{Args, query, query_scalar};
+pub(crate) use args::{Args, query, query_as, query_scalar};
 pub(crate) use describe::{ColumnInfo, Generated, TableInfo, checked};
 pub(crate) use sql::SqlText;
 
@@ -210,6 +210,11 @@ pub(crate) mod sealed {
         fn catalog_stamp(at: chrono::DateTime<chrono::Utc>) -> Value;
         /// A catalog row back into a record.
         fn read_tenant(row: &Self::Row) -> Result<TenantRecord, CatalogError>;
+        /// Tells `watcher` about every change of the table, for as long as it runs.
+        fn watch_catalog(
+            pool: Pool<Self>,
+            watcher: crate::catalog::CatalogWatcher,
+        ) -> impl Future<Output = ()> + Send + 'static;
     }
 
     /// What the database's own catalog says about a table (`schema.rs`).

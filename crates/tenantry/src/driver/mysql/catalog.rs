@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::Value;
-use sqlx::MySql;
 use sqlx::mysql::MySqlRow;
+use sqlx::{MySql, Pool};
 
 use crate::{
     catalog::{
-        CatalogError, TenantRecord,
+        CatalogError, CatalogWatcher, TenantRecord, poll_change_log,
         sql::{CatalogDdl, read_record},
     },
     driver::sealed::CatalogTable,
@@ -28,7 +28,33 @@ impl CatalogTable for MySql {
             updated_at datetime(6) NOT NULL,
             CONSTRAINT tenantry_tenants_status_check
                 CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-        ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"],
+        ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS tenantry_tenant_changes (
+        seq bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        id varchar(64) NOT NULL
+    ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_inserted AFTER INSERT ON tenantry_tenants
+     FOR EACH ROW BEGIN
+        DECLARE newest bigint;
+        INSERT INTO tenantry_tenant_changes (id) VALUES (NEW.id);
+        SET newest = LAST_INSERT_ID();
+        DELETE FROM tenantry_tenant_changes WHERE seq <= newest - 10000;
+    END",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_updated AFTER UPDATE ON tenantry_tenants
+     FOR EACH ROW BEGIN
+        DECLARE newest bigint;
+        INSERT INTO tenantry_tenant_changes (id) VALUES (NEW.id);
+        SET newest = LAST_INSERT_ID();
+        DELETE FROM tenantry_tenant_changes WHERE seq <= newest - 10000;
+    END",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_deleted AFTER DELETE ON tenantry_tenants
+     FOR EACH ROW BEGIN
+        DECLARE newest bigint;
+        INSERT INTO tenantry_tenant_changes (id) VALUES (OLD.id);
+        SET newest = LAST_INSERT_ID();
+        DELETE FROM tenantry_tenant_changes WHERE seq <= newest - 10000;
+    END",
+    ],
         has_folded: "SELECT count(*) FROM information_schema.columns \
                      WHERE table_schema = DATABASE() AND table_name = 'tenantry_tenants' \
                      AND column_name = 'id_folded'",
@@ -41,6 +67,10 @@ impl CatalogTable for MySql {
     /// `datetime(6)` has no zone: the UTC wall-clock time is stored.
     fn catalog_stamp(at: DateTime<Utc>) -> Value {
         Value::ChronoDateTimeUtc(Some(at))
+    }
+
+    async fn watch_catalog(pool: Pool<Self>, watcher: CatalogWatcher) {
+        poll_change_log(pool, watcher).await
     }
 
     fn read_tenant(row: &MySqlRow) -> Result<TenantRecord, CatalogError> {

@@ -2,12 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::Value;
-use sqlx::Postgres;
 use sqlx::postgres::PgRow;
+use sqlx::{Pool, Postgres, postgres::PgListener};
+
+/// How long to wait before listening again after the connection failed.
+const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 use crate::{
     catalog::{
-        CatalogError, TenantRecord,
+        CatalogError, CatalogWatcher, TenantRecord,
         sql::{CatalogDdl, read_record},
     },
     driver::sealed::CatalogTable,
@@ -31,6 +34,16 @@ impl CatalogTable for Postgres {
                 CONSTRAINT tenantry_tenants_status_check
                     CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
             )",
+            "CREATE OR REPLACE FUNCTION tenantry_tenants_notify() RETURNS trigger
+         LANGUAGE plpgsql AS $$
+         BEGIN
+             PERFORM pg_notify('tenantry_tenants', COALESCE(NEW.id, OLD.id));
+             RETURN NULL;
+         END $$",
+            "DROP TRIGGER IF EXISTS tenantry_tenants_notify ON tenantry_tenants",
+            "CREATE TRIGGER tenantry_tenants_notify
+         AFTER INSERT OR UPDATE OR DELETE ON tenantry_tenants
+         FOR EACH ROW EXECUTE FUNCTION tenantry_tenants_notify()",
         ],
         has_folded: "SELECT count(*) FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND table_name = 'tenantry_tenants' \
@@ -42,6 +55,40 @@ impl CatalogTable for Postgres {
 
     fn catalog_stamp(at: DateTime<Utc>) -> Value {
         Value::ChronoDateTimeUtc(Some(at))
+    }
+
+    /// `LISTEN tenantry_tenants`: the trigger notifies each changed id as the change commits.
+    /// A lost connection may have lost notifications: every entry is forgotten then.
+    async fn watch_catalog(pool: Pool<Self>, watcher: CatalogWatcher) {
+        loop {
+            let mut listener = match PgListener::connect_with(&pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::debug!(target: "tenantry::catalog", error = %e, "cannot listen for catalog changes");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen("tenantry_tenants").await {
+                tracing::debug!(target: "tenantry::catalog", error = %e, "cannot listen for catalog changes");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+            // Anything changed before LISTEN took effect is unknown.
+            watcher.everything_changed();
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(change)) => watcher.changed(change.payload()),
+                    Ok(None) => watcher.everything_changed(),
+                    Err(e) => {
+                        tracing::debug!(target: "tenantry::catalog", error = %e, "catalog notifications stopped");
+                        watcher.everything_changed();
+                        tokio::time::sleep(RETRY).await;
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     fn read_tenant(row: &PgRow) -> Result<TenantRecord, CatalogError> {

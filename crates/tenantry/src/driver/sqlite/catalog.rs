@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::Value;
-use sqlx::Sqlite;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Pool, Sqlite};
 
 use crate::{
     catalog::{
-        CatalogError, TenantRecord,
+        CatalogError, CatalogWatcher, TenantRecord, poll_change_log,
         sql::{CatalogDdl, read_record},
     },
     driver::sealed::CatalogTable,
@@ -29,7 +29,27 @@ impl CatalogTable for Sqlite {
             updated_at text NOT NULL,
             CONSTRAINT tenantry_tenants_status_check
                 CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
-        )"],
+        )",
+    "CREATE TABLE IF NOT EXISTS tenantry_tenant_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id text NOT NULL
+    )",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_inserted AFTER INSERT ON tenantry_tenants BEGIN
+        INSERT INTO tenantry_tenant_changes (id) VALUES (NEW.id);
+        DELETE FROM tenantry_tenant_changes
+        WHERE seq <= (SELECT max(seq) FROM tenantry_tenant_changes) - 10000;
+    END",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_updated AFTER UPDATE ON tenantry_tenants BEGIN
+        INSERT INTO tenantry_tenant_changes (id) VALUES (NEW.id);
+        DELETE FROM tenantry_tenant_changes
+        WHERE seq <= (SELECT max(seq) FROM tenantry_tenant_changes) - 10000;
+    END",
+    "CREATE TRIGGER IF NOT EXISTS tenantry_tenants_deleted AFTER DELETE ON tenantry_tenants BEGIN
+        INSERT INTO tenantry_tenant_changes (id) VALUES (OLD.id);
+        DELETE FROM tenantry_tenant_changes
+        WHERE seq <= (SELECT max(seq) FROM tenantry_tenant_changes) - 10000;
+    END",
+    ],
         has_folded: "SELECT count(*) FROM pragma_table_info('tenantry_tenants') WHERE name = 'id_folded'",
         add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
         folded_clashes: "SELECT group_concat(id, ' and ') \
@@ -42,6 +62,10 @@ impl CatalogTable for Sqlite {
         Value::String(Some(
             at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         ))
+    }
+
+    async fn watch_catalog(pool: Pool<Self>, watcher: CatalogWatcher) {
+        poll_change_log(pool, watcher).await
     }
 
     fn read_tenant(row: &SqliteRow) -> Result<TenantRecord, CatalogError> {
