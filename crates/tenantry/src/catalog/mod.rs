@@ -21,8 +21,6 @@
 //! ```
 
 mod cache;
-#[cfg(feature = "_sql")]
-mod change_log;
 mod memory;
 mod record;
 #[cfg(feature = "_sql")]
@@ -30,8 +28,6 @@ pub(crate) mod sql;
 mod watch;
 
 pub use cache::Catalog;
-#[cfg(feature = "_sql")]
-pub(crate) use change_log::poll_change_log;
 pub use memory::MemoryCatalog;
 pub use record::{Placement, TenantRecord, TenantStatus};
 #[cfg(feature = "_sql")]

@@ -33,6 +33,8 @@ use sqlx::{Executor, Pool};
 use crate::{TenantId, data::Ident};
 
 mod args;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) mod change_log;
 mod describe;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) mod each_value;

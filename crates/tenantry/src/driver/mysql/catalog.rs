@@ -7,10 +7,10 @@ use sqlx::{MySql, Pool};
 
 use crate::{
     catalog::{
-        CatalogError, CatalogWatcher, TenantRecord, poll_change_log,
+        CatalogError, CatalogWatcher, TenantRecord,
         sql::{CatalogDdl, read_record},
     },
-    driver::sealed::CatalogTable,
+    driver::{change_log::poll_change_log, sealed::CatalogTable},
 };
 
 impl CatalogTable for MySql {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sqlx::Pool;
 
-use super::CatalogWatcher;
-use crate::driver::{Driver, query_as, query_scalar};
+use super::{Driver, query_as, query_scalar};
+use crate::catalog::CatalogWatcher;
 
 /// How often the change log is read.
 pub(crate) const POLL_EVERY: Duration = Duration::from_millis(200);
