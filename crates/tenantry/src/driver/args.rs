@@ -37,6 +37,7 @@ where
 }
 
 /// [`query`], for rows of `O`.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) fn query_as<D: Driver, O, S>(
     sql: S,
     values: SqlxValues,

@@ -50,7 +50,9 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub(crate) use args::{Args, query, query_as, query_scalar};
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) use args::query_as;
+pub(crate) use args::{Args, query, query_scalar};
 pub(crate) use describe::{ColumnInfo, Generated, TableInfo, checked};
 pub(crate) use sql::SqlText;
 
