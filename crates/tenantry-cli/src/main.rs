@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod database;
 mod demo;
 mod limits;
 mod reporter;
@@ -30,11 +31,36 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command)) {
+    let result = runtime.block_on(commands::run(cli.command));
+    // Nothing left running is waited for: a blocking open of a FIFO without a reader (an
+    // interrupted export) must not keep the process alive.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", render(&e));
+            if e.downcast_ref::<database::BadUrl>().is_some() {
+                ExitCode::from(commands::USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: drivers often repeat their source in
+/// their own message, which `{:#}` would print two or three times.
+fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = database::one_line(cause);
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

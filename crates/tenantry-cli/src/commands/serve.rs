@@ -9,14 +9,16 @@ use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, SqlCatalog, TenantRecord, TenantStatus},
     crud::{Crud, openapi},
-    data::Database,
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
 use tower::util::Either;
 
 use super::token::mint;
-use crate::cli::{DEV_JWT_SECRET, ServeArgs};
+use crate::{
+    cli::{DEV_JWT_SECRET, ServeArgs},
+    database::{self, Create},
+};
 
 /// The demo's tenants: id, name, plan, status.
 const TENANTS: &[(&str, &str, &str, TenantStatus)] = &[
@@ -34,9 +36,8 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 ];
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let db = Database::connect(&args.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
+    let url = args.db.resolve(false);
+    let db = database::open(&url, Create::Yes).await?;
     let store = SqlCatalog::on(&db);
     store
         .migrate()
@@ -44,6 +45,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot create the catalog table")?;
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
+    let catalog_for_banner = catalog.clone();
     let items = crate::demo::prepare(&db).await?;
 
     let secret = args.secret.secret();
@@ -51,7 +53,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .resolver(JwtResolver::hs256(secret.as_bytes()))
         .resolver(HeaderResolver::x_tenant_id())
         .resolver(PathResolver::default())
-        .catalog(catalog)
+        .catalog(catalog_for_banner)
         .trusted_gateway(args.trust_tenant_header)
         .public_path(HEALTHZ)
         .public_path(OPENAPI)
@@ -59,11 +61,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let limits = crate::limits::layer(&args.limits).await?;
     let app = app(tenancy, limits, items);
 
-    let listener = tokio::net::TcpListener::bind(args.bind)
+    let listener = tokio::net::TcpListener::bind(args.bind.as_str())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr().context("no local address")?;
-    banner(&format!("http://{addr}"), secret, &args)?;
+    let tenants = catalog.list().await.context("cannot read the catalog")?;
+    banner(&format!("http://{addr}"), secret, &args, &url, &tenants)?;
     axum::serve(
         listener,
         ServiceExt::<axum::extract::Request>::into_make_service(app),
@@ -128,10 +131,19 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
+/// The banner's tenants line lists at most this many.
+const BANNER_TENANTS: usize = 8;
+
+fn banner(
+    base: &str,
+    secret: &str,
+    args: &ServeArgs,
+    url: &str,
+    tenants: &[TenantRecord],
+) -> anyhow::Result<()> {
     let mut out = format!("tenantry demo listening on {base}\n");
-    out += &format!("database: {}\n", redact(&args.database_url));
-    out += "tenants: acme (active, plan pro), globex (active, plan free), initech (suspended)\n";
+    out += &format!("database: {}\n", database::redact(url));
+    out += &format!("tenants: {}\n", describe_tenants(tenants));
     out += &crate::limits::describe(&args.limits);
     if secret == DEV_JWT_SECRET {
         out +=
@@ -157,18 +169,23 @@ fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// `acme (active, plan pro), initech (suspended), ...`, as the catalog has them now.
+fn describe_tenants(tenants: &[TenantRecord]) -> String {
+    if tenants.is_empty() {
+        return "none (`tenantry tenants create ID` adds one)".to_owned();
     }
+    let mut parts: Vec<String> = tenants
+        .iter()
+        .take(BANNER_TENANTS)
+        .map(|t| match t.status {
+            TenantStatus::Active => format!("{} (active, plan {})", t.id, t.plan),
+            other => format!("{} ({other})", t.id),
+        })
+        .collect();
+    if tenants.len() > BANNER_TENANTS {
+        parts.push(format!("and {} more", tenants.len() - BANNER_TENANTS));
+    }
+    parts.join(", ")
 }
 
 async fn shutdown() {

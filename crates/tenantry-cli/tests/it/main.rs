@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
 mod dbs;
+mod errors;
 mod export;
 mod import;
 mod items;
