@@ -63,6 +63,40 @@ pub(crate) struct ServeArgs {
     pub(crate) trust_tenant_header: bool,
     #[command(flatten)]
     pub(crate) limits: crate::limits::LimitArgs,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
+}
+
+/// What a slow or hostile client may hold (`tenantry serve`).
+#[derive(Debug, Args)]
+pub(crate) struct ConnectionArgs {
+    /// Seconds a client has to send a request's head; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) header_timeout: std::time::Duration,
+    /// Seconds a response write may make no progress (a client that stops reading) before the
+    /// connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) write_timeout: std::time::Duration,
+    /// Seconds a request may take, its body included, before it is answered 408.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) request_timeout: std::time::Duration,
+    /// Largest request body in bytes; a longer one is answered 413.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "1048576",
+        help_heading = "Connections"
+    )]
+    pub(crate) body_limit: usize,
+}
+
+/// Seconds, possibly fractional (`0.5`), more than zero.
+fn seconds(raw: &str) -> Result<std::time::Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("{raw:?} is not a number of seconds above 0")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod database;
 mod demo;
 mod limits;
 mod reporter;
+mod server;
 
 use std::{io::IsTerminal as _, process::ExitCode};
 

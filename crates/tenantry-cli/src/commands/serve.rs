@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use axum::{Json, Router, ServiceExt, routing::get};
+use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
@@ -67,13 +67,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr().context("no local address")?;
     let tenants = catalog.list().await.context("cannot read the catalog")?;
     banner(&format!("http://{addr}"), secret, &args, &url, &tenants)?;
-    axum::serve(
-        listener,
-        ServiceExt::<axum::extract::Request>::into_make_service(app),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("server failed")?;
+    let c = &args.connections;
+    let limits = crate::server::Limits {
+        header_timeout: c.header_timeout,
+        write_timeout: c.write_timeout,
+        request_timeout: c.request_timeout,
+        body_limit: c.body_limit,
+    };
+    crate::server::serve(listener, app, limits, shutdown()).await;
     Ok(ExitCode::SUCCESS)
 }
 

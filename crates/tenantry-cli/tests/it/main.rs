@@ -9,6 +9,7 @@ mod import;
 mod items;
 mod limits;
 mod serve;
+mod slow;
 mod support;
 mod tenants;
 mod token;

@@ -1,0 +1,104 @@
+//! The demo's HTTP server: hyper's HTTP/1 connection with the limits a slow or hostile client
+//! must not get around, where `axum::serve` has none.
+//!
+//! - The request head must arrive within the header timeout (a client sending one byte a
+//!   second is cut off), which also bounds how long an idle keep-alive connection stays open.
+//! - A response write that makes no progress for the write timeout closes the connection (a
+//!   client that never reads its responses holds neither a task nor its buffers for long).
+//! - A request (body included) must be answered within the request timeout: 408.
+//! - A body longer than the body limit is refused with 413, before it is read when it says its
+//!   length (tower-http's `RequestBodyLimit`).
+//!
+//! Each connection is its own task; shutdown stops accepting, lets requests in flight finish
+//! for up to [`DRAIN`], then closes what is left.
+
+use std::{convert::Infallible, future::Future, pin::pin, time::Duration};
+
+use axum::body::Body;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
+use tower::{Service, ServiceBuilder};
+use tower_http::{body::Limited, limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+
+/// How long shutdown waits for requests in flight.
+pub(crate) const DRAIN: Duration = Duration::from_secs(10);
+
+/// The per-connection and per-request limits (`tenantry serve` flags).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) header_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) body_limit: usize,
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains.
+pub(crate) async fn serve<S, B>(
+    listener: TcpListener,
+    app: S,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Default + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let app = ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        .map_request(|req: Request<Limited<Incoming>>| req.map(Body::new))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .service(app);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(target: "tenantry::serve", error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let mut io = TimeoutStream::new(tcp);
+        io.set_write_timeout(Some(limits.write_timeout));
+        let io = TokioIo::new(Box::pin(io));
+        let service = TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(target: "tenantry::serve", %remote, error = %e, "connection closed");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(target: "tenantry::serve", "shutting down: no new connections");
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            target: "tenantry::serve",
+            "requests still running after {} s were cut off",
+            DRAIN.as_secs()
+        );
+    }
+}
