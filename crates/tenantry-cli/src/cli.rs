@@ -65,6 +65,20 @@ pub(crate) struct ServeArgs {
     pub(crate) limits: crate::limits::LimitArgs,
     #[command(flatten)]
     pub(crate) connections: ConnectionArgs,
+    /// Log lines as text or as JSON objects (one per line). RUST_LOG filters them; the default
+    /// shows start-up, one line per request and shutdown.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormat,
+    /// Serve no /metrics and record none.
+    #[arg(long)]
+    pub(crate) no_metrics: bool,
+}
+
+/// `serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What a slow or hostile client may hold (`tenantry serve`).

@@ -5,6 +5,8 @@ mod commands;
 mod database;
 mod demo;
 mod limits;
+mod metrics;
+mod observe;
 mod reporter;
 mod server;
 
@@ -14,17 +16,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // Operators run `sql` commands on purpose: the library's audit line for cross-tenant access
-    // (target tenantry::admin) is for services, not for the CLI's own stderr.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,tenantry::admin=error")
-            }),
-        )
-        .init();
+    let _log = logging(&cli.command);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -64,4 +56,47 @@ fn render(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// Logs on stderr. `serve` shows its start-up, request and shutdown lines by default (through a
+/// writer thread, so a request never waits on the terminal); other commands only warnings.
+/// Operators run `sql` commands on purpose: the library's audit line for cross-tenant access
+/// (target tenantry::admin) is for services, not for the CLI's own stderr.
+fn logging(command: &cli::Command) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
+
+    let serve = match command {
+        cli::Command::Serve(args) => Some(args.log_format),
+        _ => None,
+    };
+    let default = if serve.is_some() {
+        "warn,tenantry::serve=info,tenantry::request=info,tenantry::admin=error"
+    } else {
+        "warn,tenantry::admin=error"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = std::io::stderr().is_terminal();
+    match serve {
+        None => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi)
+                .with_env_filter(filter)
+                .init();
+            None
+        }
+        Some(format) => {
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .finish(std::io::BufWriter::new(std::io::stderr()));
+            let builder = tracing_subscriber::fmt()
+                .with_writer(writer)
+                .with_env_filter(filter);
+            match format {
+                cli::LogFormat::Text => builder.with_ansi(ansi).init(),
+                cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+            }
+            Some(guard)
+        }
+    }
 }

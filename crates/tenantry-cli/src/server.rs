@@ -24,8 +24,12 @@ use hyper_util::{
 };
 use tokio::net::TcpListener;
 use tokio_io_timeout::TimeoutStream;
-use tower::{Service, ServiceBuilder};
-use tower_http::{body::Limited, limit::RequestBodyLimitLayer, timeout::TimeoutLayer};
+use tower::{Service, ServiceBuilder, util::MapRequest};
+use tower_http::{
+    body::Limited,
+    limit::{RequestBodyLimit, RequestBodyLimitLayer},
+    timeout::{Timeout, TimeoutLayer},
+};
 
 /// How long shutdown waits for requests in flight.
 pub(crate) const DRAIN: Duration = Duration::from_secs(10);
@@ -39,7 +43,29 @@ pub(crate) struct Limits {
     pub(crate) body_limit: usize,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains.
+/// `app` behind the request limits: a body over the limit is 413, a request (body included)
+/// that takes longer than the request timeout is 408.
+pub(crate) fn guard<S>(app: S, limits: &Limits) -> Guarded<S> {
+    ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        .map_request(unlimit as fn(Request<Limited<Body>>) -> Request<Body>)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .service(app)
+}
+
+/// The service [`guard`] makes.
+pub(crate) type Guarded<S> =
+    RequestBodyLimit<MapRequest<Timeout<S>, fn(Request<Limited<Body>>) -> Request<Body>>>;
+
+fn unlimit(req: Request<Limited<Body>>) -> Request<Body> {
+    req.map(Body::new)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains. The head and write
+/// timeouts of `limits` apply to every connection.
 pub(crate) async fn serve<S, B>(
     listener: TcpListener,
     app: S,
@@ -48,16 +74,11 @@ pub(crate) async fn serve<S, B>(
 ) where
     S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: http_body::Body<Data = bytes::Bytes> + Default + Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let app = ServiceBuilder::new()
-        .layer(RequestBodyLimitLayer::new(limits.body_limit))
-        .map_request(|req: Request<Limited<Incoming>>| req.map(Body::new))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ))
+        .map_request(|req: Request<Incoming>| req.map(Body::new))
         .service(app);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())

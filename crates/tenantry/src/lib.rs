@@ -56,6 +56,7 @@
 //! | `postgres` | no | the same on PostgreSQL, plus row-level security (`data::rls`) |
 //! | `mysql` | no | the same on MariaDB / MySQL |
 //! | `redis` | no | `limit::RedisStore`: rate limits shared by every instance, on Redis |
+//! | `metrics` | no | `metrics::MetricsLayer`: per-tenant request metrics (bounded labels) through the `metrics` facade |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -73,6 +74,8 @@ pub mod export;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod limit;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "_sql")]
 mod pool;
 mod principal;

@@ -12,7 +12,8 @@ use tenantry::{
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
-use tower::util::Either;
+use tenantry::metrics::MatchedPathLayer;
+use tower::{ServiceBuilder, util::Either};
 
 use super::token::mint;
 use crate::{
@@ -49,32 +50,58 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let items = crate::demo::prepare(&db).await?;
 
     let secret = args.secret.secret();
-    let tenancy = TenancyLayer::builder()
+    let metrics = if args.no_metrics {
+        None
+    } else {
+        Some(crate::metrics::install(db.clone())?)
+    };
+    let mut tenancy = TenancyLayer::builder()
         .resolver(JwtResolver::hs256(secret.as_bytes()))
         .resolver(HeaderResolver::x_tenant_id())
         .resolver(PathResolver::default())
         .catalog(catalog_for_banner)
         .trusted_gateway(args.trust_tenant_header)
         .public_path(HEALTHZ)
-        .public_path(OPENAPI)
-        .build();
+        .public_path(OPENAPI);
+    if metrics.is_some() {
+        tenancy = tenancy.public_path(crate::metrics::PATH);
+    }
+    let tenancy = tenancy.build();
     let limits = crate::limits::layer(&args.limits).await?;
-    let app = app(tenancy, limits, items);
+    let c = &args.connections;
+    let conn_limits = crate::server::Limits {
+        header_timeout: c.header_timeout,
+        write_timeout: c.write_timeout,
+        request_timeout: c.request_timeout,
+        body_limit: c.body_limit,
+    };
+    let app = app(tenancy, limits, items, metrics.as_ref());
+    // Outside in: the request log, the metrics, the request limits (so their 413 and 408 are
+    // logged and counted), then the tenancy layer. A log the filter turns off costs nothing.
+    let log = tracing::enabled!(target: "tenantry::request", tracing::Level::INFO)
+        .then_some(crate::observe::RequestLogLayer);
+    let app = ServiceBuilder::new()
+        .option_layer(log)
+        .option_layer(metrics.as_ref().map(|m| m.layer.clone()))
+        .service(crate::server::guard(app, &conn_limits));
 
     let listener = tokio::net::TcpListener::bind(args.bind.as_str())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr().context("no local address")?;
     let tenants = catalog.list().await.context("cannot read the catalog")?;
+    tracing::info!(
+        target: "tenantry::serve",
+        addr = %addr,
+        database = database::kind(&url),
+        url = %database::redact(&url),
+        tenants = tenants.len(),
+        metrics = metrics.is_some(),
+        "listening"
+    );
     banner(&format!("http://{addr}"), secret, &args, &url, &tenants)?;
-    let c = &args.connections;
-    let limits = crate::server::Limits {
-        header_timeout: c.header_timeout,
-        write_timeout: c.write_timeout,
-        request_timeout: c.request_timeout,
-        body_limit: c.body_limit,
-    };
-    crate::server::serve(listener, app, limits, shutdown()).await;
+    crate::server::serve(listener, app, conn_limits, shutdown()).await;
+    tracing::info!(target: "tenantry::serve", "stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,15 +116,22 @@ fn app(
     tenancy: TenancyLayer,
     limits: Option<tenantry::RateLimitLayer>,
     items: Crud,
+    metrics: Option<&crate::metrics::Installed>,
 ) -> Tenancy<Either<RateLimit<Router>, Router>> {
     let doc = openapi("tenantry demo", env!("CARGO_PKG_VERSION"), &[&items]);
     let api = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .merge(items.router());
-    let router = Router::new()
+    let mut router = Router::new()
         .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
         .route(OPENAPI, get(move || async move { Json(doc) }))
         .merge(api);
+    if let Some(m) = metrics {
+        // The route template, for the metrics and the request log outside the router.
+        router = router
+            .route(crate::metrics::PATH, m.route())
+            .layer(MatchedPathLayer);
+    }
     crate::limits::mount(&tenancy, router, limits)
 }
 

@@ -156,6 +156,11 @@ impl Reply {
     }
 
     #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.body);
+    }
+
+    #[track_caller]
     pub fn assert_whoami(&self, tenant: &str, resolved_by: &str, subject: Option<&str>) {
         assert_eq!(self.status, 200, "{}", self.body);
         assert_eq!(self.body["tenant_id"], tenant, "{}", self.body);

@@ -120,6 +120,30 @@ impl Database {
         &self.pool
     }
 
+    /// Connections the pool holds now, idle and in use.
+    pub fn pool_size(&self) -> u32 {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => p.size(),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => p.size(),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => p.size(),
+        }
+    }
+
+    /// Connections of the pool that are idle now.
+    pub fn pool_idle(&self) -> usize {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => p.num_idle(),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => p.num_idle(),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => p.num_idle(),
+        }
+    }
+
     /// Creates the resource's table if it does not exist, with an index on (tenant, id) and a
     /// unique index on (tenant, cols...) for each
     /// [`unique_per_tenant`](super::ResourceBuilder::unique_per_tenant) set: the same `sku`
