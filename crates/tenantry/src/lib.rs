@@ -98,3 +98,8 @@ pub use tenant_id::{InvalidTenantId, TenantId, TenantIdRule};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate README's example (the one crates.io shows), compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

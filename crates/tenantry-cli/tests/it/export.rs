@@ -554,3 +554,87 @@ fn postgres_integer_tenant_field() {
     );
     assert_fails(&out, 1, "is not an integer");
 }
+
+/// `--output` never replaces what is not a regular file: a character device and a FIFO are
+/// written into (as `cp` does), a directory and a socket are refused, and stay what they were.
+#[cfg(unix)]
+#[test]
+fn output_to_devices_and_fifos_writes_into_them() {
+    use std::os::unix::fs::FileTypeExt as _;
+
+    let dir = TempDir::new();
+    let url = sqlite_url(&dir);
+    exec(&url, ITEMS);
+    let export = |target: &std::path::Path| {
+        sql_on(
+            &url,
+            &[
+                "sql",
+                "export-tenant",
+                "items",
+                "--tenant-id",
+                "t1",
+                "-o",
+                target.to_str().unwrap(),
+            ],
+        )
+    };
+    // A FIFO, read by another process.
+    let fifo = dir.0.join("rows.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = Command::new("cat")
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_ok(&export(&fifo));
+    let read = reader.wait_with_output().unwrap();
+    assert_eq!(
+        parse(&String::from_utf8(read.stdout).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A character device: a private null device where mknod is allowed, else /dev/null.
+    let null = dir.0.join("null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let device = if made {
+        null
+    } else {
+        std::path::PathBuf::from("/dev/null")
+    };
+    assert_ok(&export(&device));
+    assert!(
+        std::fs::metadata(&device)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    // A directory and a socket: refused, left as they are.
+    assert_fails(
+        &export(&dir.0),
+        1,
+        &format!(
+            "output {} is a directory; an export is written to a file, a character device or a \
+             FIFO",
+            dir.0.display()
+        ),
+    );
+    let socket = dir.0.join("s.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    assert_fails(&export(&socket), 1, "is a socket");
+    assert!(std::fs::metadata(&socket).unwrap().file_type().is_socket());
+}

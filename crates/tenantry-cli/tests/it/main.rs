@@ -8,6 +8,7 @@ mod export;
 mod import;
 mod items;
 mod limits;
+mod secrets;
 mod serve;
 mod slow;
 mod support;
