@@ -13,7 +13,9 @@
 # rate limits off. Loopback only; every wrk run is bounded; every server is stopped on exit.
 #
 # Env: ROUNDS (5), DURATION (8s), WARMUP (2s), THREADS (2), CONNS (32), ROUTES (get),
-#      BENCH_DIR (/tmp/tenantry-bench-observe).
+#      BENCH_DIR (/tmp/tenantry-bench-observe); A_RUST_LOG (unset: the default filter) and
+#      A_FLAGS (none) change (a), to measure the log alone (A_FLAGS=--no-metrics) or the
+#      metrics alone (A_RUST_LOG=warn).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,8 +87,11 @@ rps() {
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-up "$PORT_A" "$WORK/a.log" "$TENANTRY" serve --bind "$HOST:$PORT_A" \
-  --database-url "sqlite://$WORK/a.db" --trust-tenant-header --no-rate-limit
+a_env=(env -u RUST_LOG)
+[ -n "${A_RUST_LOG:-}" ] && a_env=(env RUST_LOG="$A_RUST_LOG")
+read -r -a a_flags <<<"${A_FLAGS:-}"
+up "$PORT_A" "$WORK/a.log" "${a_env[@]}" "$TENANTRY" serve --bind "$HOST:$PORT_A" \
+  --database-url "sqlite://$WORK/a.db" --trust-tenant-header --no-rate-limit "${a_flags[@]}"
 up "$PORT_B" "$WORK/b.log" env RUST_LOG=warn "$TENANTRY" serve --bind "$HOST:$PORT_B" \
   --database-url "sqlite://$WORK/b.db" --trust-tenant-header --no-rate-limit --no-metrics
 curl -fsS -H 'X-Tenant-Id: acme' "http://$HOST:$PORT_A/api/v1/items/1" | grep -q '"Item 1"' || die "no data on A"
@@ -110,4 +115,4 @@ for route in "${ROUTE_LIST[@]}"; do
   echo "| $route | $ROUNDS | $(median "${as[@]}") | $(median "${bs[@]}") | $(median "${ratios[@]}") | ${ratios[*]} |"
 done
 echo "log lines written by (a): $(grep -c 'tenantry::request' "$WORK/a.log"); by (b): $(grep -c 'tenantry::request' "$WORK/b.log" || true)" >&2
-curl -fsS "http://$HOST:$PORT_A/metrics" | grep -c '^tenantry_' | sed 's/^/metric lines on (a): /' >&2
+{ curl -fsS "http://$HOST:$PORT_A/metrics" 2>/dev/null || true; } | grep -c '^tenantry_' | sed 's/^/metric lines on (a): /' >&2 || true
