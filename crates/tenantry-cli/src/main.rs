@@ -5,6 +5,7 @@ mod commands;
 mod database;
 mod demo;
 mod limits;
+mod logwriter;
 mod metrics;
 mod observe;
 mod reporter;
@@ -16,7 +17,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let _log = logging(&cli.command);
+    let log = logging(&cli.command);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -25,6 +26,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(commands::run(cli.command));
+    if let Some(log) = &log {
+        log.flush(); // log lines first, then the error (if any) after them
+    }
     // Nothing left running is waited for: a blocking open of a FIFO without a reader (an
     // interrupted export) must not keep the process alive.
     runtime.shutdown_background();
@@ -58,11 +62,11 @@ fn render(e: &anyhow::Error) -> String {
     out
 }
 
-/// Logs on stderr. `serve` shows its start-up, request and shutdown lines by default (through a
-/// writer thread, so a request never waits on the terminal); other commands only warnings.
+/// Logs on stderr. `serve` shows its start-up, request and shutdown lines by default (buffered,
+/// see `logwriter`, so a request never waits on the terminal); other commands only warnings.
 /// Operators run `sql` commands on purpose: the library's audit line for cross-tenant access
 /// (target tenantry::admin) is for services, not for the CLI's own stderr.
-fn logging(command: &cli::Command) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+fn logging(command: &cli::Command) -> Option<logwriter::LogGuard> {
     use tracing_subscriber::EnvFilter;
 
     let serve = match command {
@@ -86,9 +90,7 @@ fn logging(command: &cli::Command) -> Option<tracing_appender::non_blocking::Wor
             None
         }
         Some(format) => {
-            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(false)
-                .finish(std::io::BufWriter::new(std::io::stderr()));
+            let (writer, guard) = logwriter::Batched::start();
             let builder = tracing_subscriber::fmt()
                 .with_writer(writer)
                 .with_env_filter(filter);
