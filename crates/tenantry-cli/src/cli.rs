@@ -1,6 +1,6 @@
 //! Command-line definitions (clap types only; the work lives in `commands`).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -49,12 +49,12 @@ impl SecretArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub(crate) bind: SocketAddr,
-    /// Database for the catalog: sqlite://FILE, postgres://..., mysql://...
-    #[arg(long, env = "TENANTRY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub(crate) database_url: String,
+    /// Address to listen on: IP:PORT, HOST:PORT (`localhost:8080`) or :PORT (on 127.0.0.1);
+    /// port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_bind)]
+    pub(crate) bind: String,
+    #[command(flatten)]
+    pub(crate) db: DatabaseArgs,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
     /// Accept a tenant named only by the X-Tenant-Id header, with no bearer token (trusted
@@ -68,12 +68,60 @@ pub(crate) struct ServeArgs {
     pub(crate) allow_inexact_tenant_columns: bool,
     #[command(flatten)]
     pub(crate) limits: crate::limits::LimitArgs,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
+    /// Log lines as text or as JSON objects (one per line). RUST_LOG filters them; the default
+    /// shows start-up, one line per request and shutdown.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormat,
+    /// Serve no /metrics and record none.
+    #[arg(long)]
+    pub(crate) no_metrics: bool,
+}
+
+/// `serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What a slow or hostile client may hold (`tenantry serve`).
+#[derive(Debug, Args)]
+pub(crate) struct ConnectionArgs {
+    /// Seconds a client has to send a request's head; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) header_timeout: std::time::Duration,
+    /// Seconds a response write may make no progress (a client that stops reading) before the
+    /// connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) write_timeout: std::time::Duration,
+    /// Seconds a request may take, its body included, before it is answered 408.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds, help_heading = "Connections")]
+    pub(crate) request_timeout: std::time::Duration,
+    /// Largest request body in bytes; a longer one is answered 413.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "1048576",
+        help_heading = "Connections"
+    )]
+    pub(crate) body_limit: usize,
+}
+
+/// Seconds, possibly fractional (`0.5`), more than zero.
+fn seconds(raw: &str) -> Result<std::time::Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() && s < 1e9 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("{raw:?} is not a number of seconds above 0")),
+    }
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct TokenArgs {
-    /// Subject (`sub` claim).
-    #[arg(long)]
+    /// Subject (`sub` claim), not empty.
+    #[arg(long, value_parser = non_empty)]
     pub(crate) sub: String,
     /// The principal's tenant (`tenant_id` claim).
     #[arg(long)]
@@ -86,6 +134,14 @@ pub(crate) struct TokenArgs {
     pub(crate) ttl: u64,
     #[command(flatten)]
     pub(crate) secret: SecretArgs,
+}
+
+fn non_empty(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(raw.to_owned())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,12 +175,40 @@ pub(crate) enum SqlCommand {
     ImportTenant(ImportTenantArgs),
 }
 
-/// The database of the `sql` commands.
+/// The database of every command. One variable names it everywhere, `TENANTRY_DATABASE_URL`;
+/// the `sql` commands also read `SQL_URL` (as svc-infra's CLI does); the default is the demo's.
 #[derive(Debug, Args)]
 pub(crate) struct DatabaseArgs {
-    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB, mysql://USER@HOST/DB.
-    #[arg(long, env = "SQL_URL", hide_env_values = true)]
+    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB, mysql://USER@HOST/DB [default:
+    /// sqlite://tenantry-demo.db; the `sql` commands also read SQL_URL]. Only `serve` creates
+    /// a missing SQLite file.
+    #[arg(long, env = "TENANTRY_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+}
+
+/// `--bind`: `IP:PORT`, `HOST:PORT` or `:PORT` (the host defaults to 127.0.0.1); the host name
+/// is resolved when the server binds.
+fn parse_bind(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let (host, port) = match raw.rsplit_once(':') {
+        Some((host, port)) => (host, port),
+        None => ("", raw),
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{raw:?} is not HOST:PORT (for example 127.0.0.1:8080, localhost:8080 or :8080)"
+        ));
+    }
+    let host = match host {
+        "" => "127.0.0.1",
+        h => h,
+    };
+    if host.starts_with('[') != host.ends_with(']') || host.contains(char::is_whitespace) {
+        return Err(format!(
+            "{raw:?}: {host:?} is not a host name or IP address"
+        ));
+    }
+    Ok(format!("{host}:{port}"))
 }
 
 /// Output layout of `sql export-tenant`.
@@ -184,6 +268,10 @@ pub(crate) struct ImportTenantArgs {
     /// ones.
     #[arg(long, requires = "as_tenant")]
     pub(crate) keep_ids: bool,
+    /// With --as-tenant, add that tenant to the catalog (active, plan free, shared rows) when
+    /// it is not there; without this flag an --as-tenant unknown to the catalog is refused.
+    #[arg(long, requires = "as_tenant")]
+    pub(crate) create_tenant: bool,
     /// The column holding the tenant (a directory's manifest names its own).
     #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
     pub(crate) tenant_field: String,
@@ -218,10 +306,8 @@ pub(crate) enum TenantsCommand {
 /// The catalog database and output style of the `tenants` commands.
 #[derive(Debug, Args)]
 pub(crate) struct CatalogArgs {
-    /// Database holding the catalog: sqlite://FILE, postgres://..., mysql://... The table is
-    /// created if missing.
-    #[arg(long, env = "TENANTRY_DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
-    pub(crate) database_url: String,
+    #[command(flatten)]
+    pub(crate) db: DatabaseArgs,
     /// Print JSON on standard output (for scripts).
     #[arg(long)]
     pub(crate) json: bool,

@@ -56,6 +56,7 @@
 //! | `postgres` | no | the same on PostgreSQL, plus row-level security (`data::rls`) |
 //! | `mysql` | no | the same on MariaDB / MySQL |
 //! | `redis` | no | `limit::RedisStore`: rate limits shared by every instance, on Redis |
+//! | `metrics` | no | `metrics::MetricsLayer`: per-tenant request metrics (bounded labels) through the `metrics` facade |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -76,6 +77,8 @@ pub mod export;
 pub mod extract;
 mod future;
 pub mod limit;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod principal;
 pub mod problem;
 mod rejection;
@@ -97,3 +100,8 @@ pub use tenant_id::{InvalidTenantId, TenantId, TenantIdRule};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate README's example (the one crates.io shows), compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

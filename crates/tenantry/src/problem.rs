@@ -17,6 +17,7 @@
 //! | `method_not_allowed` | 405 | the path exists but not with this method (`Allow` lists those that do) |
 //! | `invalid_json` | 400 | the body is not valid JSON, or could not be read |
 //! | `payload_too_large` | 413 | the body is larger than the service accepts |
+//! | `request_timeout` | 408 | the request, its body included, took longer than the service allows |
 //! | `unsupported_media_type` | 415 | the body is not sent as `application/json` |
 //! | `validation_failed` | 422 | a field or query parameter is missing, unknown, mistyped, out of range or immutable |
 //! | `conflict` | 409 | a unique key already holds these values in this tenant |
@@ -137,6 +138,8 @@ problem_codes! {
         "the body is not valid JSON, or could not be read";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
         "the body is larger than the service accepts";
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT,
+        "the request, its body included, took longer than the service allows";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "the body is not sent as `application/json`";
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY,

@@ -3,20 +3,24 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use axum::{Json, Router, ServiceExt, routing::get};
+use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, TenantRecord, TenantStatus},
     crud::Crud,
-    data::{DataStore, OnInexact, audit_tenant_columns},
+    data::{OnInexact, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
-use tower::util::Either;
+use tenantry::metrics::MatchedPathLayer;
+use tower::{ServiceBuilder, util::Either};
 
 use super::token::mint;
-use crate::cli::{DEV_JWT_SECRET, ServeArgs};
+use crate::{
+    cli::{DEV_JWT_SECRET, ServeArgs},
+    database::{self, Create},
+};
 
 /// The demo's tenants: id, name, plan, status.
 const TENANTS: &[(&str, &str, &str, TenantStatus)] = &[
@@ -34,9 +38,8 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 ];
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let db = DataStore::connect(&args.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&args.database_url)))?;
+    let url = args.db.resolve(false);
+    let db = database::open(&url, Create::Yes).await?;
     let store = db.catalog();
     store
         .migrate()
@@ -44,6 +47,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot create the catalog table")?;
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
+    let catalog_for_banner = catalog.clone();
     let items = crate::demo::prepare(&db).await?;
     // Every tenant column must compare exactly, or tenants differing only in case share rows.
     let policy = if args.allow_inexact_tenant_columns {
@@ -58,30 +62,59 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("refusing to start")?;
 
     let secret = args.secret.secret();
-    let tenancy = TenancyLayer::builder()
+    let metrics = if args.no_metrics {
+        None
+    } else {
+        Some(crate::metrics::install(db.clone())?)
+    };
+    let mut tenancy = TenancyLayer::builder()
         .resolver(JwtResolver::hs256(secret.as_bytes()))
         .resolver(HeaderResolver::x_tenant_id())
         .resolver(PathResolver::default())
-        .catalog(catalog)
+        .catalog(catalog_for_banner)
         .trusted_gateway(args.trust_tenant_header)
         .public_path(HEALTHZ)
-        .public_path(OPENAPI)
-        .build();
+        .public_path(OPENAPI);
+    if metrics.is_some() {
+        tenancy = tenancy.public_path(crate::metrics::PATH);
+    }
+    let tenancy = tenancy.build();
     let limits = crate::limits::layer(&args.limits).await?;
-    let app = app(tenancy, limits, items);
+    let c = &args.connections;
+    let conn_limits = crate::server::Limits {
+        header_timeout: c.header_timeout,
+        write_timeout: c.write_timeout,
+        request_timeout: c.request_timeout,
+        body_limit: c.body_limit,
+    };
+    let app = app(tenancy, limits, items, metrics.as_ref());
+    // Outside in: the request log, the metrics, the request limits (so their 413 and 408 are
+    // logged and counted), then the tenancy layer. A log the filter turns off costs nothing.
+    let log = tracing::enabled!(target: "tenantry::request", tracing::Level::INFO)
+        .then_some(crate::observe::RequestLogLayer);
+    let app = ServiceBuilder::new()
+        .option_layer(log)
+        .option_layer(metrics.as_ref().map(|m| m.layer.clone()))
+        .layer(axum::middleware::from_fn(crate::server::as_problem))
+        .service(crate::server::guard(app, &conn_limits));
 
-    let listener = tokio::net::TcpListener::bind(args.bind)
+    let listener = tokio::net::TcpListener::bind(args.bind.as_str())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr().context("no local address")?;
-    banner(&format!("http://{addr}"), secret, &args)?;
-    axum::serve(
-        listener,
-        ServiceExt::<axum::extract::Request>::into_make_service(app),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("server failed")?;
+    let tenants = catalog.list().await.context("cannot read the catalog")?;
+    tracing::info!(
+        target: "tenantry::serve",
+        addr = %addr,
+        database = database::kind(&url),
+        url = %database::redact(&url),
+        tenants = tenants.len(),
+        metrics = metrics.is_some(),
+        "listening"
+    );
+    banner(&format!("http://{addr}"), secret, &args, &url, &tenants)?;
+    crate::server::serve(listener, app, conn_limits, shutdown()).await;
+    tracing::info!(target: "tenantry::serve", "stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,17 +129,24 @@ fn app(
     tenancy: TenancyLayer,
     limits: Option<tenantry::RateLimitLayer>,
     items: Crud,
+    metrics: Option<&crate::metrics::Installed>,
 ) -> Tenancy<Either<RateLimit<Router>, Router>> {
     let doc = crate::demo::openapi(&items);
     let api = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .merge(items.router());
-    let router = Router::new()
+    let mut router = Router::new()
         .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
         .route(OPENAPI, get(move || async move { Json(doc) }))
         .merge(api)
         .fallback(tenantry::problem::not_found)
         .method_not_allowed_fallback(tenantry::problem::method_not_allowed);
+    if let Some(m) = metrics {
+        // The route template, for the metrics and the request log outside the router.
+        router = router
+            .route(crate::metrics::PATH, m.route())
+            .layer(MatchedPathLayer);
+    }
     crate::limits::mount(&tenancy, router, limits)
 }
 
@@ -141,10 +181,19 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
+/// The banner's tenants line lists at most this many.
+const BANNER_TENANTS: usize = 8;
+
+fn banner(
+    base: &str,
+    secret: &str,
+    args: &ServeArgs,
+    url: &str,
+    tenants: &[TenantRecord],
+) -> anyhow::Result<()> {
     let mut out = format!("tenantry demo listening on {base}\n");
-    out += &format!("database: {}\n", redact(&args.database_url));
-    out += "tenants: acme (active, plan pro), globex (active, plan free), initech (suspended)\n";
+    out += &format!("database: {}\n", database::redact(url));
+    out += &format!("tenants: {}\n", describe_tenants(tenants));
     out += &crate::limits::describe(&args.limits);
     if secret == DEV_JWT_SECRET {
         out +=
@@ -170,18 +219,23 @@ fn banner(base: &str, secret: &str, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// `acme (active, plan pro), initech (suspended), ...`, as the catalog has them now.
+fn describe_tenants(tenants: &[TenantRecord]) -> String {
+    if tenants.is_empty() {
+        return "none (`tenantry tenants create ID` adds one)".to_owned();
     }
+    let mut parts: Vec<String> = tenants
+        .iter()
+        .take(BANNER_TENANTS)
+        .map(|t| match t.status {
+            TenantStatus::Active => format!("{} (active, plan {})", t.id, t.plan),
+            other => format!("{} ({other})", t.id),
+        })
+        .collect();
+    if tenants.len() > BANNER_TENANTS {
+        parts.push(format!("and {} more", tenants.len() - BANNER_TENANTS));
+    }
+    parts.join(", ")
 }
 
 async fn shutdown() {

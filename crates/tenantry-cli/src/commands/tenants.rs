@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 use tenantry::{
     TenantId,
-    catalog::{CatalogStore, Placement, SqlCatalog, TenantRecord, TenantStatus},
+    catalog::{CatalogError, CatalogStore, Placement, SqlCatalog, TenantRecord, TenantStatus},
 };
 
 use super::USAGE;
@@ -14,6 +14,7 @@ use crate::cli::{
     CatalogArgs, StatusArg, TenantArgs, TenantsCommand, TenantsCreateArgs, TenantsDeleteArgs,
     TenantsListArgs,
 };
+use crate::database::{self, Create};
 
 pub(crate) async fn run(command: TenantsCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -45,38 +46,56 @@ fn status(s: StatusArg) -> TenantStatus {
     }
 }
 
-/// Opens the catalog and creates its table if missing (as `serve` does).
-async fn open(c: &CatalogArgs) -> anyhow::Result<SqlCatalog> {
-    super::sql::probe(&c.database_url).await.with_context(|| {
-        format!(
-            "cannot open the catalog database {}",
-            redact(&c.database_url)
-        )
-    })?;
-    let store = SqlCatalog::connect(&c.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the catalog database {}",
-                redact(&c.database_url)
-            )
-        })?;
-    store
-        .migrate()
-        .await
-        .context("cannot create the catalog table")?;
-    Ok(store)
+/// The catalog of `c`'s database (which must exist: only `serve` creates one). `create`: make
+/// the catalog table if missing (`tenants create`); other verbs need it to be there.
+async fn open(c: &CatalogArgs, create: bool) -> anyhow::Result<Store> {
+    let url = c.db.resolve(false);
+    let db = database::open(&url, Create::No).await?;
+    let store = db.catalog();
+    if create {
+        store
+            .migrate()
+            .await
+            .context("cannot create the catalog table")?;
+    }
+    Ok(Store { store, url })
 }
 
-async fn get(store: &SqlCatalog, id: &TenantId) -> anyhow::Result<TenantRecord> {
-    store
-        .get(id)
-        .await?
-        .with_context(|| format!("tenant {id} does not exist"))
+/// A catalog and the URL it came from, for messages.
+struct Store {
+    store: SqlCatalog,
+    url: String,
+}
+
+impl Store {
+    /// `e`, or for a missing table the message saying how to get one.
+    fn explain(&self, e: CatalogError) -> anyhow::Error {
+        if database::is_missing_table(&e) {
+            anyhow::anyhow!(
+                "{} has no tenant catalog (table tenantry_tenants); `tenantry tenants create ID` \
+                 makes one, `tenantry serve` makes the demo's",
+                database::redact(&self.url)
+            )
+        } else {
+            e.into()
+        }
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<TenantRecord>> {
+        self.store.list().await.map_err(|e| self.explain(e))
+    }
+
+    async fn get(&self, id: &TenantId) -> anyhow::Result<TenantRecord> {
+        self.store
+            .get(id)
+            .await
+            .map_err(|e| self.explain(e))?
+            .with_context(|| format!("tenant {id} does not exist"))
+    }
 }
 
 async fn list(args: TenantsListArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&args.catalog).await?;
+    let store = open(&args.catalog, false).await?;
     let mut records = store.list().await?;
     if let Some(s) = args.status {
         records.retain(|r| r.status == status(s));
@@ -94,8 +113,8 @@ async fn show(args: TenantArgs) -> anyhow::Result<ExitCode> {
         Ok(id) => id,
         Err(e) => return usage(e),
     };
-    let store = open(&args.catalog).await?;
-    let record = get(&store, &id).await?;
+    let store = open(&args.catalog, false).await?;
+    let record = store.get(&id).await?;
     if args.catalog.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
@@ -131,8 +150,8 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
         .with_status(status(args.status))
         .with_placement(placement)
         .with_settings(settings);
-    let store = open(&args.catalog).await?;
-    store.create(&record).await?;
+    let store = open(&args.catalog, true).await?;
+    store.store.create(&record).await?;
     report(
         &args.catalog,
         &record,
@@ -145,8 +164,8 @@ async fn set_status(args: TenantArgs, to: TenantStatus) -> anyhow::Result<ExitCo
         Ok(id) => id,
         Err(e) => return usage(e),
     };
-    let store = open(&args.catalog).await?;
-    let mut record = get(&store, &id).await?;
+    let store = open(&args.catalog, false).await?;
+    let mut record = store.get(&id).await?;
     let from = record.status;
     if to == TenantStatus::Suspended && from == TenantStatus::Deleted {
         anyhow::bail!("tenant {id} is deleted; `tenantry tenants resume {id}` restores it first");
@@ -154,7 +173,7 @@ async fn set_status(args: TenantArgs, to: TenantStatus) -> anyhow::Result<ExitCo
     if from != to {
         record.status = to;
         record.touch();
-        store.update(&record).await?;
+        store.store.update(&record).await?;
     }
     report(&args.catalog, &record, &transition(&id, from, to))
 }
@@ -164,10 +183,10 @@ async fn delete(args: TenantsDeleteArgs) -> anyhow::Result<ExitCode> {
         Ok(id) => id,
         Err(e) => return usage(e),
     };
-    let store = open(&args.catalog).await?;
-    let mut record = get(&store, &id).await?;
+    let store = open(&args.catalog, false).await?;
+    let mut record = store.get(&id).await?;
     if args.purge {
-        store.remove(&id).await?;
+        store.store.remove(&id).await?;
         if args.catalog.json {
             println!("{}", serde_json::json!({ "id": id, "purged": true }));
         } else {
@@ -179,7 +198,7 @@ async fn delete(args: TenantsDeleteArgs) -> anyhow::Result<ExitCode> {
     if from != TenantStatus::Deleted {
         record.status = TenantStatus::Deleted;
         record.touch();
-        store.update(&record).await?;
+        store.store.update(&record).await?;
     }
     report(
         &args.catalog,
@@ -261,20 +280,6 @@ fn details(r: &TenantRecord) -> String {
         stamp(&r.created_at),
         stamp(&r.updated_at)
     )
-}
-
-/// `url` with any password replaced by `***`.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 #[cfg(test)]

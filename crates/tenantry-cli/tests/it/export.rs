@@ -114,8 +114,8 @@ fn stdout_ndjson_limit_and_a_tenant_id_that_tries_to_inject() {
         "--limit 0 means all"
     );
 
-    // The tenant id is a bound value, never SQL.
-    let text = assert_ok(&sql_on(
+    // A tenant id that is not one is a usage error, before any SQL.
+    let out = sql_on(
         &url,
         &[
             "sql",
@@ -124,8 +124,25 @@ fn stdout_ndjson_limit_and_a_tenant_id_that_tries_to_inject() {
             "--tenant-id",
             "t1' OR '1'='1",
         ],
-    ));
-    assert_eq!(text, "[]\n");
+    );
+    assert_fails(
+        &out,
+        2,
+        "--tenant-id \"t1' OR '1'='1\" is not a valid tenant id",
+    );
+    // A valid id without rows, in a database without a tenant catalog: `[]`, and a warning.
+    let out = sql_on(
+        &url,
+        &["sql", "export-tenant", "items", "--tenant-id", "t9"],
+    );
+    assert_eq!(assert_ok(&out), "[]\n");
+    assert_eq!(
+        messages(&out),
+        [
+            "warning: no rows of tenant t9; this database has no tenant catalog to tell an \
+          unknown tenant from an empty one"
+        ]
+    );
 }
 
 #[test]
@@ -134,15 +151,10 @@ fn usage_errors_exit_2_before_any_sql() {
     let url = sqlite_url(&dir);
     exec(&url, &format!("{ITEMS} CREATE TABLE x (id INTEGER);"));
 
-    let out = run(&mut sql(&[
-        "sql",
-        "export-tenant",
-        "items",
-        "--tenant-id",
-        "t1",
-    ]));
-    assert_fails(&out, 2, "--database-url");
-    assert!(messages(&out)[0].contains("SQL_URL"));
+    // No URL: the demo's database, which is not in this directory (and is not created).
+    let out = run(sql(&["sql", "export-tenant", "items", "--tenant-id", "t1"]).current_dir(&dir.0));
+    assert_fails(&out, 1, "the file tenantry-demo.db does not exist");
+    assert!(!dir.0.join("tenantry-demo.db").exists());
 
     let out = sql_on(&url, &["sql", "export-tenant", "items"]);
     assert_eq!(out.status.code(), Some(2), "missing --tenant-id");
@@ -435,20 +447,35 @@ fn all_tables_with_a_manifest() {
     let notes = parse(&std::fs::read_to_string(out_dir.join("notes.json")).unwrap());
     assert_eq!(notes, json!([{"tenant_id": "t1", "body": "n1"}]));
 
-    // Not over an export that is already there.
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "export-tenant",
-            "--all-tables",
-            "--tenant-id",
-            "t1",
-            "-o",
-            out_dir.to_str().unwrap(),
-        ],
+    // Again over the earlier export (the command can be re-run): replaced whole, no leftovers.
+    std::fs::write(out_dir.join("stray.txt"), b"from the earlier run").unwrap();
+    let again = |target: &std::path::Path| {
+        sql_on(
+            &url,
+            &[
+                "sql",
+                "export-tenant",
+                "--all-tables",
+                "--tenant-id",
+                "t1",
+                "-o",
+                target.to_str().unwrap(),
+            ],
+        )
+    };
+    assert_ok(&again(&out_dir));
+    assert!(
+        !out_dir.join("stray.txt").exists(),
+        "the old export is gone"
     );
-    assert_fails(&out, 1, "exists and is not empty");
+    assert!(out_dir.join("manifest.json").exists());
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    // Never over a directory that is not an export.
+    let other = dir.0.join("not-an-export");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), b"mine").unwrap();
+    assert_fails(&again(&other), 1, "holds no tenantry export");
+    assert_eq!(std::fs::read(other.join("keep.txt")).unwrap(), b"mine");
     let out = sql_on(
         &url,
         &[
@@ -526,4 +553,88 @@ fn postgres_integer_tenant_field() {
         ],
     );
     assert_fails(&out, 1, "is not an integer");
+}
+
+/// `--output` never replaces what is not a regular file: a character device and a FIFO are
+/// written into (as `cp` does), a directory and a socket are refused, and stay what they were.
+#[cfg(unix)]
+#[test]
+fn output_to_devices_and_fifos_writes_into_them() {
+    use std::os::unix::fs::FileTypeExt as _;
+
+    let dir = TempDir::new();
+    let url = sqlite_url(&dir);
+    exec(&url, ITEMS);
+    let export = |target: &std::path::Path| {
+        sql_on(
+            &url,
+            &[
+                "sql",
+                "export-tenant",
+                "items",
+                "--tenant-id",
+                "t1",
+                "-o",
+                target.to_str().unwrap(),
+            ],
+        )
+    };
+    // A FIFO, read by another process.
+    let fifo = dir.0.join("rows.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = Command::new("cat")
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_ok(&export(&fifo));
+    let read = reader.wait_with_output().unwrap();
+    assert_eq!(
+        parse(&String::from_utf8(read.stdout).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A character device: a private null device where mknod is allowed, else /dev/null.
+    let null = dir.0.join("null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let device = if made {
+        null
+    } else {
+        std::path::PathBuf::from("/dev/null")
+    };
+    assert_ok(&export(&device));
+    assert!(
+        std::fs::metadata(&device)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    // A directory and a socket: refused, left as they are.
+    assert_fails(
+        &export(&dir.0),
+        1,
+        &format!(
+            "output {} is a directory; an export is written to a file, a character device or a \
+             FIFO",
+            dir.0.display()
+        ),
+    );
+    let socket = dir.0.join("s.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    assert_fails(&export(&socket), 1, "is a socket");
+    assert!(std::fs::metadata(&socket).unwrap().file_type().is_socket());
 }

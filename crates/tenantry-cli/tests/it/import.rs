@@ -549,7 +549,8 @@ fn refusals_import_nothing() {
         ],
     );
     assert_fails(&out, 2, "not a plain SQL identifier");
-    let out = run(&mut sql(&[
+    // No URL: the demo's database, which is not in this directory (and is not created).
+    let out = run(sql(&[
         "sql",
         "import-tenant",
         "items",
@@ -557,8 +558,10 @@ fn refusals_import_nothing() {
         "t1",
         "-i",
         &dup,
-    ]));
-    assert_fails(&out, 2, "SQL_URL");
+    ])
+    .current_dir(&dir.0));
+    assert_fails(&out, 1, "the file tenantry-demo.db does not exist");
+    assert!(!dir.0.join("tenantry-demo.db").exists());
     assert_eq!(count(), 1);
 }
 

@@ -4,11 +4,14 @@
 
 mod catalog_changes;
 mod dbs;
+mod errors;
 mod export;
 mod import;
 mod items;
 mod limits;
+mod secrets;
 mod serve;
+mod slow;
 mod support;
 mod tenants;
 mod token;

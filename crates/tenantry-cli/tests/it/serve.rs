@@ -201,19 +201,132 @@ async fn a_restart_keeps_the_catalog_and_seeds_once() {
         .assert_whoami("acme", "jwt", Some("alice"));
 }
 
-#[test]
-fn an_unreachable_database_is_exit_1_with_the_cause() {
-    let out = run(&mut tenantry(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        "postgres://nobody:hunter2@127.0.0.1:1/x",
-    ]));
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot open the database"), "{err}");
-    assert!(!err.contains("hunter2"), "password leaked: {err}");
+/// Runs `tenantry serve EXTRA...` with stdout and stderr in files, calls `traffic` with the base
+/// URL, stops the server with SIGTERM and returns (stdout, stderr).
+async fn logged_run<F, Fut>(extra: &[&str], envs: &[(&str, &str)], traffic: F) -> (String, String)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = TempDir::new();
+    let (out_path, err_path) = (dir.0.join("out"), dir.0.join("err"));
+    let url = dir.sqlite_url();
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--database-url", &url];
+    args.extend_from_slice(extra);
+    let mut cmd = tenantry(&args);
+    cmd.envs(envs.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let base = loop {
+        let out = std::fs::read_to_string(&out_path).unwrap();
+        if let Some(line) = out
+            .lines()
+            .find(|l| l.starts_with("tenantry demo listening on "))
+        {
+            break line["tenantry demo listening on ".len()..].to_owned();
+        }
+        assert!(started.elapsed().as_secs() < 60, "no banner");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    traffic(base).await;
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success(), "SIGTERM is a clean stop");
+    (
+        std::fs::read_to_string(&out_path).unwrap(),
+        std::fs::read_to_string(&err_path).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn logs_say_start_each_request_and_stop() {
+    let (_, err) = logged_run(&[], &[], |base| async move {
+        let alice = token_cmd(&["--sub", "alice", "--tenant", "acme"]);
+        get(&format!("{base}/api/v1/items/1"), Some(&alice), &[])
+            .await
+            .assert_status(200);
+        get(&format!("{base}{WHOAMI}"), None, &[])
+            .await
+            .assert_status(401);
+    })
+    .await;
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].contains("INFO tenantry::serve: listening addr=127.0.0.1:")
+            && lines[0].contains(r#"database="sqlite""#)
+            && lines[0].contains("tenants=3"),
+        "{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "INFO tenantry::request: request method=GET \
+             path=\"/api/v1/items/1\" route=\"/api/v1/items/{id}\" status=200"
+        ) && l.contains(r#"tenant="acme" resolved_by="jwt""#)),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("status=401") && l.contains(r#"code="tenant_context_missing""#)),
+        "{err}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("INFO tenantry::serve: stopped"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_and_the_metrics_endpoint() {
+    let (_, err) = logged_run(&["--log-format", "json"], &[], |base| async move {
+        let alice = token_cmd(&["--sub", "alice", "--tenant", "acme"]);
+        get(&format!("{base}{WHOAMI}"), Some(&alice), &[])
+            .await
+            .assert_status(200);
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for needle in [
+            r#"tenantry_requests_total{tenant="acme",status="200"} 1"#,
+            r#"tenantry_rate_limit_decisions_total{decision="allowed"} 1"#,
+            r#"tenantry_db_pool_connections{state="idle"}"#,
+            r#"tenantry_request_duration_seconds_bucket{method="GET",route="/api/v1/whoami",le="0.005"}"#,
+        ] {
+            assert!(text.contains(needle), "{needle} not in\n{text}");
+        }
+    })
+    .await;
+    let objects: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = objects
+        .iter()
+        .find(|o| o["target"] == "tenantry::request" && o["path"] == WHOAMI)
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(request["level"], "INFO");
+    assert_eq!(request["status"], 200);
+    assert_eq!(request["tenant"], "acme");
+    assert_eq!(request["resolved_by"], "jwt");
+    assert_eq!(request["route"], WHOAMI);
+    assert!(request["latency_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(objects[0]["message"], "listening");
+    assert_eq!(objects[0]["tenants"], 3);
 }
 
 /// A tenant column that compares without case makes `serve` refuse to start, naming the table

@@ -48,6 +48,8 @@ pub fn tenantry(args: &[&str]) -> Command {
     cmd.args(args)
         .env_remove("TENANTRY_JWT_SECRET")
         .env_remove("TENANTRY_DATABASE_URL")
+        .env_remove("SQL_URL")
+        .env_remove("TENANTRY_REDIS_URL")
         .env_remove("RUST_LOG");
     cmd
 }
@@ -67,13 +69,10 @@ impl Server {
     /// Starts `tenantry serve --bind 127.0.0.1:0 --database-url URL EXTRA...` and waits until it
     /// prints its address.
     pub fn start(database_url: &str, extra: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut args = vec![
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ];
+        let mut args = vec!["serve", "--database-url", database_url];
+        if !extra.contains(&"--bind") {
+            args.extend(["--bind", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let mut cmd = tenantry(&args);
         cmd.envs(envs.iter().copied());
@@ -154,6 +153,11 @@ impl Reply {
             self.body
         );
         assert_eq!(self.content_type, "application/problem+json");
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.body);
     }
 
     #[track_caller]

@@ -87,6 +87,16 @@ impl DataStore {
         &self.pool
     }
 
+    /// Connections the pool holds now, idle and in use.
+    pub fn pool_size(&self) -> u32 {
+        dispatch!(&self.pool, |pool| pool.size())
+    }
+
+    /// Connections of the pool that are idle now.
+    pub fn pool_idle(&self) -> usize {
+        dispatch!(&self.pool, |pool| pool.num_idle())
+    }
+
     /// The catalog (`tenantry_tenants`) in this store's database, sharing its pool.
     pub fn catalog(&self) -> SqlCatalog {
         SqlCatalog::sharing(self.pool.clone())

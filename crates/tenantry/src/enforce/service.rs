@@ -35,7 +35,10 @@ impl<S: fmt::Debug> fmt::Debug for Tenancy<S> {
 
 pin_project! {
     /// The response future of [`Tenancy`]: a refusal, or the inner service's response produced
-    /// inside the tenant's scope.
+    /// inside the tenant's scope. An accepted request's response carries its
+    /// [`TenantContext`] in its extensions (a refusal carries a
+    /// [`ProblemCode`](crate::problem::ProblemCode)), so that logging and metrics layers outside
+    /// this one can tell the tenant and how it was resolved.
     ///
     /// When the tenant can be decided without awaiting (built-in resolvers, no membership hook,
     /// the catalog entry cached: the usual case), it is decided in `call` and this future is the
@@ -51,7 +54,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B, E> {
         Refused { response: Option<Response<B>> },
-        Scoped { #[pin] future: Scoped<F> },
+        Scoped { #[pin] future: Scoped<F>, ctx: Option<TenantContext> },
         Unscoped { #[pin] future: F },
         Deciding { future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>> },
     }
@@ -74,7 +77,15 @@ where
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("ResponseFuture polled after completion"),
             },
-            StateProj::Scoped { future } => future.poll(cx),
+            StateProj::Scoped { future, ctx } => match future.poll(cx) {
+                Poll::Ready(Ok(mut response)) => {
+                    if let Some(ctx) = ctx.take() {
+                        response.extensions_mut().insert(ctx);
+                    }
+                    Poll::Ready(Ok(response))
+                }
+                other => other,
+            },
             StateProj::Unscoped { future } => future.poll(cx),
             StateProj::Deciding { future } => future.as_mut().poll(cx),
         }
@@ -124,9 +135,10 @@ where
                     },
                     Ok(Some(ctx)) => State::Scoped {
                         future: context::scoped(
-                            ctx,
+                            ctx.clone(),
                             self.inner.call(Request::from_parts(head, body)),
                         ),
+                        ctx: Some(ctx),
                     },
                 }
             }
@@ -143,7 +155,10 @@ where
                             Ok(None) => inner.call(Request::from_parts(head, body)).await,
                             Ok(Some(ctx)) => {
                                 let req = Request::from_parts(head, body);
-                                context::scope(ctx, inner.call(req)).await
+                                let mut response =
+                                    context::scope(ctx.clone(), inner.call(req)).await?;
+                                response.extensions_mut().insert(ctx);
+                                Ok(response)
                             }
                         }
                     }),

@@ -118,24 +118,120 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Where [`export_table_to_path`](super::export_table_to_path) writes, chosen from what is at the
+/// path now, as `cp` chooses: a regular file (or nothing) is replaced atomically through an
+/// [`AtomicFile`] (through a symbolic link, the file it points to, so the link stays); a
+/// character device (`/dev/null`, a terminal) or a FIFO is written straight into, never
+/// replaced; a directory, a socket or a block device is refused.
+#[derive(Debug)]
+pub enum OutputFile {
+    /// A regular file, replaced when complete.
+    Atomic(AtomicFile),
+    /// A character device or FIFO, written in place (no atomicity: a reader sees rows as they
+    /// come, and an error leaves what was written).
+    Direct(File),
+}
+
+impl OutputFile {
+    /// Decides how to write `target` and opens it. Opening a FIFO waits for its reader (on a
+    /// blocking thread, so the runtime stays free and the caller can be cancelled).
+    pub async fn open(target: &Path) -> Result<Self, ExportError> {
+        let shown = target.display().to_string();
+        let refuse = |what: &str| {
+            Err(ExportError::Output(format!(
+                "output {shown} is {what}; an export is written to a file, a character device \
+                 or a FIFO"
+            )))
+        };
+        match fs::metadata(target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ExportError::io(format!("cannot use {shown}"))(e)),
+            Ok(meta) => {
+                let kind = meta.file_type();
+                if kind.is_dir() {
+                    return refuse("a directory");
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::FileTypeExt as _;
+                    if kind.is_socket() {
+                        return refuse("a socket");
+                    }
+                    if kind.is_block_device() {
+                        return refuse("a block device");
+                    }
+                    if kind.is_char_device() || kind.is_fifo() {
+                        let path = target.to_path_buf();
+                        let open = move || OpenOptions::new().write(true).open(path);
+                        let file = tokio::task::spawn_blocking(open)
+                            .await
+                            .map_err(|e| ExportError::Output(format!("cannot open {shown}: {e}")))?
+                            .map_err(ExportError::io(format!("cannot open {shown}")))?;
+                        return Ok(Self::Direct(file));
+                    }
+                }
+                if !kind.is_file() {
+                    return refuse("not a regular file");
+                }
+            }
+        }
+        // Through a symbolic link: replace the file it names, not the link.
+        let real = match fs::symlink_metadata(target) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(target)
+                .map_err(ExportError::io(format!("cannot resolve {shown}")))?,
+            _ => target.to_path_buf(),
+        };
+        AtomicFile::create(&real)
+            .map(Self::Atomic)
+            .map_err(ExportError::io(format!("cannot create {shown}")))
+    }
+
+    /// The file to write to.
+    pub fn file(&mut self) -> &mut File {
+        match self {
+            Self::Atomic(f) => f.file(),
+            Self::Direct(f) => f,
+        }
+    }
+
+    /// Makes the output whole: renames a regular file into place; flushes a device or FIFO.
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Self::Atomic(f) => f.commit(),
+            Self::Direct(mut f) => f.flush(),
+        }
+    }
+}
+
 /// A directory built under a temporary name next to the target and renamed to it by
 /// [`commit`](Self::commit); removed when dropped uncommitted.
+///
+/// An earlier export directory at the target (one holding a tenantry `manifest.json`) is
+/// replaced, as an export file replaces an earlier file, so the same command can run again;
+/// any other non-empty directory is refused.
 #[derive(Debug)]
 pub(crate) struct AtomicDir {
     temp: PathBuf,
     target: PathBuf,
+    replaces: bool,
 }
 
 impl AtomicDir {
-    /// Refuses a target that exists and is not an empty directory.
+    /// Refuses a target that exists and is neither an empty directory nor an earlier export.
     pub(crate) fn create(target: &Path) -> Result<Self, ExportError> {
         let shown = target.display();
+        let mut replaces = false;
         match fs::read_dir(target) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
-                    return Err(ExportError::Output(format!(
-                        "output directory {shown} exists and is not empty"
-                    )));
+                    if super::Manifest::read(target).is_err() {
+                        return Err(ExportError::Output(format!(
+                            "output directory {shown} exists, is not empty and holds no \
+                             tenantry export (no readable {})",
+                            super::MANIFEST_FILE
+                        )));
+                    }
+                    replaces = true;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -157,6 +253,7 @@ impl AtomicDir {
         Ok(Self {
             temp,
             target: target.to_path_buf(),
+            replaces,
         })
     }
 
@@ -164,9 +261,25 @@ impl AtomicDir {
         &self.temp
     }
 
-    /// Renames the directory to the target (replacing an empty directory there).
+    /// Renames the directory to the target (replacing an empty directory there, or the earlier
+    /// export: moved aside under a temporary name, removed once the new one is in place).
     pub(crate) fn commit(mut self) -> Result<(), ExportError> {
         let shown = self.target.display().to_string();
+        if self.replaces {
+            let mut old = self.temp.clone().into_os_string();
+            old.push(".old");
+            let old = PathBuf::from(old);
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(&self.target, &old)
+                .map_err(ExportError::io(format!("cannot replace {shown}")))?;
+            if let Err(e) = fs::rename(&self.temp, &self.target) {
+                let _ = fs::rename(&old, &self.target);
+                return Err(ExportError::io(format!("cannot create {shown}"))(e));
+            }
+            self.temp = PathBuf::new();
+            let _ = fs::remove_dir_all(&old);
+            return Ok(());
+        }
         if self.target.is_dir() {
             // Empty, as checked at creation; rename(2) replaces an empty directory on Unix only.
             let _ = fs::remove_dir(&self.target);
@@ -308,7 +421,67 @@ mod tests {
         d.commit().unwrap();
         assert!(target.join("a.json").exists());
         let err = AtomicDir::create(&target).unwrap_err().to_string();
-        assert!(err.contains("is not empty"), "{err}");
+        assert!(err.contains("holds no tenantry export"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn special_files_are_written_into_or_refused_never_replaced() {
+        use std::os::unix::{fs::FileTypeExt as _, net::UnixListener};
+
+        let dir = scratch("special");
+        // A FIFO: written straight into, still a FIFO afterwards.
+        let fifo = dir.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        let mut out = OutputFile::open(&fifo).await.unwrap();
+        assert!(matches!(out, OutputFile::Direct(_)));
+        out.file().write_all(b"[]\n").unwrap();
+        out.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), b"[]\n");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        // /dev/null: written into, not replaced (nothing is created next to it).
+        let mut out = OutputFile::open(Path::new("/dev/null")).await.unwrap();
+        out.file().write_all(b"x").unwrap();
+        out.commit().unwrap();
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        // A directory and a socket are refused.
+        let err = OutputFile::open(&dir).await.unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        let socket = dir.join("sock");
+        let _listener = UnixListener::bind(&socket).unwrap();
+        let err = OutputFile::open(&socket).await.unwrap_err().to_string();
+        assert!(err.contains("is a socket"), "{err}");
+        // Through a symbolic link, the file it names is replaced and the link stays.
+        let real = dir.join("real.json");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut out = OutputFile::open(&link).await.unwrap();
+        out.file().write_all(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -51,7 +51,7 @@ use std::{
 use serde::Serialize;
 use sqlx::Pool;
 
-pub use file::{AtomicFile, TEMP_MARKER};
+pub use file::{AtomicFile, OutputFile, TEMP_MARKER};
 pub use import::{IdPolicy, ImportOptions, ImportSource, ImportSummary, TableImport, import};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestTable};
 
@@ -260,6 +260,10 @@ async fn described<D: Driver>(
 /// flushed to disk. On any error, or if the future is dropped, the temporary file is removed
 /// and `path` is left as it was. A temporary file left by a killed process is removed by the
 /// next export to the same path.
+///
+/// A path that is not a regular file is never replaced ([`OutputFile`]): a character device
+/// (`/dev/null`) or a FIFO is written straight into, as `cp` does; a directory, a socket or a
+/// block device is [`ExportError::Output`] before any row is read.
 pub async fn export_table_to_path(
     pool: &AdminPool,
     req: &ExportRequest,
@@ -268,8 +272,7 @@ pub async fn export_table_to_path(
 ) -> Result<TableExport, ExportError> {
     dispatch!(pool.any(), |pool| {
         let (table, field) = described(pool, req).await?;
-        let mut file = AtomicFile::create(path)
-            .map_err(ExportError::io(format!("cannot create {}", path.display())))?;
+        let mut file = OutputFile::open(path).await?;
         let done = {
             let out = io::BufWriter::with_capacity(256 * 1024, file.file());
             encode::export(pool, &table, &field, req, out, reporter).await?

@@ -15,5 +15,7 @@ mod db;
 mod enforce;
 mod export;
 mod limit;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod resolve;
 mod support;

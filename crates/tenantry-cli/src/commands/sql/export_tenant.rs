@@ -4,7 +4,7 @@ use std::{io::Write as _, process::ExitCode};
 
 use tenantry::export::{self, ExportRequest, Format};
 
-use super::{connect, ident, interruptible, usage};
+use super::{connect, ident, in_catalog, interruptible, tenant, usage};
 use crate::{
     cli::{ExportTenantArgs, FormatArg},
     reporter,
@@ -20,29 +20,35 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
-    if args.tenant_id.trim().is_empty() {
-        return usage("--tenant-id must not be empty");
-    }
-    let url = match args.db.url() {
-        Ok(url) => url,
+    let tenant_id = match tenant("--tenant-id", &args.tenant_id) {
+        Ok(t) => t,
         Err(e) => return usage(e),
     };
     let format = match args.format {
         FormatArg::Json => Format::Json,
         FormatArg::Ndjson => Format::Ndjson,
     };
-    let db = connect(url).await?;
+    let db = connect(&args.db).await?;
+    // A typo must not pass as an empty export: where the database has a catalog, the tenant
+    // must be in it; where it has none, an export without rows says so on stderr.
+    let catalog = in_catalog(&db, &tenant_id).await?;
+    if catalog == Some(false) {
+        anyhow::bail!(
+            "tenant {tenant_id} is not in the catalog of this database \
+             (`tenantry tenants list` shows its tenants)"
+        );
+    }
     let pool = db.unscoped_admin("tenantry sql export-tenant: reads one tenant's rows");
     let reporter = reporter::stderr("exporting");
     let mut req = ExportRequest::new(
         table.clone().unwrap_or_else(|| tenant_field.clone()),
-        args.tenant_id.clone(),
+        tenant_id.to_string(),
     );
     req.tenant_field = tenant_field;
     req.limit = args.limit.filter(|&n| n > 0);
     req.format = format;
 
-    match (table, args.output) {
+    let rows = match (table, args.output) {
         (None, Some(dir)) => {
             let manifest = interruptible(
                 async {
@@ -54,8 +60,8 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
             for name in &manifest.skipped {
                 eprintln!("warning: skipped table {name:?}: not a plain SQL identifier");
             }
+            let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
             if reporter::interactive() {
-                let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
                 eprintln!(
                     "exported {rows} rows of tenant {} from {} tables into {}",
                     req.tenant,
@@ -63,6 +69,7 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
                     dir.display()
                 );
             }
+            rows
         }
         (Some(_), Some(path)) => {
             let done = interruptible(
@@ -81,6 +88,7 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
                     path.display()
                 );
             }
+            done.rows
         }
         (Some(_), None) => {
             let stdout = std::io::stdout();
@@ -91,7 +99,7 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
             )
             .await;
             match result {
-                Ok(_) => {}
+                Ok(done) => done.rows,
                 // The reader went away (`| head`): not a failure of ours.
                 Err(e)
                     if e.downcast_ref::<export::ExportError>()
@@ -106,6 +114,12 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
             }
         }
         (None, None) => return usage("--all-tables needs --output DIR"),
+    };
+    if rows == 0 && catalog.is_none() {
+        eprintln!(
+            "warning: no rows of tenant {tenant_id}; this database has no tenant catalog to \
+             tell an unknown tenant from an empty one"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

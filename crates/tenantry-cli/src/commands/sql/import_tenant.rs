@@ -2,9 +2,13 @@
 
 use std::{path::Path, process::ExitCode};
 
-use tenantry::export::{self, IdPolicy, ImportOptions, ImportSource, MANIFEST_FILE};
+use anyhow::Context as _;
+use tenantry::{
+    catalog::{CatalogStore as _, TenantRecord},
+    export::{self, IdPolicy, ImportOptions, ImportSource, MANIFEST_FILE},
+};
 
-use super::{connect, ident, interruptible, usage};
+use super::{connect, ident, in_catalog, interruptible, tenant, usage};
 use crate::{cli::ImportTenantArgs, reporter};
 
 pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
@@ -40,26 +44,53 @@ pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
             input: args.input.clone(),
         }
     };
-    if args.tenant_id.trim().is_empty() {
-        return usage("--tenant-id must not be empty");
-    }
-    if args
-        .as_tenant
-        .as_deref()
-        .is_some_and(|t| t.trim().is_empty())
-    {
-        return usage("--as-tenant must not be empty");
-    }
-    let url = match args.db.url() {
-        Ok(url) => url,
+    let tenant_id = match tenant("--tenant-id", &args.tenant_id) {
+        Ok(t) => t,
         Err(e) => return usage(e),
     };
-    let db = connect(url).await?;
+    let as_tenant = match args.as_tenant.as_deref().map(|t| tenant("--as-tenant", t)) {
+        Some(Err(e)) => return usage(e),
+        Some(Ok(t)) => Some(t),
+        None => None,
+    };
+    let db = connect(&args.db).await?;
+    // Rows written under a tenant the catalog does not know could never be read through the
+    // service: refuse, unless asked to add the tenant.
+    if let Some(target) = &as_tenant {
+        match in_catalog(&db, target).await? {
+            Some(true) => {}
+            Some(false) if args.create_tenant => {
+                db.catalog()
+                    .create(&TenantRecord::new(target.clone(), target.as_str()))
+                    .await
+                    .with_context(|| format!("cannot add tenant {target} to the catalog"))?;
+                eprintln!("created tenant {target} (active, plan free) in the catalog");
+            }
+            Some(false) => anyhow::bail!(
+                "tenant {target} is not in the catalog of this database; create it first \
+                 (`tenantry tenants create {target}`) or pass --create-tenant"
+            ),
+            None if args.create_tenant => {
+                let store = db.catalog();
+                store
+                    .migrate()
+                    .await
+                    .context("cannot create the tenant catalog")?;
+                store
+                    .create(&TenantRecord::new(target.clone(), target.as_str()))
+                    .await
+                    .with_context(|| format!("cannot add tenant {target} to the catalog"))?;
+                eprintln!("created tenant {target} (active, plan free) in a new catalog");
+            }
+            // A database tenantry did not set up has no catalog to check against.
+            None => {}
+        }
+    }
     let pool = db.unscoped_admin("tenantry sql import-tenant: writes one tenant's rows");
     let reporter = reporter::stderr("importing");
     let opts = ImportOptions {
-        tenant: args.tenant_id.clone(),
-        as_tenant: args.as_tenant.clone(),
+        tenant: tenant_id.to_string(),
+        as_tenant: as_tenant.as_ref().map(ToString::to_string),
         keep_ids: args.keep_ids,
     };
     let summary = interruptible(

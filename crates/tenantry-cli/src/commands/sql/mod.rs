@@ -6,10 +6,17 @@ mod import_tenant;
 use std::{fmt::Display, future::Future, process::ExitCode};
 
 use anyhow::Context as _;
-use tenantry::data::{DataStore, Ident};
+use tenantry::{
+    TenantId,
+    catalog::CatalogStore as _,
+    data::{DataStore, Ident},
+};
 
 use super::USAGE;
-use crate::cli::{DatabaseArgs, SqlCommand};
+use crate::{
+    cli::{DatabaseArgs, SqlCommand},
+    database::Create,
+};
 
 pub(crate) async fn run(command: SqlCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -29,87 +36,24 @@ fn ident(what: &str, name: &str) -> Result<Ident, String> {
     Ident::new(name).map_err(|e| format!("{what}: {e}"))
 }
 
-impl DatabaseArgs {
-    /// The URL, or the usage message naming both ways to give one.
-    fn url(&self) -> Result<&str, &'static str> {
-        self.database_url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
-            .ok_or("no database URL: pass --database-url URL or set SQL_URL")
-    }
+/// Opens the database of a `sql` command (`--database-url`, `TENANTRY_DATABASE_URL`,
+/// `SQL_URL`, or the demo's), refusing to create one.
+async fn connect(db: &DatabaseArgs) -> anyhow::Result<DataStore> {
+    crate::database::open(&db.resolve(true), Create::No).await
 }
 
-/// Connects, refusing a SQLite file that does not exist (instead of creating an empty one).
-async fn connect(url: &str) -> anyhow::Result<DataStore> {
-    let shown = redact(url);
-    if let Some(path) = sqlite_file(url)
-        && !path.exists()
-    {
-        anyhow::bail!(
-            "cannot open {shown}: the file {} does not exist",
-            path.display()
-        );
-    }
-    // One plain connection first: a pool only says it timed out, this says why (refused,
-    // unknown host, bad password, no such database).
-    probe(url)
-        .await
-        .with_context(|| format!("cannot connect to {shown}"))?;
-    DataStore::connect(url)
-        .await
-        .with_context(|| format!("cannot connect to {shown}"))
+/// `raw` checked with the rule requests use, or the usage message naming `flag`.
+fn tenant(flag: &str, raw: &str) -> Result<TenantId, String> {
+    TenantId::parse(raw).map_err(|e| format!("{flag} {raw:?} is not a valid tenant id: {e}"))
 }
 
-pub(super) async fn probe(url: &str) -> anyhow::Result<()> {
-    use sqlx::Connection as _;
-
-    let scheme = url
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let attempt = async {
-        match scheme.as_str() {
-            "postgres" | "postgresql" => sqlx::PgConnection::connect(url).await?.close().await,
-            "mysql" | "mariadb" => sqlx::MySqlConnection::connect(url).await?.close().await,
-            _ => Ok(()),
-        }
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(10), attempt).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(sqlx::Error::Database(db))) => anyhow::bail!("{}", db.message()),
-        Ok(Err(e)) => Err(anyhow::anyhow!("{}", one_line(&e))),
-        Err(_) => anyhow::bail!("no answer within 10 s"),
-    }
-}
-
-/// The first line of an error (drivers sometimes append detail lines).
-fn one_line(e: &dyn Display) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_owned()
-}
-
-/// The file of a `sqlite:` URL (not for in-memory databases).
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite:")?;
-    if rest.contains(":memory:") || rest.contains("mode=memory") {
-        return None;
-    }
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty()).then(|| path.into())
-}
-
-/// `url` with any password replaced by `***`.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// Where the database keeps a tenant catalog (`tenantry_tenants`), whether it lists `id`;
+/// `None` when there is no catalog to ask (a database tenantry did not set up).
+async fn in_catalog(db: &DataStore, id: &TenantId) -> anyhow::Result<Option<bool>> {
+    match db.catalog().get(id).await {
+        Ok(found) => Ok(Some(found.is_some())),
+        Err(e) if crate::database::is_missing_table(&e) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot read the tenant catalog")),
     }
 }
 
@@ -143,23 +87,5 @@ async fn interruptible<T>(
         biased;
         why = stop => anyhow::bail!("{why}; {what_remains}"),
         result = work => result,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_files_and_redaction() {
-        assert_eq!(
-            sqlite_file("sqlite://a/b.db?mode=rwc"),
-            Some("a/b.db".into())
-        );
-        assert_eq!(sqlite_file("sqlite:///tmp/x.db"), Some("/tmp/x.db".into()));
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://x"), None);
-        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
     }
 }
