@@ -236,7 +236,10 @@ impl RedisFixture {
                     panic!("cannot reach Redis ({e}); set TENANTRY_BENCH_REDIS_URL")
                 });
             let client = redis::Client::open(url.as_str()).expect("url");
-            let conn = redis::aio::ConnectionManager::new(client)
+            // The same generous timeout as the store's: a loaded machine must not fail the run.
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_response_timeout(Some(Duration::from_secs(5)));
+            let conn = redis::aio::ConnectionManager::new_with_config(client, config)
                 .await
                 .expect("connect");
             (store, conn)

@@ -50,7 +50,8 @@ pub(super) const DEFAULT_MAX_ENTRIES: u64 = 10_000;
 pub(super) const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Estimated bytes an entry costs besides its strings: the map slot, moka's entry, its
-/// access-order and timer nodes, the `Arc`'d value. (Measured in docs/PERFORMANCE.md.)
+/// access-order and timer nodes, the `Arc`'d value and the principal's claims (an estimate from
+/// the types' sizes, on the high side, not a measurement).
 const ENTRY_OVERHEAD: usize = 320;
 
 /// What a verified token yields, kept for the token's lifetime.
