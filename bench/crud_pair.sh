@@ -12,10 +12,14 @@
 # Data: crud.sh's SQLite template ($BENCH_DIR/template.db, copied here) and its PostgreSQL
 # database tenantry_bench_crud (reloaded by crud.sh before each system; POSTs here add rows to
 # it, so rerun crud.sh for fresh data). The demo runs in header mode (--trust-tenant-header,
-# --no-rate-limit), the way plain_items reads the tenant. Loopback only; every wrk run is bounded.
+# --no-rate-limit), the way plain_items reads the tenant, or with MODE=token in token mode: each
+# request carries its tenant's HS256 token (crud.sh's tokens.txt, one per tenant), verified by
+# the demo (once per token, then from its token cache), while plain_items still reads the
+# header. Loopback only; every wrk run is bounded.
 #
 # Env: ROUNDS (5), DURATION (8s), WARMUP (2s), THREADS (2), CONNS (32), BACKENDS (sqlite postgres),
-#      ROUTES (get list post), BENCH_DIR (/tmp/tenantry-bench-crud), PG_ADMIN_URL.
+#      ROUTES (get list post), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
+#      PG_ADMIN_URL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +30,7 @@ WARMUP="${WARMUP:-2s}"
 THREADS="${THREADS:-2}"
 CONNS="${CONNS:-32}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
+MODE="${MODE:-header}"
 read -r -a ROUTE_LIST <<<"${ROUTES:-get list post}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_URL="${PG_ADMIN_URL%/*}/tenantry_bench_crud"
@@ -43,6 +48,13 @@ die() { echo "crud_pair.sh: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
 [ -x "$TENANTRY" ] && [ -x "$PLAIN" ] || die "build first: cargo build --release -p tenantry-cli --bins --examples (or run bench/crud.sh)"
 [ -f "$WORK/template.db" ] || die "no $WORK/template.db: run bench/crud.sh first (it loads the data)"
+case "$MODE" in
+  header) TENANTRY_AUTH=(--trust-tenant-header) ;;
+  token)
+    TENANTRY_AUTH=()
+    [ -s "$WORK/tokens.txt" ] || die "no $WORK/tokens.txt: run bench/crud.sh first (it mints the tokens)" ;;
+  *) die "MODE is header or token, not $MODE" ;;
+esac
 
 PIDS=()
 stop() { [ "${#PIDS[@]}" -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null || true; PIDS=(); }
@@ -61,15 +73,16 @@ up() {
   die "no answer on $port: $*"
 }
 
-# rps PORT ROUTE SECONDS: requests per second of one wrk run.
+# rps PORT ROUTE SECONDS AUTH: requests per second of one wrk run (AUTH: header | token).
 rps() {
   wrk -t"$THREADS" -c"$CONNS" -d"$3" -s "$LUA" "http://$HOST:$1" -- \
-    "$2" /api/v1/items header "$TENANTS" "$PER_TENANT" "p$RANDOM$RANDOM" full |
+    "$2" /api/v1/items "$4" "$TENANTS" "$PER_TENANT" "p$RANDOM$RANDOM" full "$WORK/tokens.txt" |
     awk '/^Requests\/sec:/ { print $2 }'
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+echo "# $(date -u +%FT%TZ) MODE=$MODE, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| backend | route | rounds | tenantry req/s (median) | plain req/s (median) | (a)/(b): ratio of medians | median of per-round ratios | per-round ratios |"
 echo "|---|---|---:|---:|---:|---:|---:|---|"
 for backend in $BACKENDS; do
@@ -82,17 +95,17 @@ for backend in $BACKENDS; do
     *) die "unknown backend $backend" ;;
   esac
   up "$PORT_A" "$WORK/pair-tenantry.log" "$TENANTRY" serve --bind "$HOST:$PORT_A" --database-url "$url" \
-    --trust-tenant-header --no-rate-limit
+    "${TENANTRY_AUTH[@]}" --no-rate-limit
   up "$PORT_B" "$WORK/pair-plain.log" "$PLAIN" --bind "$HOST:$PORT_B" --database-url "$url"
   for route in "${ROUTE_LIST[@]}"; do
-    rps "$PORT_A" "$route" "$WARMUP" >/dev/null
-    rps "$PORT_B" "$route" "$WARMUP" >/dev/null
+    rps "$PORT_A" "$route" "$WARMUP" "$MODE" >/dev/null
+    rps "$PORT_B" "$route" "$WARMUP" header >/dev/null
     as=() bs=() ratios=()
     for r in $(seq "$ROUNDS"); do
       if ((r % 2)); then
-        a="$(rps "$PORT_A" "$route" "$DURATION")"; b="$(rps "$PORT_B" "$route" "$DURATION")"
+        a="$(rps "$PORT_A" "$route" "$DURATION" "$MODE")"; b="$(rps "$PORT_B" "$route" "$DURATION" header)"
       else
-        b="$(rps "$PORT_B" "$route" "$DURATION")"; a="$(rps "$PORT_A" "$route" "$DURATION")"
+        b="$(rps "$PORT_B" "$route" "$DURATION" header)"; a="$(rps "$PORT_A" "$route" "$DURATION" "$MODE")"
       fi
       as+=("$a") bs+=("$b")
       ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')")

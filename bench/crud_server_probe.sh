@@ -11,14 +11,17 @@
 #
 #   bench/crud.sh first (it builds the release binaries and the data), then
 #   bench/crud_server_probe.sh            # N=2000
+#   MODE=token bench/crud_server_probe.sh # tenantry in token mode (crud.sh's first token)
 #
-# Env: N (2000), BENCH_DIR (/tmp/tenantry-bench-crud), OUT (/tmp/tenantry-server-probe).
+# Env: N (2000), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
+#      OUT (/tmp/tenantry-server-probe).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${BENCH_DIR:-/tmp/tenantry-bench-crud}"
 OUT="${OUT:-/tmp/tenantry-server-probe}"
 N="${N:-2000}"
+MODE="${MODE:-header}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TENANTRY="$TARGET/release/tenantry"
 PLAIN="$TARGET/release/examples/plain_items"
@@ -34,9 +37,9 @@ mkdir -p "$OUT"
 VPID=""
 trap '[ -n "$VPID" ] && kill "$VPID" 2>/dev/null; wait 2>/dev/null || true' EXIT
 
-# probe NAME PORT CMD...: prints NAME and its instructions per request.
+# probe NAME PORT AUTH_HEADER CMD...: prints NAME and its instructions per request.
 probe() {
-  local name="$1" port="$2"; shift 2
+  local name="$1" port="$2" auth="$3"; shift 3
   rm -f "$OUT/$name".*
   cp "$WORK/template.db" "$OUT/$name.db"
   valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p.out" "$@" \
@@ -49,9 +52,9 @@ probe() {
   curl -fsS "http://$HOST:$port/healthz" >/dev/null || die "$name did not start (see $OUT/$name.log)"
   # Id 5 belongs to acme in bench/crud.sh's data.
   local url="http://$HOST:$port/api/v1/items/5"
-  ab -k -n 200 -c 4 -H 'X-Tenant-Id: acme' "$url" >/dev/null 2>&1
+  ab -k -n 200 -c 4 -H "$auth" "$url" >/dev/null 2>&1
   callgrind_control -z "$VPID" >/dev/null 2>&1
-  ab -k -n "$N" -c 4 -H 'X-Tenant-Id: acme' "$url" >"$OUT/$name.ab" 2>&1
+  ab -k -n "$N" -c 4 -H "$auth" "$url" >"$OUT/$name.ab" 2>&1
   callgrind_control -d "$VPID" >/dev/null 2>&1
   sleep 1
   kill "$VPID"; wait "$VPID" 2>/dev/null || true; VPID=""
@@ -63,5 +66,12 @@ probe() {
 }
 
 echo "# $(date -u +%FT%TZ) valgrind $(valgrind --version | sed 's/valgrind-//'), $N gets, instructions per request"
-probe tenantry 18711 "$TENANTRY" serve --bind "$HOST:18711" --trust-tenant-header --no-rate-limit
-probe plain 18712 "$PLAIN" --bind "$HOST:18712"
+case "$MODE" in
+  header) probe tenantry 18711 'X-Tenant-Id: acme' "$TENANTRY" serve --bind "$HOST:18711" \
+    --trust-tenant-header --no-rate-limit ;;
+  # The first token of crud.sh's tokens.txt is acme's.
+  token) probe tenantry-token 18711 "Authorization: Bearer $(head -n 1 "$WORK/tokens.txt")" \
+    "$TENANTRY" serve --bind "$HOST:18711" --no-rate-limit ;;
+  *) die "MODE is header or token, not $MODE" ;;
+esac
+probe plain 18712 'X-Tenant-Id: acme' "$PLAIN" --bind "$HOST:18712"

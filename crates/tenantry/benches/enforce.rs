@@ -5,8 +5,10 @@
 //! `tower::ServiceExt::oneshot` on a clone of the service, driven by `Runtime::block_on` on a
 //! current-thread runtime. `block_on (empty future)` measures that harness alone; `bare` and
 //! `bare+principal ext` are the baselines without tenancy (the same requests, a handler without
-//! an extractor). The `verify only` cases call `JwtResolver::verify` directly, outside any
-//! service, to show how much of a JWT request is the signature check.
+//! an extractor). The `jwt …` cases use the resolver's default token cache (every measured
+//! request is a hit), `jwt … uncached` verifies the token on every request, and the
+//! `verify only` cases call `JwtResolver::verify` directly, outside any service, to show how
+//! much of an uncached JWT request is the signature check.
 //!
 //! No tracing subscriber is installed, so spans are created disabled (as in a service whose
 //! subscriber filters them out).
@@ -225,22 +227,26 @@ fn enforce(c: &mut Criterion) {
     for (name, alg, signing, jwt) in algorithms {
         let token = token(alg, &signing);
         let auth = bearer(&token);
-        let layer = TenancyLayer::builder()
-            .resolver(jwt.clone())
-            .catalog(catalog())
-            .build();
-        bench_service(
-            &mut group,
-            &rt,
-            &format!("jwt {name}"),
-            layer.layer(tenant_router()),
-            || {
+        // `jwt …`: the default resolver, so every measured request is a token-cache hit;
+        // `jwt … uncached`: the cache off, the token verified on every request.
+        for (case, resolver) in [
+            (format!("jwt {name}"), jwt.clone()),
+            (
+                format!("jwt {name} uncached"),
+                jwt.clone().without_token_cache(),
+            ),
+        ] {
+            let layer = TenancyLayer::builder()
+                .resolver(resolver)
+                .catalog(catalog())
+                .build();
+            bench_service(&mut group, &rt, &case, layer.layer(tenant_router()), || {
                 request()
                     .header(AUTHORIZATION, auth.clone())
                     .body(Body::empty())
                     .unwrap()
-            },
-        );
+            });
+        }
         bench_verify(&mut group, &format!("jwt {name} verify only"), &jwt, &token);
     }
 

@@ -16,7 +16,14 @@
 //!   noisy machine the ratio from interleaved rounds is steadier than two separate criterion
 //!   measurements taken seconds apart.
 //!
+//! * `redis-ab` (not a criterion bench, `--features redis`): the `redis` cases again, decide and
+//!   trivial alternating in rounds (7 of 100,000 calls each, per concurrency), printing for each
+//!   the median throughput, the client's CPU (this process: the tasks, redis-rs, the runtime)
+//!   and Redis's CPU (`INFO cpu`) per call, and the median of the per-round throughput ratios.
+//!   CPU per call hardly moves with what else the machine runs; throughput does.
+//!
 //! `cargo bench -p tenantry --features redis --bench limit -- memory`
+//! `cargo bench -p tenantry --features redis --bench limit -- redis-ab`
 //! `cargo bench -p tenantry --bench limit -- footprint`
 //! `cargo bench -p tenantry --bench limit -- ab`
 
@@ -215,7 +222,7 @@ impl RedisFixture {
             let connections = std::env::var("TENANTRY_BENCH_REDIS_CONNECTIONS")
                 .ok()
                 .and_then(|n| n.parse().ok())
-                .unwrap_or(2);
+                .unwrap_or(1);
             let store = RedisStore::builder(&url)
                 .connections(connections)
                 .prefix(format!("tenantry-bench:{}:", std::process::id()))
@@ -226,7 +233,10 @@ impl RedisFixture {
                     panic!("cannot reach Redis ({e}); set TENANTRY_BENCH_REDIS_URL")
                 });
             let client = redis::Client::open(url.as_str()).expect("url");
-            let conn = redis::aio::ConnectionManager::new(client)
+            // The same generous timeout as the store's: a loaded machine must not fail the run.
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_response_timeout(Some(Duration::from_secs(5)));
+            let conn = redis::aio::ConnectionManager::new_with_config(client, config)
                 .await
                 .expect("connect");
             (store, conn)
@@ -340,7 +350,98 @@ fn ab() {
     }
 }
 
+/// CPU seconds (user + system) this process has used so far.
+#[cfg(feature = "redis")]
+fn own_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds (user + system) the Redis server has used so far.
+#[cfg(feature = "redis")]
+fn redis_cpu(f: &RedisFixture) -> f64 {
+    let mut conn = f.conn.clone();
+    let info: String =
+        f.rt.block_on(redis::cmd("INFO").arg("cpu").query_async(&mut conn))
+            .expect("INFO cpu");
+    info.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| *k == "used_cpu_sys" || *k == "used_cpu_user")
+        .filter_map(|(_, v)| v.trim().parse::<f64>().ok())
+        .sum()
+}
+
+#[cfg(feature = "redis")]
+fn redis_ab() {
+    const ROUNDS: usize = 7;
+    const CALLS: u64 = 100_000;
+    let f = RedisFixture::new();
+    println!(
+        "redis-ab: {} | load average {}",
+        std::env::var("TENANTRY_BENCH_REDIS_CONNECTIONS").map_or_else(
+            |_| "store connections 1 (default)".to_owned(),
+            |n| format!("store connections {n}")
+        ),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "redis-ab: callers | decide k/s, client µs, redis µs per call | trivial k/s, client µs, redis µs per call | decide/trivial (median of rounds)"
+    );
+    for concurrency in [1u64, 16, 64] {
+        // Warm-up: connections, script cache, keys.
+        f.run(CALLS / 10, concurrency, true);
+        f.run(CALLS / 10, concurrency, false);
+        let mut cases = [
+            (Vec::new(), Vec::new(), Vec::new()),
+            (Vec::new(), Vec::new(), Vec::new()),
+        ];
+        let mut ratios = Vec::new();
+        for round in 0..ROUNDS {
+            let mut rps = [0.0; 2];
+            // Alternate which goes first.
+            for i in [round % 2, 1 - round % 2] {
+                let (c0, r0) = (own_cpu(), redis_cpu(&f));
+                let wall = f.run(CALLS, concurrency, i == 0);
+                let (c1, r1) = (own_cpu(), redis_cpu(&f));
+                rps[i] = CALLS as f64 / wall.as_secs_f64();
+                cases[i].0.push(rps[i] / 1e3);
+                cases[i].1.push((c1 - c0) * 1e6 / CALLS as f64);
+                cases[i].2.push((r1 - r0) * 1e6 / CALLS as f64);
+            }
+            ratios.push(rps[0] / rps[1]);
+        }
+        let [d, t] = cases;
+        println!(
+            "redis-ab: {concurrency:>3} | {:7.1} {:5.2} {:5.2} | {:7.1} {:5.2} {:5.2} | {:.3}",
+            median(d.0),
+            median(d.1),
+            median(d.2),
+            median(t.0),
+            median(t.1),
+            median(t.2),
+            median(ratios)
+        );
+    }
+    assert_eq!(f.store.failures(), 0);
+}
+
 fn main() {
+    #[cfg(feature = "redis")]
+    if std::env::args().any(|a| a == "redis-ab") {
+        redis_ab();
+        return;
+    }
     if std::env::args().any(|a| a == "footprint") {
         footprint();
         return;

@@ -1,5 +1,7 @@
 //! [`Principal`]: the authenticated caller, as far as tenancy cares.
 
+use std::{fmt, sync::Arc};
+
 use serde::{Deserialize, Serialize};
 
 use crate::TenantId;
@@ -17,8 +19,15 @@ use crate::TenantId;
 /// assert!(alice.is_member(&TenantId::parse("globex").unwrap()));
 /// assert!(!alice.is_member(&TenantId::parse("initech").unwrap()));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Principal {
+///
+/// Cloning is cheap (a reference count): the layer hands the same principal to the resolvers,
+/// the request's extensions and the [`TenantContext`](crate::TenantContext), and the JWT
+/// resolver's token cache hands out the one it built when the token was verified.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Principal(Arc<Claims>);
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Claims {
     subject: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tenant_id: Option<String>,
@@ -26,19 +35,41 @@ pub struct Principal {
     tenants: Vec<String>,
 }
 
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Claims::deserialize(deserializer).map(|c| Self(Arc::new(c)))
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("subject", &self.0.subject)
+            .field("tenant_id", &self.0.tenant_id)
+            .field("tenants", &self.0.tenants)
+            .finish()
+    }
+}
+
 impl Principal {
     /// A principal with a subject and no tenants.
     pub fn new(subject: impl Into<String>) -> Self {
-        Self {
+        Self(Arc::new(Claims {
             subject: subject.into(),
             tenant_id: None,
             tenants: Vec::new(),
-        }
+        }))
     }
 
     /// Sets the principal's own tenant (the `tenant_id` claim).
     pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant_id = Some(tenant.into());
+        Arc::make_mut(&mut self.0).tenant_id = Some(tenant.into());
         self
     }
 
@@ -48,29 +79,29 @@ impl Principal {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.tenants = tenants.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.0).tenants = tenants.into_iter().map(Into::into).collect();
         self
     }
 
     /// The subject (`sub`).
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.0.subject
     }
 
     /// The principal's own tenant, if it names one.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.tenant_id.as_deref()
+        self.0.tenant_id.as_deref()
     }
 
     /// The tenants the principal belongs to, besides [`tenant_id`](Self::tenant_id).
     pub fn tenants(&self) -> &[String] {
-        &self.tenants
+        &self.0.tenants
     }
 
     /// The single tenant this principal implies: its `tenant_id`, or its only membership.
     /// `None` when it belongs to several and names none (the request must choose).
     pub fn implied_tenant(&self) -> Option<&str> {
-        match (&self.tenant_id, self.tenants.as_slice()) {
+        match (&self.0.tenant_id, self.0.tenants.as_slice()) {
             (Some(t), _) => Some(t),
             (None, [only]) => Some(only),
             _ => None,
@@ -79,7 +110,7 @@ impl Principal {
 
     /// Whether the claims make the principal a member of `tenant`.
     pub fn is_member(&self, tenant: &TenantId) -> bool {
-        self.tenant_id.as_deref() == Some(tenant.as_str())
-            || self.tenants.iter().any(|t| t == tenant.as_str())
+        self.0.tenant_id.as_deref() == Some(tenant.as_str())
+            || self.0.tenants.iter().any(|t| t == tenant.as_str())
     }
 }

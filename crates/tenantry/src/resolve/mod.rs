@@ -33,6 +33,8 @@ mod identity;
 mod jwt;
 mod path;
 mod subdomain;
+#[cfg(feature = "jwt")]
+mod token_cache;
 
 use std::{
     fmt,
@@ -53,6 +55,8 @@ pub use identity::IdentityResolver;
 pub use jwt::{JwtResolver, TokenClaims};
 pub use path::PathResolver;
 pub use subdomain::SubdomainResolver;
+#[cfg(feature = "jwt")]
+pub use token_cache::TokenCacheMetrics;
 
 use crate::{Principal, Rejection};
 

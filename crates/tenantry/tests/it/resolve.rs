@@ -386,3 +386,38 @@ async fn query_parameters_never_name_a_tenant() {
         .assert_ok("acme", "header");
     }
 }
+
+#[tokio::test]
+async fn jwt_tokens_are_verified_once_then_served_from_the_cache() {
+    let jwt = JwtResolver::hs256(SECRET);
+    let metrics = jwt.token_cache_metrics();
+    let app = TenancyLayer::builder()
+        .resolver(jwt)
+        .build()
+        .layer(router());
+    let token = hs256(&claims("alice", Some("acme"), &[]));
+    for _ in 0..3 {
+        call(
+            &app,
+            req("/whoami")
+                .header("authorization", format!("Bearer {token}"))
+                .send(),
+        )
+        .await
+        .assert_ok("acme", "jwt");
+    }
+    assert_eq!((metrics.hits(), metrics.misses()), (2, 1));
+    // The same token with its last signature character changed: verified, refused.
+    let mut forged = token.clone();
+    let last = if forged.ends_with('A') { "B" } else { "A" };
+    forged.replace_range(forged.len() - 1.., last);
+    call(
+        &app,
+        req("/whoami")
+            .header("authorization", format!("Bearer {forged}"))
+            .send(),
+    )
+    .await
+    .assert_problem(401, "unauthenticated");
+    assert_eq!((metrics.hits(), metrics.misses()), (2, 2));
+}

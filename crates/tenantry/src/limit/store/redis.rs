@@ -1,7 +1,30 @@
 //! [`RedisStore`]: one atomic Lua script per decision, on Redis's clock.
+//!
+//! A decision is one round trip: `EVALSHA <sha> 1 <key> <t> <tau>`, the script loaded once
+//! when the store connects (and again, once, if Redis answers `NOSCRIPT` after a restart). The
+//! command is written straight into redis-rs's command buffer; the quota travels as two
+//! integers (the emission interval `t` and the tolerance `tau`, in microseconds), so one script
+//! serves every plan and a tenant that changes plan keeps its state. Per call the script does
+//! the least GCRA allows (`store/redis.lua`):
+//!
+//! 1. `TIME`: the server's clock, so instances whose clocks differ agree (the one call a
+//!    stateless script cannot avoid; tests with a fake clock pass `now` as a third argument
+//!    instead);
+//! 2. `GET` of the one key holding the theoretical arrival time (TAT), an integer of
+//!    microseconds as text;
+//! 3. the decision, in Lua arithmetic (integers below 2^53 are exact in Lua's doubles);
+//! 4. only when allowed, `SET key tat PX ms`: the new TAT with an expiry at the moment the
+//!    bucket is full again, so idle keys vanish by themselves and nothing else ever has to
+//!    clean up (a refusal writes nothing);
+//! 5. one integer reply (the reset time, negated when refused), the cheapest reply to encode
+//!    and parse; retry-after and the remaining count follow from it.
+//!
+//! No hash, no second key, no table built in Lua, no reply array. What it costs Redis per call
+//! against a script that only returns is measured in docs/PERFORMANCE.md ("Rate limits").
 
 use std::{
     fmt,
+    io::Write as _,
     sync::{
         Arc,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -10,7 +33,7 @@ use std::{
 };
 
 use redis::{
-    Client, Script,
+    Client, Cmd, RedisWrite, Script,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
@@ -99,7 +122,7 @@ impl RedisStore {
             prefix: "tenantry:rl:".to_owned(),
             timeout: Duration::from_millis(50),
             connect_timeout: Duration::from_secs(2),
-            connections: 2,
+            connections: 1,
             clock: None,
         }
     }
@@ -132,17 +155,36 @@ impl RedisStore {
     async fn eval(&self, key: &str, rate: &Rate) -> redis::RedisResult<i64> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
         let mut conn = self.connections[i].clone();
-        let now = self.clock.as_ref().map(|c| c.now_us().to_string());
-        let mut key_buf = String::with_capacity(self.prefix.len() + key.len());
-        key_buf.push_str(&self.prefix);
-        key_buf.push_str(key);
-        self.script
-            .key(key_buf)
-            .arg(rate.interval_us())
-            .arg(rate.tau_us())
-            .arg(now.as_deref().unwrap_or(""))
-            .invoke_async(&mut conn)
-            .await
+        let cmd = self.evalsha(key, rate);
+        match cmd.query_async(&mut conn).await {
+            // Redis lost its script cache (restart, SCRIPT FLUSH, failover): load it, once.
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                self.script.prepare_invoke().load_async(&mut conn).await?;
+                cmd.query_async(&mut conn).await
+            }
+            reply => reply,
+        }
+    }
+
+    /// `EVALSHA <sha> 1 <prefix><key> <t> <tau> [<now>]`, written into one buffer: no
+    /// intermediate strings or argument vectors (two allocations, the command's own).
+    fn evalsha(&self, key: &str, rate: &Rate) -> Cmd {
+        let now = self.clock.as_ref().map(|c| c.now_us());
+        let args = if now.is_some() { 7 } else { 6 };
+        let bytes = 7 + 40 + 1 + self.prefix.len() + key.len() + 2 * 20 + 20;
+        let mut cmd = Cmd::with_capacity(args, bytes);
+        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(1u8);
+        {
+            let mut k = cmd.writer_for_next_arg();
+            // Writing into a Vec cannot fail.
+            let _ = k.write_all(self.prefix.as_bytes());
+            let _ = k.write_all(key.as_bytes());
+        }
+        cmd.arg(rate.interval_us()).arg(rate.tau_us());
+        if let Some(now) = now {
+            cmd.arg(now);
+        }
+        cmd
     }
 }
 
@@ -179,7 +221,10 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// How many multiplexed connections to use in turn (default 2, at least 1).
+    /// How many multiplexed connections to use in turn (default 1, at least 1). One connection
+    /// pipelines every concurrent decision, which costs Redis and the client the least CPU per
+    /// decision (docs/PERFORMANCE.md, "Rate limits"); more only spread the load of a very busy
+    /// client over several sockets.
     pub fn connections(mut self, n: usize) -> Self {
         self.connections = n.max(1);
         self
