@@ -41,6 +41,15 @@ pub(crate) struct LimitArgs {
     /// Prefix of the rate-limit keys on Redis.
     #[arg(long, default_value = "tenantry:rl:", help_heading = "Rate limits")]
     pub(crate) redis_prefix: String,
+    /// How long a decision waits for Redis before the request goes through without one (fail
+    /// open), in milliseconds.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value = "50",
+        help_heading = "Rate limits"
+    )]
+    pub(crate) redis_timeout_ms: u64,
 }
 
 impl LimitArgs {
@@ -71,6 +80,7 @@ pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLa
         Some(url) => builder.store(
             RedisStore::builder(url)
                 .prefix(&args.redis_prefix)
+                .timeout(std::time::Duration::from_millis(args.redis_timeout_ms))
                 .connect()
                 .await
                 .context("cannot use Redis for rate limits (--redis-url, TENANTRY_REDIS_URL)")?,

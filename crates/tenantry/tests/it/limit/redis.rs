@@ -26,6 +26,13 @@ pub fn unique_prefix(what: &str) -> String {
     )
 }
 
+/// A builder on the test Redis with room for a loaded CI machine: these tests check decisions,
+/// not latency, and the store's 50 ms default would fail open whenever the 2 cores are busy.
+/// Tests of the timeout itself set their own.
+pub fn builder() -> tenantry::limit::RedisStoreBuilder {
+    RedisStore::builder(url()).timeout(std::time::Duration::from_secs(2))
+}
+
 /// A store on the test Redis, with a fresh prefix.
 pub async fn store(builder: tenantry::limit::RedisStoreBuilder) -> RedisStore {
     builder
@@ -38,12 +45,7 @@ fn make(
     clock: FakeClock,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn LimitStore>> + Send>> {
     Box::pin(async move {
-        let s = store(
-            RedisStore::builder(url())
-                .prefix(unique_prefix("suite"))
-                .clock(clock),
-        )
-        .await;
+        let s = store(builder().prefix(unique_prefix("suite")).clock(clock)).await;
         Arc::new(s) as Arc<dyn LimitStore>
     })
 }
@@ -82,7 +84,7 @@ mod only {
         let (mc, rc) = (FakeClock::at(1_000_000), FakeClock::at(1_000_000));
         let memory = MemoryStore::with_clock(mc.clone());
         let redis = store(
-            RedisStore::builder(url())
+            super::builder()
                 .prefix(unique_prefix("same"))
                 .clock(rc.clone()),
         )
@@ -114,7 +116,7 @@ mod only {
     #[tokio::test]
     async fn server_time_decides_and_keys_expire_when_the_bucket_is_full() {
         let prefix = unique_prefix("time");
-        let redis = store(RedisStore::builder(url()).prefix(&prefix)).await;
+        let redis = store(super::builder().prefix(&prefix)).await;
         let rate = Rate::per_minute(nz(3));
         for remaining in [2, 1, 0] {
             let d = redis.decide("k", &rate).await.unwrap();
@@ -161,8 +163,8 @@ mod only {
             tenancy().layer(limits.layer(router()))
         };
         // Two stores with their own connections: two instances of a service.
-        let a = instance(store(RedisStore::builder(url()).prefix(&prefix)).await);
-        let b = instance(store(RedisStore::builder(url()).prefix(&prefix)).await);
+        let a = instance(store(super::builder().prefix(&prefix)).await);
+        let b = instance(store(super::builder().prefix(&prefix)).await);
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let (a, b) = (a.clone(), b.clone());
