@@ -2,40 +2,12 @@
 //! memory behind it) beyond the configured limits, and other clients are served meanwhile.
 
 use std::{
-    io::{ErrorKind, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
     time::{Duration, Instant},
 };
 
-use crate::support::{Server, TempDir, get};
-
-fn addr(server: &Server) -> String {
-    server.base.trim_start_matches("http://").to_owned()
-}
-
-/// Reads until the server closes the connection (EOF or reset); `None` if it is still open
-/// after `within`. Returns the bytes read.
-fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
-    let deadline = Instant::now() + within;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return None;
-        }
-        stream.set_read_timeout(Some(left)).unwrap();
-        match stream.read(&mut buf) {
-            Ok(0) => return Some(got),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Some(got),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return None;
-            }
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-}
+use crate::support::{Server, TempDir, addr, get, read_until_closed};
 
 #[tokio::test]
 async fn headers_one_byte_at_a_time_are_cut_off_at_the_header_timeout() {

@@ -145,7 +145,7 @@ async fn suite(catalog: SqlCatalog, raw: Raw) {
     let mut acme = TenantRecord::new(id("acme"), "Acme Corp — Ünïcödé 🚀 'quoted'")
         .with_status(TenantStatus::Provisioning)
         .with_plan("pro")
-        .with_placement(Placement::Schema("tenant_acme".into()))
+        .with_placement(Placement::schema("tenant_acme").unwrap())
         .with_settings(json!({
             "theme": {"color": "teal", "sizes": [1, 2.5, null, {"deep": [true, false]}]},
             "quota": 12_345_678_901_i64,
@@ -209,7 +209,11 @@ async fn suite(catalog: SqlCatalog, raw: Raw) {
         .clone()
         .with_status(TenantStatus::Suspended)
         .with_plan("enterprise")
-        .with_placement(Placement::Database("eu-west-2".into()))
+        .with_placement(
+            Placement::database("eu_west_2")
+                .unwrap()
+                .on(tenantry::catalog::ServerName::new("eu-west-2").unwrap()),
+        )
         .with_settings(json!({"limits": [1, {"burst": null}]}));
     changed.name = "Acme Holdings".into();
     changed.touch();
@@ -238,7 +242,7 @@ async fn suite(catalog: SqlCatalog, raw: Raw) {
     );
     assert_eq!(catalog.list().await.unwrap().len(), ids.len() - 1);
 
-    // The cached `Catalog` sees its own changes at once, others' once invalidated.
+    // The cached `Catalog` sees its own changes at once.
     let cached = Catalog::new(catalog.clone());
     assert_eq!(
         cached.get(&acme.id).await.unwrap().unwrap().status,
@@ -259,10 +263,8 @@ async fn suite(catalog: SqlCatalog, raw: Raw) {
         .update(&stored.clone().with_status(TenantStatus::Moving))
         .await
         .unwrap();
-    assert_eq!(
-        cached.get(&acme.id).await.unwrap().unwrap().status,
-        TenantStatus::Active
-    );
+    // Another writer's change reaches the cache when invalidated: by the store's watch
+    // (LISTEN/NOTIFY on PostgreSQL, so possibly already), or by hand.
     cached.invalidate(&acme.id);
     assert_eq!(
         cached.get(&acme.id).await.unwrap().unwrap().status,
