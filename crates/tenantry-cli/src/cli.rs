@@ -355,7 +355,7 @@ pub(crate) struct TenantsCreateArgs {
     /// Initial status.
     #[arg(long, value_enum, default_value = "active")]
     pub(crate) status: StatusArg,
-    /// Where its rows live: `row`, `schema:NAME` or `database:REF`.
+    /// Where its rows live: `row`, `schema:NAME` or `database:NAME`, optionally `@SERVER`.
     #[arg(long, default_value = "row")]
     pub(crate) placement: String,
     /// Settings, a JSON object.

@@ -132,7 +132,7 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(_) => {
             return usage(format!(
-                "--placement {:?} is not row, schema:NAME or database:REF",
+                "--placement {:?} is not row, schema:NAME or database:NAME (optionally @SERVER)",
                 args.placement
             ));
         }

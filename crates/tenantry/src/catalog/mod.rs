@@ -22,6 +22,7 @@
 
 mod cache;
 mod memory;
+mod placement;
 mod record;
 #[cfg(feature = "_sql")]
 pub(crate) mod sql;
@@ -29,7 +30,10 @@ mod watch;
 
 pub use cache::Catalog;
 pub use memory::MemoryCatalog;
-pub use record::{Placement, TenantRecord, TenantStatus};
+#[cfg(feature = "_sql")]
+pub(crate) use placement::is_object_name;
+pub use placement::{InvalidServerName, Placement, ServerName};
+pub use record::{TenantRecord, TenantStatus};
 #[cfg(feature = "_sql")]
 pub use sql::SqlCatalog;
 pub use watch::CatalogWatcher;

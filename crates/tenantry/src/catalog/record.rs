@@ -3,7 +3,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::CatalogError;
+use super::{CatalogError, Placement};
 use crate::TenantId;
 
 /// The lifecycle state of a tenant.
@@ -55,58 +55,6 @@ impl FromStr for TenantStatus {
     }
 }
 
-/// Where a tenant's rows live.
-///
-/// Stored as text: `row`, `schema:NAME`, `database:REF` (a reference to a connection URL the
-/// application resolves, never a URL with credentials in the catalog).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub enum Placement {
-    /// Shared tables, rows told apart by the tenant column.
-    #[default]
-    Row,
-    /// A PostgreSQL schema of its own.
-    Schema(String),
-    /// A database of its own, by reference.
-    Database(String),
-}
-
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Row => f.write_str("row"),
-            Self::Schema(s) => write!(f, "schema:{s}"),
-            Self::Database(d) => write!(f, "database:{d}"),
-        }
-    }
-}
-
-impl FromStr for Placement {
-    type Err = CatalogError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.split_once(':') {
-            None if s == "row" => Ok(Self::Row),
-            Some(("schema", name)) if !name.is_empty() => Ok(Self::Schema(name.to_owned())),
-            Some(("database", r)) if !r.is_empty() => Ok(Self::Database(r.to_owned())),
-            _ => Err(CatalogError::Corrupt(format!(
-                "placement {s:?} is not row, schema:NAME or database:REF"
-            ))),
-        }
-    }
-}
-
-impl Serialize for Placement {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Placement {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// One tenant, as the catalog knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -138,7 +86,7 @@ impl TenantRecord {
             name: name.into(),
             status: TenantStatus::Active,
             plan: "free".to_owned(),
-            placement: Placement::Row,
+            placement: Placement::row(),
             settings: serde_json::Value::Object(Default::default()),
             created_at: now,
             updated_at: now,

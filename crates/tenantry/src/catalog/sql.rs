@@ -38,7 +38,7 @@ use crate::{
 ///
 /// `status` is checked against the five [`TenantStatus`](super::TenantStatus) values (constraint
 /// `tenantry_tenants_status_check`); `placement` holds [`Placement`](super::Placement)'s text
-/// (`row`, `schema:NAME`, `database:REF`). Ids sort bytewise on every backend, so
+/// (`row`, `schema:NAME`, `database:NAME`, each maybe `@SERVER`). Ids sort bytewise on every backend, so
 /// [`list`](CatalogStore::list) returns the same order everywhere. A row that cannot be read
 /// back (unknown status or placement, invalid id, bad JSON) is [`CatalogError::Corrupt`].
 ///
