@@ -138,6 +138,23 @@ pub fn current_tenant() -> Result<TenantId, NoTenantContext> {
         .map_err(|_| NoTenantContext)
 }
 
+/// The catalog record the enforcement layer read for `tenant`, if the current task acts for
+/// it and the layer read one (the data layer's placement comes from it without a second
+/// lookup).
+#[cfg(feature = "_sql")]
+pub(crate) fn current_record(tenant: &TenantId) -> Option<Arc<TenantRecord>> {
+    CURRENT
+        .try_with(|c| {
+            if c.0.tenant == *tenant {
+                c.0.record.clone()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 /// Runs `future` inside `ctx`'s scope and tracing span.
 pub async fn scope<F: Future>(ctx: TenantContext, future: F) -> F::Output {
     scoped(ctx, future).await

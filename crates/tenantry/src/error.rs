@@ -29,4 +29,9 @@ pub enum ConfigError {
     /// Row-level security was asked of a store that is not on PostgreSQL.
     #[error("row-level security needs PostgreSQL")]
     RowLevelSecurity,
+    /// The servers' configuration is unusable (a bad name, a URL of a backend that is not
+    /// compiled in, an environment variable that is not set, no default). The message never
+    /// holds a URL or a password.
+    #[error("servers: {0}")]
+    Servers(String),
 }

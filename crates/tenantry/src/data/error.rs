@@ -54,6 +54,16 @@ pub enum DataError {
     /// server without an exact collation, a column default the backend cannot give.
     #[error("{0}")]
     Unsupported(String),
+    /// The tenant's placement cannot be served here: a server that is not configured, a
+    /// schema on a backend without schemas, a placement on a store without a
+    /// [`Registry`](super::Registry), a catalog that cannot be read. Answered 503: the
+    /// deployment, not the request, is at fault. The reason is for logs (`Debug`); the
+    /// message a client sees does not name servers or schemas.
+    #[error("this tenant's data cannot be reached")]
+    Placement(String),
+    /// The schema or database a placement names exists already (and is left alone).
+    #[error("{0} exists already")]
+    PlacementExists(String),
     /// A typed pool or transaction of one backend was asked of a store on another.
     #[error("the store is on {found}, not {wanted}")]
     WrongBackend {
@@ -79,8 +89,8 @@ impl DataError {
             | Self::UnknownField(_)
             | Self::Validation(_)
             | Self::InvalidQuery { .. } => ProblemCode::ValidationFailed,
-            Self::Conflict(_) => ProblemCode::Conflict,
-            Self::Unavailable(_) => ProblemCode::Unavailable,
+            Self::Conflict(_) | Self::PlacementExists(_) => ProblemCode::Conflict,
+            Self::Unavailable(_) | Self::Placement(_) => ProblemCode::Unavailable,
             Self::Database(_)
             | Self::Decode(_)
             | Self::Unsupported(_)

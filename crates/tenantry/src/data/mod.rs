@@ -26,11 +26,14 @@ mod column;
 mod ddl;
 mod error;
 mod ident;
+mod pools;
 mod query;
+pub(crate) mod registry;
 mod resource;
 #[cfg(feature = "postgres")]
 pub mod rls;
 pub(crate) mod rows;
+mod server;
 mod store;
 mod table;
 mod typed;
@@ -43,9 +46,12 @@ pub use collation::{
 pub use column::{Column, ColumnDef, ColumnType, IdKind};
 pub use error::DataError;
 pub use ident::{Ident, InvalidIdent};
+pub use pools::PoolStats;
 pub use query::{ListQuery, Order, Page, Search};
+pub use registry::Registry;
 pub use resource::{Resource, ResourceBuilder};
 pub(crate) use rows::{JsonRow, RowSink};
+pub use server::{ServerConfig, Servers, ServersConfig};
 pub use store::{AdminPool, DataStore};
 pub use table::{IdValue, TenantTable};
 pub use typed::Typed;

@@ -47,7 +47,13 @@ struct Inner {
     /// The by-id `SELECT`'s text per backend, built by sea-query on first use (the text depends
     /// only on the resource and the backend; the tenant and the id are bound parameters).
     select_by_id: [OnceLock<Arc<str>>; 3],
+    /// The same for tenants in schemas of their own, keyed by backend and schema: bounded
+    /// (least used texts go first), made on first use.
+    select_by_id_in: OnceLock<moka::sync::Cache<(Backend, Ident), Arc<str>>>,
 }
+
+/// How many schema-qualified by-id texts a resource keeps (about 200 bytes each).
+const SCHEMA_STATEMENTS: u64 = 10_000;
 
 impl fmt::Debug for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,8 +135,22 @@ impl Resource {
     pub(crate) fn select_by_id_sql(
         &self,
         backend: Backend,
+        schema: Option<&Ident>,
         build: impl FnOnce() -> String,
     ) -> Arc<str> {
+        if let Some(schema) = schema {
+            let cache = self
+                .0
+                .select_by_id_in
+                .get_or_init(|| moka::sync::Cache::new(SCHEMA_STATEMENTS));
+            let key = (backend, schema.clone());
+            if let Some(sql) = cache.get(&key) {
+                return sql;
+            }
+            let sql: Arc<str> = build().into();
+            cache.insert(key, Arc::clone(&sql));
+            return sql;
+        }
         let slot = match backend {
             Backend::Sqlite => 0,
             Backend::Postgres => 1,
@@ -314,6 +334,7 @@ impl ResourceBuilder {
             filterable,
             unique_per_tenant,
             select_by_id: Default::default(),
+            select_by_id_in: OnceLock::new(),
         })))
     }
 }

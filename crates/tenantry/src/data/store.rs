@@ -4,7 +4,7 @@ use std::fmt;
 
 use sqlx::Pool;
 
-use super::{DataError, Resource, ddl};
+use super::{DataError, Ident, Registry, Resource, ddl, registry::Location};
 use crate::{
     ConfigError, TenantId,
     catalog::SqlCatalog,
@@ -27,10 +27,17 @@ use crate::{
 /// assert_eq!(DataStore::from_pool(pool).backend(), Backend::Sqlite);
 /// # });
 /// ```
+///
+/// A store made by [`Registry::store`] serves each tenant from its placement (shared rows,
+/// its own schema, its own database, on any configured server); one made by
+/// [`connect`](Self::connect) or [`from_pool`](Self::from_pool) serves every tenant from
+/// shared rows on its pool, and refuses (503) a request whose catalog record places the
+/// tenant elsewhere, rather than serve it from the wrong tables.
 #[derive(Clone)]
 pub struct DataStore {
     pool: AnyPool,
     rls: bool,
+    registry: Option<Registry>,
 }
 
 impl fmt::Debug for DataStore {
@@ -46,7 +53,11 @@ impl DataStore {
     /// Connects by URL (`sqlite:`, `postgres:`, `mysql:`). A SQLite file is created if missing.
     pub async fn connect(url: &str) -> Result<Self, DataError> {
         match AnyPool::connect(url).await {
-            Ok(pool) => Ok(Self { pool, rls: false }),
+            Ok(pool) => Ok(Self {
+                pool,
+                rls: false,
+                registry: None,
+            }),
             Err(ConnectError::Unavailable(e)) => Err(DataError::Unavailable(e)),
             Err(ConnectError::UnsupportedUrl(why)) => Err(DataError::Unsupported(why)),
         }
@@ -57,6 +68,40 @@ impl DataStore {
         Self {
             pool: D::wrap(pool),
             rls: false,
+            registry: None,
+        }
+    }
+
+    /// The default server's store of `registry` (see [`Registry::store`]).
+    pub(crate) fn placed(registry: Registry) -> Self {
+        Self {
+            pool: registry.default_pool().clone(),
+            rls: false,
+            registry: Some(registry),
+        }
+    }
+
+    /// The registry placing tenants, if the store has one.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_ref()
+    }
+
+    /// Where `tenant`'s statements run.
+    pub(crate) async fn locate(&self, tenant: &TenantId) -> Result<Location<'_>, DataError> {
+        match &self.registry {
+            Some(registry) => registry.locate(tenant).await,
+            None => {
+                if let Some(record) = crate::context::current_record(tenant)
+                    && !record.placement.is_row()
+                {
+                    return Err(DataError::Placement(format!(
+                        "tenant {tenant} is placed at {}, but this store has no registry \
+                         (build it with Registry::store)",
+                        record.placement
+                    )));
+                }
+                Ok(Location::shared(&self.pool))
+            }
         }
     }
 
@@ -111,7 +156,22 @@ impl DataStore {
     /// no-pad collation (`utf8mb4_nopad_bin`, or MySQL 8's `utf8mb4_0900_bin`) instead of the
     /// server's case-insensitive default, so tenants `ACME` and `acme` never share rows.
     pub async fn create_table(&self, resource: &Resource) -> Result<(), DataError> {
-        dispatch!(&self.pool, |pool| ddl::create_table(pool, resource).await)
+        dispatch!(&self.pool, |pool| ddl::create_table(pool, resource, None)
+            .await)
+    }
+
+    /// [`create_table`](Self::create_table) where `tenant` is placed: in its schema, in its
+    /// database, or the shared table of its server. The schema or database must exist (see
+    /// [`Registry::create_placement`]).
+    pub async fn create_table_for(
+        &self,
+        tenant: &TenantId,
+        resource: &Resource,
+    ) -> Result<(), DataError> {
+        let at = self.locate(tenant).await?;
+        let schema: Option<&Ident> = at.schema.as_ref();
+        dispatch!(at.pool(), |pool| ddl::create_table(pool, resource, schema)
+            .await)
     }
 
     /// **Cross-tenant access.** The raw pool, for jobs that must see every tenant (migrations,
@@ -122,22 +182,30 @@ impl DataStore {
         AdminPool(self.pool.clone())
     }
 
-    /// Raw access for one tenant: a transaction of the store's backend `D` on which the tenant
-    /// is already bound (on PostgreSQL with row-level security, `app.tenant_id` is set, so even
-    /// a query without a `WHERE tenant_id = ..` sees only this tenant's rows). On other
-    /// backends nothing enforces the tenant below your SQL: filter on it yourself.
+    /// Raw access for one tenant: a transaction of backend `D` where the tenant is placed, on
+    /// which the tenant is already bound:
     ///
-    /// [`DataError::WrongBackend`] if the store is not on `D`.
+    /// - shared rows: on PostgreSQL with row-level security, `app.tenant_id` is set, so even a
+    ///   query without a `WHERE tenant_id = ..` sees only this tenant's rows; on other backends
+    ///   nothing enforces the tenant below your SQL: filter on it yourself;
+    /// - its own schema: `SET LOCAL search_path` to that schema (only for this transaction, so
+    ///   safe behind a transaction-mode pooler), so unqualified names are the tenant's tables;
+    /// - its own database: a connection of that database.
+    ///
+    /// [`DataError::WrongBackend`] if the tenant's server is not on `D`.
     pub async fn begin_for<D: Driver>(
         &self,
         tenant: &TenantId,
     ) -> Result<sqlx::Transaction<'static, D>, DataError> {
-        let pool = self.pool.get::<D>().ok_or(DataError::WrongBackend {
+        let at = self.locate(tenant).await?;
+        let pool = at.pool().get::<D>().ok_or(DataError::WrongBackend {
             wanted: D::BACKEND,
-            found: self.backend(),
+            found: at.pool().backend(),
         })?;
         let mut tx = pool.begin().await?;
-        if self.rls {
+        if let Some(schema) = &at.schema {
+            D::set_local_search_path(&mut tx, schema).await?;
+        } else if self.rls && at.row {
             D::bind_tenant(&mut tx, tenant).await?;
         }
         Ok(tx)

@@ -38,6 +38,7 @@ pub(crate) mod change_log;
 mod describe;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) mod each_value;
+pub(crate) mod open;
 mod sql;
 mod tenant_id;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -127,7 +128,7 @@ pub(crate) mod sealed {
 
     /// Connecting, running statements, values (`mod.rs`).
     pub trait Sealed:
-        sqlx::Database + Ddl + Rows + Audit + CatalogTable + Schema + ExportRows + ImportRows
+        sqlx::Database + Ddl + Rows + Audit + CatalogTable + Schema + ExportRows + ImportRows + Open
     {
         /// The backend.
         const BACKEND: Backend;
@@ -253,6 +254,41 @@ pub(crate) mod sealed {
     }
 
     /// Imported rows into a table (`import.rs`).
+    /// Pools on a configured server, its own database or a tenant's; a tenant's schema or
+    /// database made and dropped (`open.rs`).
+    pub trait Open: sqlx::Database {
+        /// A lazily connected pool on `server`, on its `database` when one is named.
+        fn open(
+            server: &super::open::ServerUrl,
+            database: Option<&str>,
+            settings: &super::open::PoolSettings,
+        ) -> Result<Pool<Self>, ConnectError>;
+
+        /// Creates `container` on `server`; [`ContainerError::Exists`] if it exists (never
+        /// taken over: it may be someone else's).
+        fn create_container(
+            server: &super::open::ServerUrl,
+            container: super::open::Container<'_>,
+        ) -> impl Future<Output = Result<(), super::open::ContainerError>> + Send;
+
+        /// Drops `container` on `server` with everything in it; nothing if it is not there.
+        fn drop_container(
+            server: &super::open::ServerUrl,
+            container: super::open::Container<'_>,
+        ) -> impl Future<Output = Result<(), super::open::ContainerError>> + Send;
+
+        /// `SET LOCAL search_path` to `schema` for the rest of the transaction.
+        fn set_local_search_path(
+            conn: &mut Self::Connection,
+            schema: &Ident,
+        ) -> impl Future<Output = Result<(), DataError>> + Send {
+            let _ = (conn, schema);
+            std::future::ready(Err(DataError::Placement(
+                "schema placement needs PostgreSQL".into(),
+            )))
+        }
+    }
+
     pub trait ImportRows: sqlx::Database {
         /// Rows per insert of an import, for rows `width` columns wide.
         fn import_batch(width: usize) -> usize;
@@ -418,7 +454,7 @@ impl Scheme {
         Self(scheme.map(str::to_ascii_lowercase))
     }
 
-    fn unsupported(&self) -> ConnectError {
+    pub(crate) fn unsupported(&self) -> ConnectError {
         let why = match self.0.as_deref() {
             None => "it has no scheme (expected sqlite:, postgres: or mysql:)".to_owned(),
             Some(scheme @ "sqlite") => format!("{scheme}: needs tenantry's feature `sqlite`"),

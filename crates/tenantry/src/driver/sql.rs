@@ -40,6 +40,14 @@ impl<D: Driver> SqlText<D> {
         self
     }
 
+    /// Appends a table name, qualified by `schema` when there is one (`"t_globex"."items"`).
+    pub(crate) fn table(self, schema: Option<&Ident>, table: &Ident) -> Self {
+        match schema {
+            Some(schema) => self.ident(schema).push(".").ident(table),
+            None => self.ident(table),
+        }
+    }
+
     /// Appends identifiers separated by `, `.
     pub(crate) fn idents<'a>(mut self, idents: impl IntoIterator<Item = &'a Ident>) -> Self {
         for (i, ident) in idents.into_iter().enumerate() {

@@ -3,6 +3,7 @@
 mod adversarial;
 mod collation;
 mod model;
+mod placement;
 #[cfg(feature = "postgres")]
 mod rls;
 mod scoped;

@@ -33,7 +33,7 @@ fn now_nanos() -> u128 {
 }
 
 /// `tenantry_t_<pid>_<counter>_<nanos>`: unique across processes and calls, and dated.
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{PREFIX}{}_{n}_{}", std::process::id(), now_nanos())
 }

@@ -4,8 +4,11 @@
 //!   and every other value bound);
 //! - `reads.rs` lists, counts, gets;
 //! - `writes.rs` creates, updates, deletes;
-//! - `run.rs` runs a statement on the store's pool, or in a transaction with the tenant bound
+//! - `run.rs` runs a statement on the tenant's pool, or in a transaction with the tenant bound
 //!   when row-level security is on.
+//!
+//! Each operation first asks the store where the tenant is placed ([`Placed`]): which pool,
+//! and which schema qualifies the table's name.
 
 mod id;
 mod reads;
@@ -15,8 +18,10 @@ mod writes;
 
 pub use id::IdValue;
 
-use super::{DataStore, Resource};
-use crate::{TenantId, context::NoTenantContext};
+use std::ops::Deref;
+
+use super::{DataError, DataStore, Ident, Resource, registry::Location};
+use crate::{TenantId, context::NoTenantContext, driver::AnyPool};
 
 /// The data of one tenant in one table. It cannot be built without a tenant, and every
 /// statement it runs carries `tenant_field = $n` with that tenant bound:
@@ -31,8 +36,13 @@ use crate::{TenantId, context::NoTenantContext};
 /// - identifiers come only from the [`Resource`] (checked when it was built) and every value is
 ///   bound, never written into SQL.
 ///
-/// With [`DataStore::with_row_level_security`] on PostgreSQL, each operation also runs in a
-/// transaction with `app.tenant_id` set, so the table's policies enforce the same boundary.
+/// With [`DataStore::with_row_level_security`] on PostgreSQL, each operation on a tenant in
+/// shared rows also runs in a transaction with `app.tenant_id` set, so the table's policies
+/// enforce the same boundary.
+///
+/// With a store from a [`Registry`](super::Registry), each operation runs where the tenant is
+/// placed: shared rows, its own schema (schema-qualified SQL), or its own database; the code
+/// calling it is the same for all three.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -96,5 +106,47 @@ impl TenantTable {
     /// The store.
     pub fn store(&self) -> &DataStore {
         &self.store
+    }
+}
+
+/// A tenant's table where the tenant is placed: the pool its statements run on, and the schema
+/// that qualifies the table's name. Dereferences to the [`TenantTable`].
+pub(super) struct Placed<'a> {
+    table: &'a TenantTable,
+    at: Location<'a>,
+}
+
+impl Deref for Placed<'_> {
+    type Target = TenantTable;
+    fn deref(&self) -> &TenantTable {
+        self.table
+    }
+}
+
+impl Placed<'_> {
+    /// The pool the tenant's statements run on.
+    pub(super) fn pool(&self) -> &AnyPool {
+        self.at.pool()
+    }
+
+    /// The schema qualifying the table's name (schema placement).
+    pub(super) fn schema(&self) -> Option<&Ident> {
+        self.at.schema.as_ref()
+    }
+
+    /// Whether statements bind the tenant for row-level security (shared rows only: a schema
+    /// or a database of its own is the wall there).
+    pub(super) fn rls(&self) -> bool {
+        self.at.row && self.table.store.uses_row_level_security()
+    }
+}
+
+impl TenantTable {
+    /// Where this tenant's statements run.
+    pub(super) async fn placed(&self) -> Result<Placed<'_>, DataError> {
+        Ok(Placed {
+            table: self,
+            at: self.store.locate(&self.tenant).await?,
+        })
     }
 }

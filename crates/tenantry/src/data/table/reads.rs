@@ -2,7 +2,7 @@
 
 use sqlx::Pool;
 
-use super::{IdValue, TenantTable, run::run, statements};
+use super::{IdValue, Placed, TenantTable, run::run, statements};
 use crate::{
     data::{DataError, JsonRow, ListQuery, Order, Page, Record, RowSink},
     driver::{Driver, dispatch, query, query_scalar},
@@ -20,13 +20,14 @@ impl TenantTable {
     }
 
     async fn find_as<S: RowSink>(&self, query: &ListQuery) -> Result<Vec<S::Out>, DataError> {
-        dispatch!(self.store.pool(), |pool| find::<_, S>(pool, self, query)
-            .await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| find::<_, S>(pool, &t, query).await)
     }
 
     /// How many rows match `query`'s filters and search (its page and order are ignored).
     pub async fn count_where(&self, query: &ListQuery) -> Result<u64, DataError> {
-        dispatch!(self.store.pool(), |pool| count(pool, self, query).await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| count(pool, &t, query).await)
     }
 
     /// A page of the tenant's rows.
@@ -75,13 +76,14 @@ impl TenantTable {
     }
 
     async fn get_as<S: RowSink>(&self, id: IdValue) -> Result<Option<S::Out>, DataError> {
-        dispatch!(self.store.pool(), |pool| get::<_, S>(pool, self, &id).await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| get::<_, S>(pool, &t, &id).await)
     }
 }
 
 async fn find<D: Driver, S: RowSink>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     list: &ListQuery,
 ) -> Result<Vec<S::Out>, DataError> {
     let (sql, values) = statements::find::<D>(t, list)?;
@@ -96,7 +98,7 @@ async fn find<D: Driver, S: RowSink>(
 
 async fn count<D: Driver>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     list: &ListQuery,
 ) -> Result<u64, DataError>
 where
@@ -115,7 +117,7 @@ where
 /// The tenant's row `id`; `None` if it has none, or `id` cannot be one of the resource's.
 pub(super) async fn get<D: Driver, S: RowSink>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     id: &IdValue,
 ) -> Result<Option<S::Out>, DataError> {
     let Some((id, _)) = id.bound::<D>(&t.resource) else {

@@ -3,7 +3,7 @@
 
 use sqlx::{FromRow, Pool, query::Query, query::QueryScalar};
 
-use super::TenantTable;
+use super::Placed;
 use crate::{
     data::DataError,
     driver::{Args, Driver},
@@ -66,10 +66,10 @@ impl<D: Driver> Exec<'_, D> {
 /// tenant (so the table's policies see it) and commits after `op`.
 pub(super) async fn run<D: Driver, T>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     op: impl AsyncFnOnce(Exec<'_, D>) -> Result<T, DataError> + Send,
 ) -> Result<T, DataError> {
-    if t.store.uses_row_level_security() {
+    if t.rls() {
         in_transaction(pool, t, op).await
     } else {
         op(Exec::Pool(pool)).await
@@ -82,12 +82,12 @@ pub(super) async fn run<D: Driver, T>(
 /// even when no transaction is used.
 pub(super) async fn in_transaction<D: Driver, T>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     op: impl AsyncFnOnce(Exec<'_, D>) -> Result<T, DataError> + Send,
 ) -> Result<T, DataError> {
     Box::pin(async move {
         let mut tx = pool.begin().await?;
-        if t.store.uses_row_level_security() {
+        if t.rls() {
             D::bind_tenant(&mut tx, &t.tenant).await?;
         }
         let out = op(Exec::Tx(&mut *tx)).await?;

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use sea_query::{
-    Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement,
-    SimpleExpr,
+    Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, IntoTableRef, LikeExpr, Query,
+    SelectStatement, SimpleExpr, TableRef,
 };
 use sea_query_sqlx::SqlxValues;
 
-use super::{IdValue, TenantTable};
+use super::{IdValue, Placed};
 use crate::{
     data::{
         DataError, IdKind, Ident, ListQuery, Order, Record, column::Role, query::like_pattern,
@@ -21,29 +21,37 @@ use crate::{
 /// Statement text and its values.
 pub(super) type Built = (String, SqlxValues);
 
-fn tenant_col(t: &TenantTable) -> Expr {
+/// The table's name, qualified by the tenant's schema when it has one.
+fn table(t: &Placed<'_>) -> TableRef {
+    match t.schema() {
+        Some(schema) => (schema.iden(), t.resource.table().iden()).into_table_ref(),
+        None => t.resource.table().iden().into_table_ref(),
+    }
+}
+
+fn tenant_col(t: &Placed<'_>) -> Expr {
     Expr::col(t.resource.tenant_field().iden())
 }
 
 /// `tenant_field = $tenant`: part of every statement.
-fn scope(t: &TenantTable) -> SimpleExpr {
+fn scope(t: &Placed<'_>) -> SimpleExpr {
     tenant_col(t).eq(t.tenant.as_str())
 }
 
-fn columns(t: &TenantTable) -> impl Iterator<Item = Alias> + '_ {
+fn columns<'a>(t: &'a Placed<'_>) -> impl Iterator<Item = Alias> + 'a {
     t.resource.columns().iter().map(|c| c.name.iden())
 }
 
-fn by_id(t: &TenantTable, id: sea_query::Value) -> Condition {
+fn by_id(t: &Placed<'_>, id: sea_query::Value) -> Condition {
     Cond::all()
         .add(scope(t))
         .add(Expr::col(t.resource.id().iden()).eq(id))
 }
 
-fn select_one(t: &TenantTable, id: sea_query::Value) -> SelectStatement {
+fn select_one(t: &Placed<'_>, id: sea_query::Value) -> SelectStatement {
     let mut stmt = Query::select();
     stmt.columns(columns(t))
-        .from(t.resource.table().iden())
+        .from(table(t))
         .cond_where(by_id(t, id));
     stmt
 }
@@ -52,11 +60,11 @@ fn select_one(t: &TenantTable, id: sea_query::Value) -> SelectStatement {
 /// so sea-query builds it once per resource; the values are bound in the order it placed them
 /// (the tenant, then the id: checked when the text is built).
 pub(super) fn select_one_cached<D: Driver>(
-    t: &TenantTable,
+    t: &Placed<'_>,
     id: sea_query::Value,
 ) -> (Arc<str>, SqlxValues) {
     let values = vec![sea_query::Value::from(t.tenant.as_str()), id];
-    let sql = t.resource.select_by_id_sql(D::BACKEND, || {
+    let sql = t.resource.select_by_id_sql(D::BACKEND, t.schema(), || {
         let (sql, built) = D::build(&select_one(t, values[1].clone()));
         debug_assert_eq!(built.0.0, values, "by-id SELECT binds tenant, then id");
         sql
@@ -65,7 +73,7 @@ pub(super) fn select_one_cached<D: Driver>(
 }
 
 /// The tenant scope plus the query's filters and search, all checked against the resource.
-fn conditions<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Condition, DataError> {
+fn conditions<D: Driver>(t: &Placed<'_>, query: &ListQuery) -> Result<Condition, DataError> {
     let resource = &t.resource;
     let mut all = Cond::all().add(scope(t));
     for (field, value) in &query.filters {
@@ -113,7 +121,7 @@ fn conditions<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Condition
     Ok(all)
 }
 
-fn ordered(t: &TenantTable, stmt: &mut SelectStatement, order: &[Order]) -> Result<(), DataError> {
+fn ordered(t: &Placed<'_>, stmt: &mut SelectStatement, order: &[Order]) -> Result<(), DataError> {
     let id = t.resource.id();
     for o in order {
         let col = t
@@ -142,10 +150,10 @@ fn ordered(t: &TenantTable, stmt: &mut SelectStatement, order: &[Order]) -> Resu
 }
 
 /// The rows matching `query` (filters, search, order, page).
-pub(super) fn find<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Built, DataError> {
+pub(super) fn find<D: Driver>(t: &Placed<'_>, query: &ListQuery) -> Result<Built, DataError> {
     let mut stmt = Query::select();
     stmt.columns(columns(t))
-        .from(t.resource.table().iden())
+        .from(table(t))
         .cond_where(conditions::<D>(t, query)?)
         .limit(u64::from(query.page.limit()))
         .offset(query.page.offset());
@@ -154,10 +162,10 @@ pub(super) fn find<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Buil
 }
 
 /// How many rows match `query`'s filters and search.
-pub(super) fn count<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Built, DataError> {
+pub(super) fn count<D: Driver>(t: &Placed<'_>, query: &ListQuery) -> Result<Built, DataError> {
     let stmt = Query::select()
         .expr(Expr::col(Asterisk).count())
-        .from(t.resource.table().iden())
+        .from(table(t))
         .cond_where(conditions::<D>(t, query)?)
         .to_owned();
     Ok(D::build(&stmt))
@@ -166,7 +174,7 @@ pub(super) fn count<D: Driver>(t: &TenantTable, query: &ListQuery) -> Result<Bui
 /// The `INSERT` of `values` for the tenant (the tenant field set by us, a body naming another
 /// tenant refused), and the id it will have when it is not generated by the database.
 pub(super) fn insert<D: Driver>(
-    t: &TenantTable,
+    t: &Placed<'_>,
     values: &Record,
 ) -> Result<(Built, Option<sea_query::Value>), DataError> {
     let resource = &t.resource;
@@ -241,7 +249,7 @@ pub(super) fn insert<D: Driver>(
     vals.push(Expr::val(t.tenant.as_str()));
     let mut insert = Query::insert();
     insert
-        .into_table(resource.table().iden())
+        .into_table(table(t))
         .columns(cols)
         .values(vals)
         .map_err(|e| DataError::Unsupported(e.to_string()))?;
@@ -263,7 +271,7 @@ pub(super) enum Patch {
 /// repeated with their current values; any other value for them, and any value for another
 /// immutable field, is refused. `None`: the id cannot be one of this resource.
 pub(super) fn update<D: Driver>(
-    t: &TenantTable,
+    t: &Placed<'_>,
     id: &IdValue,
     patch: &Record,
 ) -> Result<Option<Patch>, DataError> {
@@ -294,7 +302,7 @@ pub(super) fn update<D: Driver>(
     }
     let mut update = Query::update();
     update
-        .table(t.resource.table().iden())
+        .table(table(t))
         .values(sets)
         .cond_where(by_id(t, id.clone()));
     if D::RETURNING {
@@ -304,10 +312,10 @@ pub(super) fn update<D: Driver>(
 }
 
 /// The `DELETE` of the tenant's row `id`; `None`: the id cannot be one of this resource.
-pub(super) fn delete<D: Driver>(t: &TenantTable, id: &IdValue) -> Option<Built> {
+pub(super) fn delete<D: Driver>(t: &Placed<'_>, id: &IdValue) -> Option<Built> {
     let (id, _) = id.bound::<D>(&t.resource)?;
     let stmt = Query::delete()
-        .from_table(t.resource.table().iden())
+        .from_table(table(t))
         .cond_where(by_id(t, id))
         .to_owned();
     Some(D::build(&stmt))

@@ -5,7 +5,7 @@ use sea_query::Value;
 use sqlx::Pool;
 
 use super::{
-    IdValue, TenantTable, reads,
+    IdValue, Placed, TenantTable, reads,
     run::{in_transaction, run},
     statements::{self, Patch},
 };
@@ -26,10 +26,8 @@ impl TenantTable {
     }
 
     async fn create_as<S: RowSink>(&self, values: Record) -> Result<S::Out, DataError> {
-        dispatch!(self.store.pool(), |pool| create::<_, S>(
-            pool, self, &values
-        )
-        .await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| create::<_, S>(pool, &t, &values).await)
     }
 
     /// Changes fields of the tenant's row `id` and returns it as stored. Fields absent from
@@ -50,22 +48,21 @@ impl TenantTable {
     }
 
     async fn update_as<S: RowSink>(&self, id: IdValue, patch: Record) -> Result<S::Out, DataError> {
-        dispatch!(self.store.pool(), |pool| update::<_, S>(
-            pool, self, &id, &patch
-        )
-        .await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| update::<_, S>(pool, &t, &id, &patch).await)
     }
 
     /// Deletes the tenant's row `id`; [`DataError::NotFound`] if it has none.
     pub async fn delete(&self, id: impl Into<IdValue>) -> Result<(), DataError> {
         let id = id.into();
-        dispatch!(self.store.pool(), |pool| delete(pool, self, &id).await)
+        let t = self.placed().await?;
+        dispatch!(t.pool(), |pool| delete(pool, &t, &id).await)
     }
 }
 
 async fn create<D: Driver, S: RowSink>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     values: &Record,
 ) -> Result<S::Out, DataError> {
     let ((sql, args), id_value) = statements::insert::<D>(t, values)?;
@@ -91,7 +88,7 @@ async fn create<D: Driver, S: RowSink>(
 
 async fn update<D: Driver, S: RowSink>(
     pool: &Pool<D>,
-    t: &TenantTable,
+    t: &Placed<'_>,
     id: &IdValue,
     patch: &Record,
 ) -> Result<S::Out, DataError> {
@@ -123,7 +120,7 @@ async fn update<D: Driver, S: RowSink>(
     .await
 }
 
-async fn delete<D: Driver>(pool: &Pool<D>, t: &TenantTable, id: &IdValue) -> Result<(), DataError> {
+async fn delete<D: Driver>(pool: &Pool<D>, t: &Placed<'_>, id: &IdValue) -> Result<(), DataError> {
     let Some((sql, values)) = statements::delete::<D>(t, id) else {
         return Err(DataError::NotFound);
     };

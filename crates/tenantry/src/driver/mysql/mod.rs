@@ -6,6 +6,7 @@ mod ddl;
 mod decode;
 mod encode;
 mod import;
+mod open;
 mod schema;
 
 use std::future::Future;

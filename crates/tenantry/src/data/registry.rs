@@ -1,0 +1,403 @@
+//! [`Registry`]: where each tenant's rows are, read on every request from its catalog record's
+//! [`Placement`], on the configured [`Servers`].
+//!
+//! | placement | connection | table names |
+//! |---|---|---|
+//! | `row` (`@server`) | the server's own pool | `"items"`, rows filtered by the tenant column |
+//! | `schema:NAME` (PostgreSQL) | the server's own pool | `"NAME"."items"`: schema-qualified, no `SET search_path` |
+//! | `database:NAME` | the tenant's own pool ([bounded cache](PoolStats)) | `"items"` in the tenant's database |
+//!
+//! In every placement the tenant column is still set and filtered on, so a row copied between
+//! placements stays the tenant's, and the filter is a second wall behind the schema or
+//! database. The placement comes from the record the enforcement layer already read for the
+//! request (no second lookup); outside a request, from the registry's [`Catalog`] (cached). A
+//! tenant the catalog does not know is placed in shared rows on the default server.
+
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use super::{
+    DataError, DataStore, Ident, PoolStats, Servers, pools::TenantPool, pools::TenantPools,
+};
+use crate::{
+    TenantId,
+    catalog::{Catalog, Placement, ServerName},
+    driver::{AnyPool, Backend, ConnectError, dispatch, open},
+};
+
+/// Every tenant's placement, on every configured server. Cheap to clone (clones share pools).
+/// Build with [`connect`](Self::connect); hand out [`store`](Self::store) to
+/// [`TenantTable`](super::TenantTable), [`Typed`](super::Typed) and the CRUD router, which then
+/// serve each tenant from where it is placed without any change to application code.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use serde_json::json;
+/// use tenantry::{TenantId, catalog::{Catalog, MemoryCatalog, Placement, TenantRecord}};
+/// use tenantry::data::{Column, Registry, Resource, ServerConfig, Servers, ServersConfig, TenantTable};
+///
+/// let dir = std::env::temp_dir().join(format!("tenantry-registry-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let mut config = ServersConfig::default();
+/// config.servers.insert("main".into(), ServerConfig::url(format!("sqlite://{}/main.db", dir.display())));
+/// let servers = Servers::from_config(config).unwrap();
+///
+/// let globex = TenantId::parse("globex").unwrap();
+/// let catalog = Catalog::new(MemoryCatalog::new()
+///     .with(TenantRecord::new(TenantId::parse("acme").unwrap(), "Acme"))
+///     .with(TenantRecord::new(globex.clone(), "Globex")
+///         .with_placement(Placement::database("t_globex").unwrap())));
+/// let registry = Registry::connect(servers, catalog).await.unwrap();
+///
+/// let notes = Resource::builder("notes").integer_id("id").column(Column::text("body")).build().unwrap();
+/// let store = registry.store();
+/// store.create_table(&notes).await.unwrap();                        // acme's shared table
+/// registry.create_placement(&Placement::database("t_globex").unwrap()).await.unwrap();
+/// store.create_table_for(&globex, &notes).await.unwrap();            // globex's own file
+///
+/// let table = TenantTable::new(store, notes, globex);
+/// table.create(json!({"body": "in its own database"}).as_object().unwrap().clone()).await.unwrap();
+/// assert!(dir.join("t_globex.db").exists());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Registry(Arc<Inner>);
+
+struct Inner {
+    servers: Servers,
+    catalog: Catalog,
+    /// Each server's own pool, in `servers.specs` order; the default's opened at once.
+    shared: Vec<OnceLock<AnyPool>>,
+    /// Each server's tenant pools, in `servers.specs` order.
+    tenants: Vec<TenantPools>,
+    default: usize,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("servers", &self.0.servers.names().collect::<Vec<_>>())
+            .field("default", self.0.servers.default_server())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where one tenant's statements run.
+pub(crate) struct Location<'a> {
+    pool: Handle<'a>,
+    /// The schema to qualify table names with.
+    pub(crate) schema: Option<Ident>,
+    /// Shared rows: row-level security applies.
+    pub(crate) row: bool,
+}
+
+enum Handle<'a> {
+    Shared(&'a AnyPool),
+    Own(Arc<TenantPool>),
+}
+
+impl<'a> Location<'a> {
+    /// Shared rows on `pool`.
+    pub(crate) fn shared(pool: &'a AnyPool) -> Self {
+        Self {
+            pool: Handle::Shared(pool),
+            schema: None,
+            row: true,
+        }
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        match &self.pool {
+            Handle::Shared(pool) => pool,
+            Handle::Own(own) => &own.pool,
+        }
+    }
+}
+
+impl Registry {
+    /// Connects the default server (waiting for a first connection, so a wrong URL or password
+    /// fails here) and prepares the others (connected on first use, so a server that is down
+    /// fails only its own tenants' requests, with 503).
+    pub async fn connect(servers: Servers, catalog: Catalog) -> Result<Self, DataError> {
+        let default = servers
+            .specs
+            .iter()
+            .position(|s| s.name == servers.default)
+            .unwrap_or(0);
+        let spec = &servers.specs[default];
+        let pool = match &spec.url.password {
+            // As `DataStore::connect`: in-memory SQLite kept alive, files created if missing.
+            None => AnyPool::connect(&spec.url.url)
+                .await
+                .map_err(connect_error)?,
+            Some(_) => {
+                let mut settings = spec.shared;
+                settings.create = true;
+                let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
+                dispatch!(&pool, |p| drop(p.acquire().await?));
+                pool
+            }
+        };
+        let shared: Vec<OnceLock<AnyPool>> =
+            servers.specs.iter().map(|_| OnceLock::new()).collect();
+        let _ = shared[default].set(pool);
+        let tenants = servers
+            .specs
+            .iter()
+            .map(|s| TenantPools::new(s.url.clone(), s.tenant_pools, s.tenant_pool))
+            .collect();
+        let registry = Self(Arc::new(Inner {
+            servers,
+            catalog,
+            shared,
+            tenants,
+            default,
+        }));
+        registry.sweep_idle_pools();
+        Ok(registry)
+    }
+
+    /// The store of the default server, placing every tenant through this registry.
+    pub fn store(&self) -> DataStore {
+        DataStore::placed(self.clone())
+    }
+
+    /// The servers.
+    pub fn servers(&self) -> &Servers {
+        &self.0.servers
+    }
+
+    /// The catalog placements are read from.
+    pub fn catalog(&self) -> &Catalog {
+        &self.0.catalog
+    }
+
+    /// The default server's own pool.
+    pub(crate) fn default_pool(&self) -> &AnyPool {
+        self.0.shared[self.0.default]
+            .get()
+            .expect("the default server's pool is set in connect")
+    }
+
+    /// What the tenant pools of `server` hold now (`None`: no such server).
+    pub fn pool_stats(&self, server: &ServerName) -> Option<PoolStats> {
+        let i = self.index(Some(server)).ok()?;
+        Some(self.0.tenants[i].stats())
+    }
+
+    /// The tenant pools of every server, added up.
+    pub fn total_pool_stats(&self) -> PoolStats {
+        self.0
+            .tenants
+            .iter()
+            .fold(PoolStats::default(), |mut sum, t| {
+                let s = t.stats();
+                sum.pools += s.pools;
+                sum.connections += s.connections;
+                sum.idle += s.idle;
+                sum
+            })
+    }
+
+    /// Where `tenant`'s statements run.
+    pub(crate) async fn locate(&self, tenant: &TenantId) -> Result<Location<'_>, DataError> {
+        let record =
+            match crate::context::current_record(tenant) {
+                Some(record) => Some(record),
+                None => self.0.catalog.get(tenant).await.map_err(|e| {
+                    DataError::Placement(format!("the catalog cannot be read: {e}"))
+                })?,
+            };
+        match record {
+            Some(record) => self.place(&record.placement).await,
+            None => self.place(&Placement::row()).await,
+        }
+    }
+
+    /// Where statements of a tenant placed at `placement` run.
+    pub(crate) async fn place(&self, placement: &Placement) -> Result<Location<'_>, DataError> {
+        let i = self.index(placement.server())?;
+        let spec = &self.0.servers.specs[i];
+        Ok(match placement {
+            Placement::Row { .. } => Location::shared(self.shared(i)?),
+            Placement::Schema { schema, .. } => {
+                if spec.backend != Backend::Postgres {
+                    return Err(DataError::Placement(format!(
+                        "schema placement needs PostgreSQL; server {} is {}",
+                        spec.name, spec.backend
+                    )));
+                }
+                Location {
+                    pool: Handle::Shared(self.shared(i)?),
+                    schema: Some(object_ident(schema)?),
+                    row: false,
+                }
+            }
+            Placement::Database { database, .. } => {
+                object_ident(database)?;
+                Location {
+                    pool: Handle::Own(self.0.tenants[i].get(database).await?),
+                    schema: None,
+                    row: false,
+                }
+            }
+        })
+    }
+
+    /// The index of `server` (`None`: the default) in the configuration.
+    fn index(&self, server: Option<&ServerName>) -> Result<usize, DataError> {
+        match server {
+            None => Ok(self.0.default),
+            Some(name) => self
+                .0
+                .servers
+                .specs
+                .iter()
+                .position(|s| s.name == *name)
+                .ok_or_else(|| DataError::Placement(format!("server {name} is not configured"))),
+        }
+    }
+
+    /// Server `i`'s own pool, opened on first use.
+    fn shared(&self, i: usize) -> Result<&AnyPool, DataError> {
+        if let Some(pool) = self.0.shared[i].get() {
+            return Ok(pool);
+        }
+        let spec = &self.0.servers.specs[i];
+        let mut settings = spec.shared;
+        settings.create = true;
+        let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
+        Ok(self.0.shared[i].get_or_init(|| pool))
+    }
+
+    /// Creates the schema or database `placement` names, on its server (nothing for shared
+    /// rows). One that exists already is [`DataError::PlacementExists`] and is left alone: it
+    /// may hold someone else's data.
+    pub async fn create_placement(&self, placement: &Placement) -> Result<(), DataError> {
+        let Some((i, container)) = self.container(placement)? else {
+            return Ok(());
+        };
+        let spec = &self.0.servers.specs[i];
+        open::create_container(&spec.url, container.as_container())
+            .await
+            .map_err(container_error)
+    }
+
+    /// Drops the schema or database `placement` names, with everything in it (nothing for
+    /// shared rows; nothing if it is not there). Its pool is closed first.
+    pub async fn drop_placement(&self, placement: &Placement) -> Result<(), DataError> {
+        let Some((i, container)) = self.container(placement)? else {
+            return Ok(());
+        };
+        self.forget_pool(placement);
+        let spec = &self.0.servers.specs[i];
+        open::drop_container(&spec.url, container.as_container())
+            .await
+            .map_err(container_error)
+    }
+
+    fn container(&self, placement: &Placement) -> Result<Option<(usize, Owned)>, DataError> {
+        let i = self.index(placement.server())?;
+        Ok(match placement {
+            Placement::Row { .. } => None,
+            Placement::Schema { schema, .. } => Some((i, Owned::Schema(object_ident(schema)?))),
+            Placement::Database { database, .. } => {
+                Some((i, Owned::Database(object_ident(database)?)))
+            }
+        })
+    }
+
+    /// Forgets a tenant database's pool (after the tenant moved or was deprovisioned).
+    pub(crate) fn forget_pool(&self, placement: &Placement) {
+        if let Placement::Database { database, .. } = placement
+            && let Ok(i) = self.index(placement.server())
+        {
+            self.0.tenants[i].forget(database);
+        }
+    }
+
+    /// Closes tenant pools idle past their time, every quarter of it, while the registry lives.
+    fn sweep_idle_pools(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let every = self
+            .0
+            .tenants
+            .iter()
+            .map(TenantPools::idle_timeout)
+            .min()
+            .unwrap_or(Duration::from_secs(300))
+            .div_f32(4.0)
+            .max(Duration::from_millis(250));
+        let weak = Arc::downgrade(&self.0);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                for pools in &inner.tenants {
+                    pools.evict_idle(pools.idle_timeout());
+                }
+            }
+        });
+    }
+}
+
+/// A stored schema or database name as an identifier, refused unless it is one tenantry could
+/// have generated (so a tampered catalog row cannot name `pg_catalog` or `../x`).
+fn object_ident(name: &str) -> Result<Ident, DataError> {
+    if !crate::catalog::is_object_name(name) || name.starts_with("pg_") {
+        return Err(DataError::Placement(format!(
+            "placement names {name:?}, which is not a name tenantry generates"
+        )));
+    }
+    Ident::new(name).map_err(|e| DataError::Placement(e.to_string()))
+}
+
+/// A container's name, owned.
+enum Owned {
+    Schema(Ident),
+    Database(Ident),
+}
+
+impl Owned {
+    fn as_container(&self) -> open::Container<'_> {
+        match self {
+            Self::Schema(name) => open::Container::Schema(name),
+            Self::Database(name) => open::Container::Database(name),
+        }
+    }
+}
+
+fn container_error(e: open::ContainerError) -> DataError {
+    match e {
+        open::ContainerError::Exists(what) => DataError::PlacementExists(what),
+        open::ContainerError::Server { source, .. } if is_unreachable(&source) => {
+            DataError::Unavailable(source)
+        }
+        other => DataError::Placement(other.to_string()),
+    }
+}
+
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+    )
+}
+
+fn connect_error(e: ConnectError) -> DataError {
+    match e {
+        ConnectError::Unavailable(e) => DataError::Unavailable(e),
+        ConnectError::UnsupportedUrl(why) => DataError::Unsupported(why),
+    }
+}

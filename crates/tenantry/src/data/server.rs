@@ -1,0 +1,295 @@
+//! [`Servers`]: the database servers tenants can be placed on, by name, from configuration.
+//!
+//! A server is a URL (`postgres://app@db1:5432/app`, `mysql://app@db2/app`,
+//! `sqlite://data/main.db`, or `sqlite://data/tenants/` for a directory of tenant files only),
+//! its password from an environment variable (never in the file, never in the catalog), and
+//! how many connections tenantry may open on it. The catalog stores only the server's *name*
+//! in each tenant's [`Placement`](crate::catalog::Placement).
+
+use std::{collections::BTreeMap, fmt, time::Duration};
+
+use serde::Deserialize;
+
+use crate::{
+    ConfigError,
+    catalog::ServerName,
+    driver::{
+        Backend,
+        open::{PoolSettings, ServerUrl, backend_of_url},
+    },
+};
+
+/// One server, as configuration says it (for example a TOML table `[servers.main]`).
+///
+/// Exactly one of `url` and `url_env` is given. `password_env` names an environment variable
+/// holding the password, which then replaces any in the URL.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The URL: `postgres://`, `mysql://` / `mariadb://`, `sqlite://`.
+    pub url: Option<String>,
+    /// The environment variable holding the URL.
+    pub url_env: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Connections of the server's own pool (shared rows and schemas). Default 10.
+    pub max_connections: Option<u32>,
+    /// Database placement: tenant pools open at once on this server. Default 64.
+    pub max_tenant_pools: Option<usize>,
+    /// Database placement: connections per tenant pool. Default 2. At most
+    /// `max_tenant_pools * tenant_pool_connections` connections are ever open for tenant
+    /// databases on this server, whatever the load.
+    pub tenant_pool_connections: Option<u32>,
+    /// Database placement: a tenant pool unused for this many seconds is closed. Default 300.
+    pub tenant_pool_idle_seconds: Option<u64>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("url", &self.url.as_ref().map(|_| ".."))
+            .field("url_env", &self.url_env)
+            .field("password_env", &self.password_env)
+            .field("max_connections", &self.max_connections)
+            .field("max_tenant_pools", &self.max_tenant_pools)
+            .field("tenant_pool_connections", &self.tenant_pool_connections)
+            .field("tenant_pool_idle_seconds", &self.tenant_pool_idle_seconds)
+            .finish()
+    }
+}
+
+impl ServerConfig {
+    /// A server at `url`, with the default limits.
+    pub fn url(url: impl Into<String>) -> Self {
+        Self {
+            url: Some(url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The password comes from the environment variable `var`.
+    pub fn password_env(mut self, var: impl Into<String>) -> Self {
+        self.password_env = Some(var.into());
+        self
+    }
+
+    /// At most `pools` tenant pools of `connections` each on this server.
+    pub fn tenant_pools(mut self, pools: usize, connections: u32) -> Self {
+        self.max_tenant_pools = Some(pools);
+        self.tenant_pool_connections = Some(connections);
+        self
+    }
+
+    /// Tenant pools unused for `idle` are closed.
+    pub fn tenant_pool_idle(mut self, idle: Duration) -> Self {
+        self.tenant_pool_idle_seconds = Some(idle.as_secs().max(1));
+        self
+    }
+}
+
+/// Every configured server, as configuration says it (for example a TOML file):
+///
+/// ```toml
+/// default = "main"            # the server holding the catalog; optional with one server
+///
+/// [servers.main]
+/// url = "postgres://app@127.0.0.1:5432/app"
+/// password_env = "MAIN_DB_PASSWORD"
+///
+/// [servers.eu-1]
+/// url_env = "EU_DATABASE_URL"
+/// max_tenant_pools = 200
+///
+/// [servers.files]
+/// url = "sqlite://data/tenants/"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServersConfig {
+    /// The server holding the catalog and every tenant whose placement names no server.
+    /// Optional when there is one server, or one named `main`.
+    pub default: Option<String>,
+    /// The servers by name.
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerConfig>,
+}
+
+/// One checked server: its name, URL, backend and limits.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerSpec {
+    pub(crate) name: ServerName,
+    pub(crate) url: ServerUrl,
+    pub(crate) backend: Backend,
+    pub(crate) shared: PoolSettings,
+    pub(crate) tenant_pools: usize,
+    pub(crate) tenant_pool: PoolSettings,
+}
+
+/// The configured servers, checked: names valid, each URL of a compiled-in backend, every
+/// environment variable set, one default. Build with [`from_config`](Self::from_config) or
+/// [`single`](Self::single); give to [`Registry`](super::Registry).
+///
+/// ```
+/// use tenantry::data::{ServerConfig, Servers, ServersConfig};
+///
+/// let mut config = ServersConfig::default();
+/// config.servers.insert("main".into(), ServerConfig::url("sqlite::memory:"));
+/// config.servers.insert("files".into(), ServerConfig::url("sqlite://tenants/").tenant_pools(64, 1));
+/// let servers = Servers::from_config(config).unwrap();
+/// assert_eq!(servers.default_server().as_str(), "main");
+/// assert_eq!(servers.names().count(), 2);
+///
+/// let mut bad = ServersConfig::default();
+/// bad.servers.insert("Main".into(), ServerConfig::url("sqlite::memory:"));
+/// assert!(Servers::from_config(bad).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Servers {
+    pub(crate) default: ServerName,
+    pub(crate) specs: Vec<ServerSpec>,
+}
+
+const DEFAULT_CONNECTIONS: u32 = 10;
+const DEFAULT_TENANT_POOLS: usize = 64;
+const DEFAULT_TENANT_POOL_CONNECTIONS: u32 = 2;
+const DEFAULT_TENANT_POOL_IDLE: Duration = Duration::from_secs(300);
+
+impl Servers {
+    /// One server named `main` at `url`, the default.
+    pub fn single(url: impl Into<String>) -> Result<Self, ConfigError> {
+        let mut config = ServersConfig::default();
+        config
+            .servers
+            .insert("main".into(), ServerConfig::url(url.into()));
+        Self::from_config(config)
+    }
+
+    /// Checks `config`, reading the environment variables it names.
+    pub fn from_config(config: ServersConfig) -> Result<Self, ConfigError> {
+        Self::from_config_with(config, |var| std::env::var(var).ok())
+    }
+
+    /// [`from_config`](Self::from_config) with the environment given by `env`.
+    pub fn from_config_with(
+        config: ServersConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if config.servers.is_empty() {
+            return Err(ConfigError::Servers("no server is configured".into()));
+        }
+        let mut specs = Vec::with_capacity(config.servers.len());
+        for (name, server) in config.servers {
+            specs.push(spec(&name, server, &env)?);
+        }
+        let default = match config.default {
+            Some(name) => specs
+                .iter()
+                .find(|s| s.name.as_str() == name)
+                .map(|s| s.name.clone())
+                .ok_or_else(|| {
+                    ConfigError::Servers(format!("the default server {name:?} is not configured"))
+                })?,
+            None if specs.len() == 1 => specs[0].name.clone(),
+            None => specs
+                .iter()
+                .find(|s| s.name.as_str() == "main")
+                .map(|s| s.name.clone())
+                .ok_or_else(|| {
+                    ConfigError::Servers(
+                        "several servers and none named `main`: say which is the default".into(),
+                    )
+                })?,
+        };
+        Ok(Self { default, specs })
+    }
+
+    /// The default server: the catalog's, and every tenant's whose placement names none.
+    pub fn default_server(&self) -> &ServerName {
+        &self.default
+    }
+
+    /// The servers' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &ServerName> {
+        self.specs.iter().map(|s| &s.name)
+    }
+
+    /// The backend of the server `name`.
+    pub fn backend(&self, name: &ServerName) -> Option<Backend> {
+        self.spec(name).map(|s| s.backend)
+    }
+
+    pub(crate) fn spec(&self, name: &ServerName) -> Option<&ServerSpec> {
+        self.specs.iter().find(|s| s.name == *name)
+    }
+}
+
+fn spec(
+    name: &str,
+    config: ServerConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ServerSpec, ConfigError> {
+    let server = ServerName::new(name).map_err(|e| ConfigError::Servers(e.to_string()))?;
+    let bad = |why: String| ConfigError::Servers(format!("server {name}: {why}"));
+    let from_env = |var: &str, what: &str| {
+        env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+            bad(format!(
+                "the environment variable {var} (its {what}) is not set"
+            ))
+        })
+    };
+    let url = match (config.url, config.url_env) {
+        (Some(url), None) => url,
+        (None, Some(var)) => from_env(&var, "URL")?,
+        _ => return Err(bad("give exactly one of `url` and `url_env`".into())),
+    };
+    let password = match &config.password_env {
+        Some(var) => Some(from_env(var, "password")?),
+        None => None,
+    };
+    let backend = backend_of_url(&url).map_err(bad)?;
+    let idle = config
+        .tenant_pool_idle_seconds
+        .map_or(DEFAULT_TENANT_POOL_IDLE, Duration::from_secs);
+    let acquire_timeout = match backend {
+        Backend::Sqlite => Duration::from_secs(5),
+        _ => crate::driver::ACQUIRE_TIMEOUT,
+    };
+    let positive = |n: Option<u32>, default: u32, what: &str| match n {
+        Some(0) => Err(bad(format!("`{what}` must be at least 1"))),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let tenant_pools = match config.max_tenant_pools {
+        Some(0) => return Err(bad("`max_tenant_pools` must be at least 1".into())),
+        Some(n) => n,
+        None => DEFAULT_TENANT_POOLS,
+    };
+    Ok(ServerSpec {
+        name: server,
+        url: ServerUrl { url, password },
+        backend,
+        shared: PoolSettings {
+            max_connections: positive(
+                config.max_connections,
+                DEFAULT_CONNECTIONS,
+                "max_connections",
+            )?,
+            idle_timeout: Duration::from_secs(600),
+            acquire_timeout,
+            create: false,
+        },
+        tenant_pools,
+        tenant_pool: PoolSettings {
+            max_connections: positive(
+                config.tenant_pool_connections,
+                DEFAULT_TENANT_POOL_CONNECTIONS,
+                "tenant_pool_connections",
+            )?,
+            idle_timeout: idle,
+            acquire_timeout,
+            create: false,
+        },
+    })
+}
