@@ -355,9 +355,15 @@ pub(crate) struct TenantsCreateArgs {
     /// Initial status.
     #[arg(long, value_enum, default_value = "active")]
     pub(crate) status: StatusArg,
-    /// Where its rows live: `row`, `schema:NAME` or `database:NAME`, optionally `@SERVER`.
+    /// Where its rows live: `row` (shared tables), `schema` (its own PostgreSQL schema) or
+    /// `database` (its own database: a file beside a SQLite catalog), the name generated; or
+    /// an exact `schema:NAME` / `database:NAME`. A schema or database is created with the
+    /// demo's tables before the tenant turns active; if that fails nothing is left behind.
     #[arg(long, default_value = "row")]
     pub(crate) placement: String,
+    /// The server to place it on [default: the one at the database URL, named `main`].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) server: Option<String>,
     /// Settings, a JSON object.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub(crate) settings: String,
@@ -370,9 +376,14 @@ pub(crate) struct TenantsDeleteArgs {
     /// The tenant id.
     #[arg(value_name = "ID")]
     pub(crate) id: String,
-    /// Remove the catalog record for good instead of marking it deleted.
+    /// Remove the catalog record for good instead of marking it deleted. For a tenant in its
+    /// own schema or database this drops it with all its data: the tenant must be suspended
+    /// (or deleted) first, and `--confirm ID` must repeat its id.
     #[arg(long)]
     pub(crate) purge: bool,
+    /// The tenant's id again, confirming that `--purge` drops its schema or database.
+    #[arg(long, value_name = "ID")]
+    pub(crate) confirm: Option<String>,
     #[command(flatten)]
     pub(crate) catalog: CatalogArgs,
 }

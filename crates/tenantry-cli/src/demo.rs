@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tenantry::{
     TenantId,
     crud::{Crud, OpenApi},
-    data::{Column, DataStore, Resource, TenantTable},
+    data::{Column, Registry, Resource, TenantTable},
 };
 
 /// Where the items API is mounted (also under `/tenants/{tenant_id}/...`).
@@ -36,12 +36,32 @@ const SEED: &[(&str, &str, &str, i64)] = &[
     ("globex", "Doomsday device", "DD-9", 99_999_900),
 ];
 
-/// Creates the items table, and seeds each demo tenant that has no items yet.
-pub(crate) async fn prepare(db: &DataStore) -> anyhow::Result<Crud> {
+/// Creates the items table (shared, and in the schema or database of every tenant placed in
+/// one), and seeds each demo tenant that has no items yet.
+pub(crate) async fn prepare(registry: &Registry) -> anyhow::Result<Crud> {
+    let db = registry.store();
     let items = items()?;
     db.create_table(&items)
         .await
         .context("cannot create the items table")?;
+    let tenants = registry
+        .catalog()
+        .list()
+        .await
+        .context("cannot read the catalog")?;
+    for record in tenants.iter().filter(|r| !r.placement.is_row()) {
+        // Made at provisioning; created again if missing (IF NOT EXISTS). A placement that
+        // cannot be reached fails only its own tenant's requests (503), not the service.
+        if let Err(e) = db.create_table_for(&record.id, &items).await {
+            tracing::warn!(
+                target: "tenantry::serve",
+                tenant = %record.id,
+                placement = %record.placement,
+                error = %e,
+                "cannot prepare the items table where the tenant is placed"
+            );
+        }
+    }
     for tenant in ["acme", "globex"] {
         let id = TenantId::parse(tenant).context("demo tenant id")?;
         let svc = TenantTable::new(db.clone(), items.clone(), id);
@@ -54,7 +74,7 @@ pub(crate) async fn prepare(db: &DataStore) -> anyhow::Result<Crud> {
             svc.create(row).await.context("cannot seed items")?;
         }
     }
-    Crud::new(db.clone(), items)
+    Crud::new(db, items)
         .at(ITEMS_PREFIX)
         .context("items prefix")
 }

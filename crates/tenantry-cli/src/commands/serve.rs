@@ -9,7 +9,7 @@ use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, TenantRecord, TenantStatus},
     crud::Crud,
-    data::{OnInexact, audit_tenant_columns},
+    data::{OnInexact, Registry, Servers, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -48,7 +48,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::new(store);
     seed(&catalog).await?;
     let catalog_for_banner = catalog.clone();
-    let items = crate::demo::prepare(&db).await?;
+    // Every tenant is served where the catalog places it: shared rows, its own schema or its
+    // own database on this server (`tenantry tenants create ID --placement schema|database`).
+    let registry = Registry::with_store(Servers::single(url.clone())?, catalog.clone(), &db);
+    let items = crate::demo::prepare(&registry).await?;
     // Every tenant column must compare exactly, or tenants differing only in case share rows.
     let policy = if args.allow_inexact_tenant_columns {
         OnInexact::Warn

@@ -6,7 +6,11 @@ use anyhow::Context as _;
 use serde_json::Value;
 use tenantry::{
     TenantId,
-    catalog::{CatalogError, CatalogStore, Placement, SqlCatalog, TenantRecord, TenantStatus},
+    catalog::{
+        Catalog, CatalogError, CatalogStore, Placement, PlacementKind, ServerName, SqlCatalog,
+        TenantRecord, TenantStatus,
+    },
+    data::{DataStore, Registry, Servers},
 };
 
 use super::USAGE;
@@ -58,13 +62,26 @@ async fn open(c: &CatalogArgs, create: bool) -> anyhow::Result<Store> {
             .await
             .context("cannot create the catalog table")?;
     }
-    Ok(Store { store, url })
+    Ok(Store { store, url, db })
 }
 
-/// A catalog and the URL it came from, for messages.
+/// A catalog, the URL it came from (for messages) and its database.
 struct Store {
     store: SqlCatalog,
     url: String,
+    db: DataStore,
+}
+
+impl Store {
+    /// The registry placing tenants on this database's server (`main`).
+    fn registry(&self) -> anyhow::Result<Registry> {
+        let servers = Servers::single(self.url.clone())?;
+        Ok(Registry::with_store(
+            servers,
+            Catalog::new(self.store.clone()),
+            &self.db,
+        ))
+    }
 }
 
 impl Store {
@@ -128,14 +145,29 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
         Ok(id) => id,
         Err(e) => return usage(e),
     };
-    let placement: Placement = match args.placement.parse() {
-        Ok(p) => p,
-        Err(_) => {
-            return usage(format!(
-                "--placement {:?} is not row, schema:NAME or database:NAME (optionally @SERVER)",
-                args.placement
-            ));
-        }
+    let server = match args.server.as_deref().map(ServerName::new).transpose() {
+        Ok(server) => server,
+        Err(e) => return usage(format!("--server: {e}")),
+    };
+    let kind = args.placement.parse::<PlacementKind>().ok();
+    let exact = match kind {
+        Some(_) => None,
+        None => match args.placement.parse::<Placement>() {
+            Ok(p) if server.is_some() && p.server().is_some() => {
+                return usage("give the server either in --placement (@NAME) or as --server");
+            }
+            Ok(p) => Some(match server.clone() {
+                Some(server) => p.on(server),
+                None => p,
+            }),
+            Err(_) => {
+                return usage(format!(
+                    "--placement {:?} is not row, schema, database, schema:NAME or \
+                     database:NAME (optionally @SERVER)",
+                    args.placement
+                ));
+            }
+        },
     };
     let settings = match serde_json::from_str::<Value>(&args.settings) {
         Ok(v @ Value::Object(_)) => v,
@@ -145,17 +177,55 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
     if name.trim().is_empty() {
         return usage("--name must not be empty");
     }
-    let record = TenantRecord::new(id, name)
-        .with_plan(args.plan.clone())
-        .with_status(status(args.status))
-        .with_placement(placement)
-        .with_settings(settings);
     let store = open(&args.catalog, true).await?;
+    let registry = store.registry()?;
+    let placement = match (exact, kind) {
+        (Some(p), _) => p,
+        (None, Some(kind)) => match registry.generate(&id, kind, server) {
+            Ok(p) => p,
+            Err(e) => return usage(format!("--placement {}: {e}", args.placement)),
+        },
+        (None, None) => unreachable!("one of the two parsed"),
+    };
+    let wanted = status(args.status);
+    let mut record = TenantRecord::new(id, name)
+        .with_plan(args.plan.clone())
+        .with_status(if placement.is_row() {
+            wanted
+        } else {
+            TenantStatus::Provisioning
+        })
+        .with_placement(placement.clone())
+        .with_settings(settings);
     store.store.create(&record).await?;
+    if !placement.is_row() {
+        // The record (status provisioning, refused with 423) holds the id while the schema or
+        // database is made; it turns `wanted` only once everything is there.
+        let items = crate::demo::items()?;
+        if let Err(e) = registry.provision(&placement, &[items]).await {
+            if let Err(undo) = store.store.remove(&record.id).await {
+                eprintln!("error: could not remove the catalog record again: {undo}");
+            }
+            anyhow::bail!(
+                "cannot provision tenant {} at {placement}: {}; nothing was kept",
+                record.id,
+                match &e {
+                    tenantry::data::DataError::Placement(why) => why.clone(),
+                    e => crate::database::root_cause(e),
+                }
+            );
+        }
+        record.status = wanted;
+        record.touch();
+        store.store.update(&record).await?;
+    }
     report(
         &args.catalog,
         &record,
-        &format!("created tenant {} ({})", record.id, record.status),
+        &format!(
+            "created tenant {} ({}, {})",
+            record.id, record.status, record.placement
+        ),
     )
 }
 
@@ -185,12 +255,45 @@ async fn delete(args: TenantsDeleteArgs) -> anyhow::Result<ExitCode> {
     };
     let store = open(&args.catalog, false).await?;
     let mut record = store.get(&id).await?;
+    if args.purge && !record.placement.is_row() {
+        if args.confirm.as_deref() != Some(id.as_str()) {
+            return usage(format!(
+                "tenant {id} has its own {} ({}): --purge drops it with all its data; \
+                 repeat the id with --confirm {id}",
+                record.placement.kind(),
+                record.placement
+            ));
+        }
+        if !matches!(
+            record.status,
+            TenantStatus::Suspended | TenantStatus::Deleted
+        ) {
+            anyhow::bail!(
+                "tenant {id} is {}; suspend it first (`tenantry tenants suspend {id}`), then purge",
+                record.status
+            );
+        }
+        store
+            .registry()?
+            .drop_placement(&record.placement)
+            .await
+            .with_context(|| format!("cannot drop {}", record.placement))?;
+    }
     if args.purge {
         store.store.remove(&id).await?;
         if args.catalog.json {
             println!("{}", serde_json::json!({ "id": id, "purged": true }));
         } else {
-            eprintln!("purged tenant {id} from the catalog (rows in data tables are untouched)");
+            if record.placement.is_row() {
+                eprintln!(
+                    "purged tenant {id} from the catalog (rows in data tables are untouched)"
+                );
+            } else {
+                eprintln!(
+                    "purged tenant {id}: dropped {} and its record",
+                    record.placement
+                );
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -32,7 +32,7 @@ pub use cache::Catalog;
 pub use memory::MemoryCatalog;
 #[cfg(feature = "_sql")]
 pub(crate) use placement::is_object_name;
-pub use placement::{InvalidServerName, Placement, ServerName};
+pub use placement::{InvalidServerName, Placement, PlacementKind, ServerName};
 pub use record::{TenantRecord, TenantStatus};
 #[cfg(feature = "_sql")]
 pub use sql::SqlCatalog;

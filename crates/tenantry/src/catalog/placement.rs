@@ -6,6 +6,7 @@ use std::{fmt, str::FromStr, sync::Arc};
 use serde::{Deserialize, Serialize};
 
 use super::CatalogError;
+use crate::TenantId;
 
 /// The name of a configured database server (`main`, `eu-1`): 1 to 63 characters, lowercase
 /// ASCII letters, digits, `-` and `_`, starting with a letter. Servers are named in
@@ -138,7 +139,107 @@ fn object_name(what: &str, name: &str) -> Result<String, CatalogError> {
     }
 }
 
+/// A kind of placement, without names: what `tenantry tenants create --placement` takes, the
+/// names being [generated](Placement::generated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlacementKind {
+    /// Shared tables.
+    Row,
+    /// A schema of its own (PostgreSQL).
+    Schema,
+    /// A database of its own.
+    Database,
+}
+
+impl FromStr for PlacementKind {
+    type Err = CatalogError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "row" => Ok(Self::Row),
+            "schema" => Ok(Self::Schema),
+            "database" => Ok(Self::Database),
+            _ => Err(CatalogError::Corrupt(format!(
+                "placement kind {s:?} is not row, schema or database"
+            ))),
+        }
+    }
+}
+
+/// The longest schema or database name PostgreSQL keeps (MariaDB allows 64).
+const MAX_OBJECT_NAME: usize = 63;
+
+/// `t_` + the id folded to `[a-z0-9_]` (truncated) + `_` + 12 hex digits of a hash of the exact
+/// id, with `prefix_` in front when given (truncated first, so the hash always fits).
+///
+/// The readable part lets an operator see whose schema it is; the hash keeps ids that fold to
+/// the same text (`a-b`, `a_b`, `a.b`, `A-B`) apart. The hash is FNV-1a (64 bits), so a name
+/// can be recomputed by anyone, on any machine.
+fn generated_name(tenant: &TenantId, prefix: Option<&str>) -> String {
+    let hash = tenant
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let tail = format!("_{:012x}", hash >> 16);
+    let fold = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c.to_ascii_lowercase() {
+                c @ ('a'..='z' | '0'..='9') => c,
+                _ => '_',
+            })
+            .collect()
+    };
+    let mut head = String::new();
+    if let Some(prefix) = prefix.map(fold).filter(|p| !p.is_empty()) {
+        // Room for the prefix: everything but `_t_x` and the hash.
+        let room = MAX_OBJECT_NAME - tail.len() - 5;
+        if prefix.starts_with(|c: char| c.is_ascii_digit()) {
+            head.push('_');
+        }
+        head.push_str(&prefix[..prefix.len().min(room)]);
+        head.push('_');
+    }
+    head.push_str("t_");
+    let room = MAX_OBJECT_NAME - tail.len() - head.len();
+    let id = fold(tenant.as_str());
+    head.push_str(&id[..id.len().min(room)]);
+    head + &tail
+}
+
 impl Placement {
+    /// A placement of `kind` for `tenant` with a generated name (see [`PlacementKind`]): valid
+    /// for every allowed tenant id, within PostgreSQL's 63-byte limit, and distinct for ids
+    /// that a plain mapping would make the same. Databases on a PostgreSQL or MariaDB server
+    /// are prefixed with `prefix` (the server's own database name, so that several services
+    /// sharing one server do not collide). The registry uses it when provisioning.
+    ///
+    /// ```
+    /// use tenantry::{TenantId, catalog::{Placement, PlacementKind}};
+    ///
+    /// let id = |s| TenantId::parse(s).unwrap();
+    /// let a = Placement::generated(PlacementKind::Schema, &id("a-b"), None);
+    /// let b = Placement::generated(PlacementKind::Schema, &id("a_b"), None);
+    /// assert!(a.to_string().starts_with("schema:t_a_b_"));
+    /// assert_ne!(a, b);
+    /// let long = Placement::generated(PlacementKind::Database, &id(&"x".repeat(64)), Some("app"));
+    /// assert!(long.to_string().starts_with("database:app_t_xxx"));
+    /// assert_eq!(long.to_string().len(), "database:".len() + 63);
+    /// ```
+    pub fn generated(kind: PlacementKind, tenant: &TenantId, prefix: Option<&str>) -> Self {
+        match kind {
+            PlacementKind::Row => Self::row(),
+            PlacementKind::Schema => Self::Schema {
+                server: None,
+                schema: generated_name(tenant, None),
+            },
+            PlacementKind::Database => Self::Database {
+                server: None,
+                database: generated_name(tenant, prefix),
+            },
+        }
+    }
+
     /// Shared rows on the default server.
     pub fn row() -> Self {
         Self::Row { server: None }
@@ -281,5 +382,56 @@ mod tests {
         ] {
             assert!(bad.parse::<Placement>().is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn generated_names_are_valid_and_apart_for_every_kind_of_id() {
+        let ids = [
+            "a-b".to_owned(),
+            "a_b".to_owned(),
+            "a.b".to_owned(),
+            "A-B".to_owned(),
+            "0199a3b2-7c4e-7d1a-9f00-0123456789ab".to_owned(),
+            "x".repeat(64),
+            format!("{}y", "x".repeat(63)),
+            "9lives".to_owned(),
+        ];
+        for prefix in [None, Some("app"), Some("9-Main.DB"), Some(&*"p".repeat(80))] {
+            for kind in [PlacementKind::Schema, PlacementKind::Database] {
+                let names: std::collections::HashSet<String> = ids
+                    .iter()
+                    .map(|id| {
+                        let p = Placement::generated(kind, &TenantId::parse(id).unwrap(), prefix);
+                        let text = p.to_string();
+                        assert_eq!(text.parse::<Placement>().unwrap(), p, "{text}");
+                        let name = text.split_once(':').unwrap().1.to_owned();
+                        assert!(is_object_name(&name) && name.len() <= 63, "{name}");
+                        name
+                    })
+                    .collect();
+                assert_eq!(names.len(), ids.len(), "{prefix:?} {kind:?}: {names:?}");
+            }
+        }
+        // Stable across runs and machines: the name is a function of the id.
+        assert_eq!(
+            Placement::generated(
+                PlacementKind::Schema,
+                &TenantId::parse("globex").unwrap(),
+                None
+            ),
+            Placement::generated(
+                PlacementKind::Schema,
+                &TenantId::parse("globex").unwrap(),
+                None
+            ),
+        );
+        assert_eq!(
+            Placement::generated(
+                PlacementKind::Row,
+                &TenantId::parse("globex").unwrap(),
+                None
+            ),
+            Placement::row()
+        );
     }
 }

@@ -20,11 +20,12 @@ use std::{
 };
 
 use super::{
-    DataError, DataStore, Ident, PoolStats, Servers, pools::TenantPool, pools::TenantPools,
+    DataError, DataStore, Ident, PoolStats, Resource, Servers, ddl, pools::TenantPool,
+    pools::TenantPools,
 };
 use crate::{
-    TenantId,
-    catalog::{Catalog, Placement, ServerName},
+    ConfigError, TenantId,
+    catalog::{Catalog, Placement, PlacementKind, ServerName},
     driver::{AnyPool, Backend, ConnectError, dispatch, open},
 };
 
@@ -142,6 +143,22 @@ impl Registry {
                 pool
             }
         };
+        Ok(Self::assemble(servers, catalog, default, pool))
+    }
+
+    /// A registry whose default server is served by `store`'s pool (one pool, not two, when
+    /// the application already has a [`DataStore`] on that server, as the catalog's).
+    /// `servers`' default must name the same database as `store`.
+    pub fn with_store(servers: Servers, catalog: Catalog, store: &DataStore) -> Self {
+        let default = servers
+            .specs
+            .iter()
+            .position(|s| s.name == servers.default)
+            .unwrap_or(0);
+        Self::assemble(servers, catalog, default, store.pool().clone())
+    }
+
+    fn assemble(servers: Servers, catalog: Catalog, default: usize, pool: AnyPool) -> Self {
         let shared: Vec<OnceLock<AnyPool>> =
             servers.specs.iter().map(|_| OnceLock::new()).collect();
         let _ = shared[default].set(pool);
@@ -158,7 +175,7 @@ impl Registry {
             default,
         }));
         registry.sweep_idle_pools();
-        Ok(registry)
+        registry
     }
 
     /// The store of the default server, placing every tenant through this registry.
@@ -311,6 +328,76 @@ impl Registry {
         })
     }
 
+    /// A placement of `kind` for `tenant` on `server` (`None`: the default), its name generated
+    /// (see [`Placement::generated`]): databases on a PostgreSQL or MariaDB server are prefixed
+    /// with the server's own database name. A kind the server's backend cannot hold (a schema
+    /// on MariaDB or SQLite) or an unknown server is a [`ConfigError`].
+    pub fn generate(
+        &self,
+        tenant: &TenantId,
+        kind: PlacementKind,
+        server: Option<ServerName>,
+    ) -> Result<Placement, ConfigError> {
+        let i = self.index(server.as_ref()).map_err(|_| {
+            ConfigError::Servers(format!(
+                "server {} is not configured",
+                server.as_ref().map_or("(default)", |s| s.as_str())
+            ))
+        })?;
+        let spec = &self.0.servers.specs[i];
+        if kind == PlacementKind::Schema && spec.backend != Backend::Postgres {
+            return Err(ConfigError::Servers(format!(
+                "schema placement needs PostgreSQL; server {} is {}",
+                spec.name, spec.backend
+            )));
+        }
+        let prefix = match spec.backend {
+            Backend::Sqlite => None,
+            _ => own_database(&spec.url.url),
+        };
+        let placement = Placement::generated(kind, tenant, prefix);
+        Ok(match server {
+            Some(server) => placement.on(server),
+            None => placement,
+        })
+    }
+
+    /// Makes `placement` ready to serve: creates its schema or database (refused with
+    /// [`DataError::PlacementExists`] if one is there already, which is left alone) and each of
+    /// `resources`' tables in it. A failure at any step drops what this call created, so
+    /// nothing half-made is left behind; the caller marks the tenant active only on success.
+    ///
+    /// For shared rows it only creates the shared tables if missing.
+    pub async fn provision(
+        &self,
+        placement: &Placement,
+        resources: &[Resource],
+    ) -> Result<(), DataError> {
+        self.create_placement(placement).await?;
+        let made = async {
+            let at = self.place(placement).await?;
+            for resource in resources {
+                let schema: Option<&Ident> = at.schema.as_ref();
+                dispatch!(at.pool(), |pool| ddl::create_table(pool, resource, schema)
+                    .await)?;
+            }
+            Ok::<_, DataError>(())
+        }
+        .await;
+        if let Err(e) = made {
+            if let Err(cleanup) = self.drop_placement(placement).await {
+                tracing::error!(
+                    target: "tenantry::registry",
+                    placement = %placement,
+                    error = %cleanup,
+                    "could not drop a placement whose provisioning failed"
+                );
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Forgets a tenant database's pool (after the tenant moved or was deprovisioned).
     pub(crate) fn forget_pool(&self, placement: &Placement) {
         if let Placement::Database { database, .. } = placement
@@ -358,6 +445,14 @@ fn object_ident(name: &str) -> Result<Ident, DataError> {
         )));
     }
     Ident::new(name).map_err(|e| DataError::Placement(e.to_string()))
+}
+
+/// The database a PostgreSQL or MariaDB URL names (`…/NAME?…`), if any.
+fn own_database(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let name = path.split(['?', '#']).next()?;
+    (!name.is_empty()).then_some(name)
 }
 
 /// A container's name, owned.

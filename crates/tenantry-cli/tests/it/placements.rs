@@ -1,0 +1,176 @@
+//! `tenantry tenants create --placement schema|database` provisions a tenant apart, a running
+//! `serve` serves it from there through the same router, and `tenants delete --purge
+//! --confirm` drops it again. On SQLite (a file beside the catalog), PostgreSQL (a schema, a
+//! database) and MariaDB (a database).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    dbs::*,
+    support::{Server, TempDir, get, run, send, tenantry},
+};
+
+fn tenants(url: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["tenants"];
+    all.extend_from_slice(args);
+    let mut cmd = tenantry(&all);
+    cmd.env("TENANTRY_DATABASE_URL", url);
+    run(&mut cmd)
+}
+
+fn token(tenant: &str) -> String {
+    let out = run(&mut tenantry(&[
+        "token", "--sub", "ops", "--tenant", tenant,
+    ]));
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Acme's three seeded items, as acme reads them.
+async fn acme_items(server: &Server) -> Value {
+    let alice = server.token("ALICE");
+    let got = get(&server.url("/api/v1/items"), Some(&alice), &[]).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["total"], 3);
+    got.body["items"].clone()
+}
+
+async fn placed(url: &str, kinds: &[&str]) {
+    let server = Server::start(url, &[], &[]);
+    let acme_before = acme_items(&server).await;
+    let items = server.url("/api/v1/items");
+    for kind in kinds {
+        let id = format!("p-{kind}");
+        let made = assert_ok(&tenants(
+            url,
+            &["create", &id, "--placement", kind, "--json"],
+        ));
+        let made: Value = serde_json::from_str(&made).unwrap();
+        assert_eq!(made["status"], "active");
+        let placement = made["placement"].as_str().unwrap();
+        assert!(placement.starts_with(&format!("{kind}:")), "{placement}");
+
+        // Served from its placement by the running service (the catalog change reaches it).
+        let t = token(&id);
+        let mut created = None;
+        for _ in 0..50 {
+            let res = send(
+                Method::POST,
+                &items,
+                Some(&t),
+                Some(json!({"name": format!("{id}'s"), "sku": "ANV-1"})),
+            )
+            .await;
+            if res.status == 201 {
+                created = Some(res.body);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let created = created.unwrap_or_else(|| panic!("{id} was never served"));
+        assert_eq!(created["tenant_id"], id.as_str());
+        // The same sku as acme's anvil: no conflict, the tables are apart.
+        let own = get(&items, Some(&t), &[]).await;
+        assert_eq!(own.body["total"], 1, "{id}: {:?}", own.body);
+        // Acme's ids are not this tenant's: any id it can read is its own row.
+        for acme_row in acme_before.as_array().unwrap() {
+            let path = format!("{items}/{}", acme_row["id"]);
+            let got = get(&path, Some(&t), &[]).await;
+            assert!(
+                got.status == 404 || got.body["tenant_id"] == id.as_str(),
+                "{id} read {path}: {:?}",
+                got.body
+            );
+            let res = send(Method::PATCH, &path, Some(&t), Some(json!({"name": "x"}))).await;
+            assert!(res.status == 404 || res.body["tenant_id"] == id.as_str());
+            let res = send(Method::DELETE, &path, Some(&t), None).await;
+            assert!(res.status == 404 || res.status == 204);
+        }
+        // Acme reads its rows back unchanged.
+        assert_eq!(acme_items(&server).await, acme_before, "after {id}");
+    }
+
+    // Purging drops the placement: only with --confirm, only once suspended.
+    let id = format!("p-{}", kinds[0]);
+    assert_fails(&tenants(url, &["delete", &id, "--purge"]), 2, "--confirm");
+    assert_fails(
+        &tenants(url, &["delete", &id, "--purge", "--confirm", &id]),
+        1,
+        "suspend it first",
+    );
+    assert_ok(&tenants(url, &["suspend", &id]));
+    let out = assert_ok(&tenants(url, &["delete", &id, "--purge", "--confirm", &id]));
+    let _ = out;
+    assert_fails(&tenants(url, &["show", &id]), 1, "does not exist");
+    assert_eq!(acme_items(&server).await, acme_before);
+    // Re-created with the same id, it starts empty: the old data went with the placement.
+    assert_ok(&tenants(url, &["create", &id, "--placement", kinds[0]]));
+    let t = token(&id);
+    let mut total = None;
+    for _ in 0..50 {
+        let got = get(&items, Some(&t), &[]).await;
+        if got.status == 200 {
+            total = Some(got.body["total"].clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(total, Some(json!(0)));
+}
+
+#[test]
+fn placed_tenants_on_sqlite() {
+    let dir = TempDir::new();
+    let url = sqlite_url(&dir);
+    block_on(placed(&url, &["database"]));
+    // Its own file, beside the catalog's.
+    let files: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("t_p_database_") && f.ends_with(".db")),
+        "{files:?}"
+    );
+    // A schema needs PostgreSQL: refused as usage, nothing created.
+    assert_fails(
+        &tenants(&url, &["create", "s", "--placement", "schema"]),
+        2,
+        "schema placement needs PostgreSQL",
+    );
+    assert_fails(&tenants(&url, &["show", "s"]), 1, "does not exist");
+}
+
+#[test]
+fn placed_tenants_on_postgres() {
+    let url = postgres_url();
+    block_on(placed(&url, &["schema", "database"]));
+}
+
+#[test]
+fn placed_tenants_on_mariadb() {
+    let url = mysql_url();
+    block_on(placed(&url, &["database"]));
+}
+
+/// A placement that exists already (someone else's data, perhaps) is refused and left alone,
+/// and the tenant is not created.
+#[test]
+fn provisioning_never_takes_over_an_existing_schema() {
+    let url = postgres_url();
+    assert_ok(&tenants(&url, &["create", "acme"]));
+    exec(
+        &url,
+        "CREATE SCHEMA taken;\nCREATE TABLE taken.items (id int);\nINSERT INTO taken.items VALUES (7)",
+    );
+    assert_fails(
+        &tenants(&url, &["create", "intruder", "--placement", "schema:taken"]),
+        1,
+        "exists already",
+    );
+    assert_fails(&tenants(&url, &["show", "intruder"]), 1, "does not exist");
+    assert_eq!(scalar(&url, "SELECT count(*) FROM taken.items"), 1);
+}
