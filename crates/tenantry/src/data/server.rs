@@ -43,6 +43,12 @@ pub struct ServerConfig {
     pub tenant_pool_connections: Option<u32>,
     /// Database placement: a tenant pool unused for this many seconds is closed. Default 300.
     pub tenant_pool_idle_seconds: Option<u64>,
+    /// The URL is a pooler in transaction mode (PgBouncer before 1.21, or any pooler that does
+    /// not track prepared statements): statements are sent unnamed, never prepared once and
+    /// reused, since the next transaction may run on another server connection. Default
+    /// `false`. Schema placement needs nothing else: its SQL is schema-qualified.
+    #[serde(default)]
+    pub transaction_pooler: bool,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -55,6 +61,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_tenant_pools", &self.max_tenant_pools)
             .field("tenant_pool_connections", &self.tenant_pool_connections)
             .field("tenant_pool_idle_seconds", &self.tenant_pool_idle_seconds)
+            .field("transaction_pooler", &self.transaction_pooler)
             .finish()
     }
 }
@@ -78,6 +85,13 @@ impl ServerConfig {
     pub fn tenant_pools(mut self, pools: usize, connections: u32) -> Self {
         self.max_tenant_pools = Some(pools);
         self.tenant_pool_connections = Some(connections);
+        self
+    }
+
+    /// The URL is a transaction-mode pooler (see
+    /// [`transaction_pooler`](Self::transaction_pooler)).
+    pub fn behind_transaction_pooler(mut self) -> Self {
+        self.transaction_pooler = true;
         self
     }
 
@@ -125,6 +139,8 @@ pub(crate) struct ServerSpec {
     pub(crate) shared: PoolSettings,
     pub(crate) tenant_pools: usize,
     pub(crate) tenant_pool: PoolSettings,
+    /// Statements may be prepared once and reused (not behind a transaction-mode pooler).
+    pub(crate) persistent: bool,
 }
 
 /// The configured servers, checked: names valid, each URL of a compiled-in backend, every
@@ -270,6 +286,7 @@ fn spec(
         name: server,
         url: ServerUrl { url, password },
         backend,
+        persistent: !config.transaction_pooler,
         shared: PoolSettings {
             max_connections: positive(
                 config.max_connections,

@@ -128,7 +128,16 @@ pub(crate) mod sealed {
 
     /// Connecting, running statements, values (`mod.rs`).
     pub trait Sealed:
-        sqlx::Database + Ddl + Rows + Audit + CatalogTable + Schema + ExportRows + ImportRows + Open
+        sqlx::Database
+        + sqlx::database::HasStatementCache
+        + Ddl
+        + Rows
+        + Audit
+        + CatalogTable
+        + Schema
+        + ExportRows
+        + ImportRows
+        + Open
     {
         /// The backend.
         const BACKEND: Backend;

@@ -5,6 +5,8 @@ mod collation;
 mod model;
 mod placement;
 #[cfg(feature = "postgres")]
+mod pooler;
+#[cfg(feature = "postgres")]
 mod rls;
 mod scoped;
 

@@ -11,7 +11,14 @@ use crate::{
 
 /// Where a statement runs: the pool (each statement takes a connection and gives it back), or
 /// one connection inside a transaction.
-pub(super) enum Exec<'a, D: Driver> {
+pub(super) struct Exec<'a, D: Driver> {
+    on: On<'a, D>,
+    /// Whether statements are prepared once and reused on the connection (not behind a
+    /// transaction-mode pooler, where the next statement may meet another server connection).
+    persistent: bool,
+}
+
+enum On<'a, D: Driver> {
     Pool(&'a Pool<D>),
     Tx(&'a mut D::Connection),
 }
@@ -20,30 +27,34 @@ type Q<D> = Query<'static, D, Args<D>>;
 
 impl<D: Driver> Exec<'_, D> {
     pub(super) async fn fetch_all(&mut self, q: Q<D>) -> Result<Vec<D::Row>, sqlx::Error> {
-        match self {
-            Self::Pool(p) => q.fetch_all(D::on_pool(p)).await,
-            Self::Tx(c) => q.fetch_all(D::on_conn(c)).await,
+        let q = q.persistent(self.persistent);
+        match &mut self.on {
+            On::Pool(p) => q.fetch_all(D::on_pool(p)).await,
+            On::Tx(c) => q.fetch_all(D::on_conn(c)).await,
         }
     }
 
     pub(super) async fn fetch_optional(&mut self, q: Q<D>) -> Result<Option<D::Row>, sqlx::Error> {
-        match self {
-            Self::Pool(p) => q.fetch_optional(D::on_pool(p)).await,
-            Self::Tx(c) => q.fetch_optional(D::on_conn(c)).await,
+        let q = q.persistent(self.persistent);
+        match &mut self.on {
+            On::Pool(p) => q.fetch_optional(D::on_pool(p)).await,
+            On::Tx(c) => q.fetch_optional(D::on_conn(c)).await,
         }
     }
 
     pub(super) async fn fetch_one(&mut self, q: Q<D>) -> Result<D::Row, sqlx::Error> {
-        match self {
-            Self::Pool(p) => q.fetch_one(D::on_pool(p)).await,
-            Self::Tx(c) => q.fetch_one(D::on_conn(c)).await,
+        let q = q.persistent(self.persistent);
+        match &mut self.on {
+            On::Pool(p) => q.fetch_one(D::on_pool(p)).await,
+            On::Tx(c) => q.fetch_one(D::on_conn(c)).await,
         }
     }
 
     pub(super) async fn execute(&mut self, q: Q<D>) -> Result<D::QueryResult, sqlx::Error> {
-        match self {
-            Self::Pool(p) => q.execute(D::on_pool(p)).await,
-            Self::Tx(c) => q.execute(D::on_conn(c)).await,
+        let q = q.persistent(self.persistent);
+        match &mut self.on {
+            On::Pool(p) => q.execute(D::on_pool(p)).await,
+            On::Tx(c) => q.execute(D::on_conn(c)).await,
         }
     }
 
@@ -55,24 +66,32 @@ impl<D: Driver> Exec<'_, D> {
         O: Send + Unpin,
         (O,): for<'r> FromRow<'r, D::Row>,
     {
-        match self {
-            Self::Pool(p) => q.fetch_one(D::on_pool(p)).await,
-            Self::Tx(c) => q.fetch_one(D::on_conn(c)).await,
+        let q = q.persistent(self.persistent);
+        match &mut self.on {
+            On::Pool(p) => q.fetch_one(D::on_pool(p)).await,
+            On::Tx(c) => q.fetch_one(D::on_conn(c)).await,
         }
     }
 }
 
 /// Runs `op` on the pool. With row-level security, in a transaction that first binds the
-/// tenant (so the table's policies see it) and commits after `op`.
+/// tenant (so the table's policies see it) and commits after `op`; behind a transaction-mode
+/// pooler, in a transaction too.
 pub(super) async fn run<D: Driver, T>(
     pool: &Pool<D>,
     t: &Placed<'_>,
     op: impl AsyncFnOnce(Exec<'_, D>) -> Result<T, DataError> + Send,
 ) -> Result<T, DataError> {
-    if t.rls() {
+    // Behind a transaction-mode pooler a statement outside a transaction may be parsed on one
+    // server connection and bound on another: each runs in its own transaction there.
+    if t.rls() || !t.at.persistent {
         in_transaction(pool, t, op).await
     } else {
-        op(Exec::Pool(pool)).await
+        op(Exec {
+            on: On::Pool(pool),
+            persistent: t.at.persistent,
+        })
+        .await
     }
 }
 
@@ -90,7 +109,11 @@ pub(super) async fn in_transaction<D: Driver, T>(
         if t.rls() {
             D::bind_tenant(&mut tx, &t.tenant).await?;
         }
-        let out = op(Exec::Tx(&mut *tx)).await?;
+        let out = op(Exec {
+            on: On::Tx(&mut *tx),
+            persistent: t.at.persistent,
+        })
+        .await?;
         tx.commit().await?;
         Ok(out)
     })
