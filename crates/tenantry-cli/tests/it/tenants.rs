@@ -46,14 +46,14 @@ fn lifecycle(url: &str) {
             "--settings",
             r#"{"seats": 5}"#,
             "--placement",
-            "schema:globex",
+            "database",
         ],
     );
     assert_eq!(assert_ok(&out), "", "human output goes to stderr");
+    let said = messages(&out).join("");
     assert!(
-        messages(&out)
-            .join("")
-            .contains("created tenant globex (active)")
+        said.contains("created tenant globex (active, database:"),
+        "{said}"
     );
 
     let list = json(url, &["list"]);
@@ -71,7 +71,8 @@ fn lifecycle(url: &str) {
         lines[1].starts_with("acme    Acme Corp  active  pro "),
         "{human}"
     );
-    assert!(lines[2].contains("schema:globex"), "{human}");
+    assert!(lines[2].contains(" database:"), "{human}");
+    assert!(lines[2].contains("t_globex_"), "{human}");
 
     let globex = json(url, &["show", "globex"]);
     assert_eq!(globex["settings"]["seats"], 5);
@@ -93,7 +94,12 @@ fn lifecycle(url: &str) {
     assert_eq!(json(url, &["show", "acme"])["status"], "deleted");
     assert_fails(&tenants(url, &["suspend", "acme"]), 1, "is deleted");
     assert_eq!(json(url, &["resume", "acme"])["status"], "active");
-    assert_eq!(json(url, &["delete", "globex", "--purge"])["purged"], true);
+    // Its own database goes with it: suspended first, the id confirmed.
+    assert_ok(&tenants(url, &["suspend", "globex"]));
+    assert_eq!(
+        json(url, &["delete", "globex", "--purge", "--confirm", "globex"])["purged"],
+        true
+    );
     assert_fails(
         &tenants(url, &["show", "globex"]),
         1,

@@ -168,6 +168,24 @@ impl TenantPools {
         }
     }
 
+    /// Closes every pool and opens no more: later requests for these tenants are
+    /// [`DataError::Unavailable`] (503).
+    pub(crate) async fn close(&self) {
+        self.permits.close();
+        let pools: Vec<Arc<TenantPool>> = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let pools = slots
+                .iter()
+                .filter_map(|(_, s)| s.pool.get().cloned())
+                .collect();
+            slots.clear();
+            pools
+        };
+        for pool in pools {
+            dispatch!(&pool.pool, |p| p.close().await);
+        }
+    }
+
     /// Forgets the pool of `database` (its tenant was moved or deleted).
     pub(crate) fn forget(&self, database: &str) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());

@@ -76,6 +76,8 @@ struct Inner {
     /// Each server's tenant pools, in `servers.specs` order.
     tenants: Vec<TenantPools>,
     default: usize,
+    /// Set by [`Registry::close`]: no pool is opened after it.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Registry {
@@ -94,6 +96,8 @@ pub(crate) struct Location<'a> {
     pub(crate) schema: Option<Ident>,
     /// Shared rows: row-level security applies.
     pub(crate) row: bool,
+    /// Statements may be prepared and reused (false behind a transaction-mode pooler).
+    pub(crate) persistent: bool,
 }
 
 enum Handle<'a> {
@@ -108,6 +112,7 @@ impl<'a> Location<'a> {
             pool: Handle::Shared(pool),
             schema: None,
             row: true,
+            persistent: true,
         }
     }
 
@@ -173,6 +178,7 @@ impl Registry {
             shared,
             tenants,
             default,
+            closed: Default::default(),
         }));
         registry.sweep_idle_pools();
         registry
@@ -239,8 +245,12 @@ impl Registry {
     pub(crate) async fn place(&self, placement: &Placement) -> Result<Location<'_>, DataError> {
         let i = self.index(placement.server())?;
         let spec = &self.0.servers.specs[i];
+        let persistent = spec.persistent;
         Ok(match placement {
-            Placement::Row { .. } => Location::shared(self.shared(i)?),
+            Placement::Row { .. } => Location {
+                persistent,
+                ..Location::shared(self.shared(i)?)
+            },
             Placement::Schema { schema, .. } => {
                 if spec.backend != Backend::Postgres {
                     return Err(DataError::Placement(format!(
@@ -252,6 +262,7 @@ impl Registry {
                     pool: Handle::Shared(self.shared(i)?),
                     schema: Some(object_ident(schema)?),
                     row: false,
+                    persistent,
                 }
             }
             Placement::Database { database, .. } => {
@@ -260,6 +271,7 @@ impl Registry {
                     pool: Handle::Own(self.0.tenants[i].get(database).await?),
                     schema: None,
                     row: false,
+                    persistent,
                 }
             }
         })
@@ -284,11 +296,29 @@ impl Registry {
         if let Some(pool) = self.0.shared[i].get() {
             return Ok(pool);
         }
+        if self.0.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(DataError::Unavailable(sqlx::Error::PoolClosed));
+        }
         let spec = &self.0.servers.specs[i];
         let mut settings = spec.shared;
         settings.create = true;
         let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
         Ok(self.0.shared[i].get_or_init(|| pool))
+    }
+
+    /// Closes every pool, on every server (waiting for connections in use to come back), and
+    /// opens no more: afterwards every tenant's statements are [`DataError::Unavailable`]
+    /// (503). For a graceful shutdown, after the server stopped taking requests.
+    pub async fn close(&self) {
+        self.0
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        for pool in self.0.shared.iter().filter_map(OnceLock::get) {
+            dispatch!(pool, |p| p.close().await);
+        }
+        for pools in &self.0.tenants {
+            pools.close().await;
+        }
     }
 
     /// Creates the schema or database `placement` names, on its server (nothing for shared

@@ -81,6 +81,16 @@ impl DataStore {
         }
     }
 
+    /// Closes the store's pools (with a registry: every pool on every server), waiting for
+    /// connections in use to come back. Afterwards every statement is
+    /// [`DataError::Unavailable`] (503). For a graceful shutdown.
+    pub async fn close(&self) {
+        match &self.registry {
+            Some(registry) => registry.close().await,
+            None => dispatch!(&self.pool, |p| p.close().await),
+        }
+    }
+
     /// The registry placing tenants, if the store has one.
     pub fn registry(&self) -> Option<&Registry> {
         self.registry.as_ref()

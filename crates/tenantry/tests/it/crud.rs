@@ -5,9 +5,9 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tenantry::{
     TenancyLayer, TenantId,
-    catalog::{Catalog, MemoryCatalog},
+    catalog::{Catalog, MemoryCatalog, Placement, PlacementKind, TenantRecord},
     crud::Crud,
-    data::DataStore,
+    data::{DataStore, Registry, Servers},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 use tower::Layer;
@@ -27,18 +27,23 @@ impl Api {
     async fn start(db: DataStore) -> Self {
         let resource = items("items");
         db.create_table(&resource).await.unwrap();
+        // Placed tenants: the registry's catalog says where; otherwise all in shared rows.
         let router = Crud::new(db.clone(), resource)
             .at("/api/items")
             .unwrap()
             .router()
             .fallback(tenantry::problem::not_found);
-        let catalog =
-            MemoryCatalog::with_active(["t1", "t2", "acme"].map(|t| TenantId::parse(t).unwrap()));
+        let catalog = match db.registry() {
+            Some(registry) => registry.catalog().clone(),
+            None => Catalog::new(MemoryCatalog::with_active(
+                TENANTS.map(|t| TenantId::parse(t).unwrap()),
+            )),
+        };
         let app = TenancyLayer::builder()
             .resolver(JwtResolver::hs256(SECRET))
             .resolver(HeaderResolver::x_tenant_id())
             .resolver(PathResolver::default())
-            .catalog(Catalog::new(catalog))
+            .catalog(catalog)
             .trusted_gateway(true) // svc-infra's soft tenancy, so its cases port as they are
             .build()
             .layer(router);
@@ -108,10 +113,80 @@ fn problem(r: &(StatusCode, Value), status: u16, code: &str) {
     );
 }
 
+/// The tenants every suite uses.
+const TENANTS: [&str; 3] = ["t1", "t2", "acme"];
+
+/// A store on a fresh database of `backend` where `t1` keeps shared rows and `t2` and `acme`
+/// are placed at `kind` (their schema or database made, with the items table): the router
+/// serves both side by side, the suites unchanged.
+async fn placed(backend: &str, kind: PlacementKind) -> DataStore {
+    let url = match backend {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => crate::db::sqlite_url().await,
+        #[cfg(feature = "postgres")]
+        "postgres" => crate::db::postgres_url().await,
+        #[cfg(feature = "mysql")]
+        "mysql" => crate::db::mysql_url().await,
+        other => panic!("backend {other} is not compiled in (enable its feature)"),
+    };
+    // Databases carry the test database's name in front, so the test sweep finds them.
+    let own = url
+        .rsplit_once('/')
+        .map(|(_, db)| db.split('?').next().unwrap_or(db).trim_end_matches(".db"))
+        .filter(|_| backend != "sqlite");
+    let mut catalog = MemoryCatalog::new();
+    let mut placements = Vec::new();
+    for t in TENANTS {
+        let id = TenantId::parse(t).unwrap();
+        let placement = if t == "t1" {
+            Placement::row()
+        } else {
+            Placement::generated(kind, &id, own)
+        };
+        placements.push(placement.clone());
+        catalog = catalog.with(TenantRecord::new(id, t).with_placement(placement));
+    }
+    let registry = Registry::connect(Servers::single(url).unwrap(), Catalog::new(catalog))
+        .await
+        .unwrap();
+    for placement in &placements {
+        registry
+            .provision(placement, &[items("items")])
+            .await
+            .unwrap();
+    }
+    registry.store()
+}
+
+/// Each suite on every backend, in every placement the backend offers: shared rows (`sqlite`,
+/// `postgres`, `mysql`), and tenants in their own database (`*_database`) or schema
+/// (`postgres_schema`) beside a shared-rows tenant.
 macro_rules! router_suite {
     ($($suite:ident),* $(,)?) => {$(
         mod $suite {
             crate::data::on_every_backend!(super::$suite);
+
+            #[cfg(feature = "sqlite")]
+            #[tokio::test]
+            async fn sqlite_database() {
+                super::$suite(super::placed("sqlite", super::PlacementKind::Database).await).await
+            }
+            #[cfg(feature = "postgres")]
+            #[tokio::test]
+            async fn postgres_schema() {
+                super::$suite(super::placed("postgres", super::PlacementKind::Schema).await).await
+            }
+            #[cfg(feature = "postgres")]
+            #[tokio::test]
+            async fn postgres_database() {
+                super::$suite(super::placed("postgres", super::PlacementKind::Database).await)
+                    .await
+            }
+            #[cfg(feature = "mysql")]
+            #[tokio::test]
+            async fn mysql_database() {
+                super::$suite(super::placed("mysql", super::PlacementKind::Database).await).await
+            }
         }
     )*};
 }
@@ -616,21 +691,9 @@ async fn jwt_tenants_cannot_reach_each_other_either() {
     assert_eq!(res.status(), 403, "token for acme with a header naming t1");
 }
 
-/// Closes the database's pool, as if the server went away.
+/// Closes the database's pools, as if the server went away.
 async fn close(db: &DataStore) {
-    let admin = db.unscoped_admin("test: close the pool");
-    #[cfg(feature = "sqlite")]
-    if let Some(p) = admin.pool::<sqlx::Sqlite>() {
-        p.close().await;
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(p) = admin.pool::<sqlx::Postgres>() {
-        p.close().await;
-    }
-    #[cfg(feature = "mysql")]
-    if let Some(p) = admin.pool::<sqlx::MySql>() {
-        p.close().await;
-    }
+    db.close().await;
 }
 
 /// The OpenAPI document lists, on every operation, each status the server can answer with, the
