@@ -7,9 +7,9 @@ use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
-    catalog::{Catalog, TenantRecord, TenantStatus},
+    catalog::{Catalog, Placement, PlacementKind, TenantRecord, TenantStatus},
     crud::Crud,
-    data::{OnInexact, Registry, Servers, audit_tenant_columns},
+    data::{Backend, DataError, OnInexact, Registry, Servers, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -46,11 +46,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot create the catalog table")?;
     let catalog = Catalog::new(store);
-    seed(&catalog).await?;
-    let catalog_for_banner = catalog.clone();
     // Every tenant is served where the catalog places it: shared rows, its own schema or its
     // own database on this server (`tenantry tenants create ID --placement schema|database`).
     let registry = Registry::with_store(Servers::single(url.clone())?, catalog.clone(), &db);
+    seed(&catalog, &registry, &url).await?;
+    let catalog_for_banner = catalog.clone();
     let items = crate::demo::prepare(&registry).await?;
     // Every tenant column must compare exactly, or tenants differing only in case share rows.
     let policy = if args.allow_inexact_tenant_columns {
@@ -162,7 +162,7 @@ async fn whoami(ctx: TenantContext) -> Json<Value> {
 }
 
 /// Creates the demo tenants on first start (an empty catalog).
-async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
+async fn seed(catalog: &Catalog, registry: &Registry, url: &str) -> anyhow::Result<()> {
     if !catalog
         .list()
         .await
@@ -173,15 +173,55 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
     }
     for &(id, name, plan, status) in TENANTS {
         let id = TenantId::parse(id).context("demo tenant id")?;
+        let placement = if id.as_str() == PLACED {
+            demo_placement(registry, &id, url).await?
+        } else {
+            Placement::row()
+        };
         let record = TenantRecord::new(id, name)
             .with_plan(plan)
-            .with_status(status);
+            .with_status(status)
+            .with_placement(placement);
         catalog
             .create(record)
             .await
             .context("cannot seed the catalog")?;
     }
     Ok(())
+}
+
+/// The demo tenant placed apart from the shared tables.
+const PLACED: &str = "globex";
+
+/// Where the demo puts `globex`: its own schema on PostgreSQL, its own database file beside a
+/// SQLite one, its own database on MariaDB; shared rows on an in-memory SQLite database.
+async fn demo_placement(
+    registry: &Registry,
+    id: &TenantId,
+    url: &str,
+) -> anyhow::Result<Placement> {
+    let servers = registry.servers();
+    let kind = match servers.backend(servers.default_server()) {
+        Some(Backend::Postgres) => PlacementKind::Schema,
+        Some(Backend::Sqlite) if url.contains(":memory:") || url.contains("mode=memory") => {
+            return Ok(Placement::row());
+        }
+        _ => PlacementKind::Database,
+    };
+    let placement = registry.generate(id, kind, None)?;
+    match registry.create_placement(&placement).await {
+        Ok(()) => {}
+        // Left from an earlier demo whose catalog is gone: the demo's own name, reused.
+        Err(DataError::PlacementExists(what)) => tracing::warn!(
+            target: "tenantry::serve",
+            tenant = %id,
+            placement = %placement,
+            "{what} exists already; the demo uses it as it is"
+        ),
+        Err(DataError::Placement(why)) => anyhow::bail!("cannot place {id}: {why}"),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot place {id}"))),
+    }
+    Ok(placement)
 }
 
 /// The banner's tenants line lists at most this many.

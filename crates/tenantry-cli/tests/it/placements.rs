@@ -174,3 +174,71 @@ fn provisioning_never_takes_over_an_existing_schema() {
     assert_fails(&tenants(&url, &["show", "intruder"]), 1, "does not exist");
     assert_eq!(scalar(&url, "SELECT count(*) FROM taken.items"), 1);
 }
+
+/// The demo keeps `acme` in shared rows and puts `globex` apart: its own schema on
+/// PostgreSQL, its own database on SQLite (a file) and MariaDB; each sees only its own items.
+async fn the_demo_places_globex_apart(url: &str, kind: &str) {
+    let server = Server::start(url, &[], &[]);
+    let listed = assert_ok(&tenants(url, &["list", "--json"]));
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let placement = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["placement"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(placement("acme"), "row");
+    assert!(
+        placement("globex").starts_with(&format!("{kind}:t_globex_"))
+            || placement("globex").contains("_t_globex_"),
+        "{}",
+        placement("globex")
+    );
+    assert!(placement("globex").starts_with(kind));
+    let acme = acme_items(&server).await;
+    let globex = get(
+        &server.url("/api/v1/items"),
+        Some(&server.token("BOB")),
+        &[],
+    )
+    .await;
+    assert_eq!(globex.body["total"], 2);
+    assert!(
+        globex.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["tenant_id"] == "globex")
+    );
+    // Apart: globex's ids start again at 1, and acme reads its rows back unchanged.
+    assert_eq!(globex.body["items"][0]["id"], 1);
+    assert_eq!(acme_items(&server).await, acme);
+    // Its export reads its own database or schema.
+    let out = crate::dbs::sql_on(
+        url,
+        &["sql", "export-tenant", "items", "--tenant-id", "globex"],
+    );
+    let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported.as_array().unwrap().len(), 2, "{exported}");
+}
+
+#[test]
+fn the_demo_places_globex_apart_on_sqlite() {
+    let dir = TempDir::new();
+    block_on(the_demo_places_globex_apart(&sqlite_url(&dir), "database"));
+}
+
+#[test]
+fn the_demo_places_globex_apart_on_postgres() {
+    let url = postgres_url();
+    block_on(the_demo_places_globex_apart(&url, "schema"));
+}
+
+#[test]
+fn the_demo_places_globex_apart_on_mariadb() {
+    let url = mysql_url();
+    block_on(the_demo_places_globex_apart(&url, "database"));
+}

@@ -428,6 +428,40 @@ impl Registry {
         Ok(())
     }
 
+    /// A store on which `placement`'s tables are the unqualified names, for administration
+    /// (export, import, migrations): shared rows, the server's own store; its own database, a
+    /// pool of that database; its own schema (PostgreSQL), a pool of its own whose connections
+    /// start with `search_path` set to the schema, so they are never shared with anyone else.
+    /// Not for the request path, which needs none of this ([`store`](Self::store) places each
+    /// statement). The store's pools close when it is dropped.
+    pub async fn admin_store(&self, placement: &Placement) -> Result<DataStore, DataError> {
+        let i = self.index(placement.server())?;
+        let spec = &self.0.servers.specs[i];
+        let mut settings = spec.tenant_pool;
+        settings.create = false;
+        let pool = match placement {
+            Placement::Row { .. } => self.shared(i)?.clone(),
+            Placement::Schema { schema, .. } => {
+                object_ident(schema)?;
+                if spec.backend != Backend::Postgres {
+                    return Err(DataError::Placement(format!(
+                        "schema placement needs PostgreSQL; server {} is {}",
+                        spec.name, spec.backend
+                    )));
+                }
+                let mut url = spec.url.clone();
+                let joint = if url.url.contains('?') { '&' } else { '?' };
+                url.url = format!("{}{joint}options[search_path]={schema}", url.url);
+                AnyPool::open(&url, None, &settings).map_err(connect_error)?
+            }
+            Placement::Database { database, .. } => {
+                object_ident(database)?;
+                AnyPool::open(&spec.url, Some(database), &settings).map_err(connect_error)?
+            }
+        };
+        Ok(DataStore::from_any(pool))
+    }
+
     /// Forgets a tenant database's pool (after the tenant moved or was deprovisioned).
     pub(crate) fn forget_pool(&self, placement: &Placement) {
         if let Placement::Database { database, .. } = placement

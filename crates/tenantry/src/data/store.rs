@@ -72,6 +72,14 @@ impl DataStore {
         }
     }
 
+    pub(crate) fn from_any(pool: AnyPool) -> Self {
+        Self {
+            pool,
+            rls: false,
+            registry: None,
+        }
+    }
+
     /// The default server's store of `registry` (see [`Registry::store`]).
     pub(crate) fn placed(registry: Registry) -> Self {
         Self {

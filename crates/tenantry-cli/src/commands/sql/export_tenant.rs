@@ -4,7 +4,7 @@ use std::{io::Write as _, process::ExitCode};
 
 use tenantry::export::{self, ExportRequest, Format};
 
-use super::{connect, ident, in_catalog, interruptible, tenant, usage};
+use super::{connect, ident, in_catalog, interruptible, tenant, tenant_store, usage};
 use crate::{
     cli::{ExportTenantArgs, FormatArg},
     reporter,
@@ -38,6 +38,7 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
              (`tenantry tenants list` shows its tenants)"
         );
     }
+    let db = tenant_store(db, &args.db.resolve(true), &tenant_id).await?;
     let pool = db.unscoped_admin("tenantry sql export-tenant: reads one tenant's rows");
     let reporter = reporter::stderr("exporting");
     let mut req = ExportRequest::new(

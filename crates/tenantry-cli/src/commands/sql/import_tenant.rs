@@ -8,7 +8,7 @@ use tenantry::{
     export::{self, IdPolicy, ImportOptions, ImportSource, MANIFEST_FILE},
 };
 
-use super::{connect, ident, in_catalog, interruptible, tenant, usage};
+use super::{connect, ident, in_catalog, interruptible, tenant, tenant_store, usage};
 use crate::{cli::ImportTenantArgs, reporter};
 
 pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
@@ -86,6 +86,8 @@ pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
             None => {}
         }
     }
+    let target = as_tenant.as_ref().unwrap_or(&tenant_id);
+    let db = tenant_store(db, &args.db.resolve(true), target).await?;
     let pool = db.unscoped_admin("tenantry sql import-tenant: writes one tenant's rows");
     let reporter = reporter::stderr("importing");
     let opts = ImportOptions {

@@ -8,8 +8,9 @@ use std::{fmt::Display, future::Future, process::ExitCode};
 use anyhow::Context as _;
 use tenantry::{
     TenantId,
+    catalog::Catalog,
     catalog::CatalogStore as _,
-    data::{DataStore, Ident},
+    data::{DataError, DataStore, Ident, Registry, Servers},
 };
 
 use super::USAGE;
@@ -55,6 +56,28 @@ async fn in_catalog(db: &DataStore, id: &TenantId) -> anyhow::Result<Option<bool
         Err(e) if crate::database::is_missing_table(&e) => Ok(None),
         Err(e) => Err(anyhow::Error::new(e).context("cannot read the tenant catalog")),
     }
+}
+
+/// The store where `id`'s tables are the unqualified names: `db` for a tenant in shared rows
+/// (or one the catalog does not know), else its own schema or database on `db`'s server.
+async fn tenant_store(db: DataStore, url: &str, id: &TenantId) -> anyhow::Result<DataStore> {
+    let record = match db.catalog().get(id).await {
+        Ok(Some(record)) if !record.placement.is_row() => record,
+        _ => return Ok(db),
+    };
+    let registry = Registry::with_store(
+        Servers::single(url.to_owned())?,
+        Catalog::new(db.catalog()),
+        &db,
+    );
+    registry
+        .admin_store(&record.placement)
+        .await
+        .map_err(|e| match e {
+            DataError::Placement(why) => anyhow::anyhow!(why),
+            e => e.into(),
+        })
+        .with_context(|| format!("cannot open tenant {id}'s {}", record.placement))
 }
 
 /// Runs `work` until it finishes or the process gets Ctrl-C / SIGTERM; then `work` is dropped
