@@ -184,6 +184,11 @@ pub(crate) struct DatabaseArgs {
     /// a missing SQLite file.
     #[arg(long, env = "TENANTRY_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+    /// More servers to place tenants on, beside `main` (the database URL, which holds the
+    /// catalog): a TOML file of `[servers.NAME]` tables with `url` or `url_env`, optional
+    /// `password_env` and pool limits. Tenants go there with `tenants create --server NAME`.
+    #[arg(long, value_name = "FILE", env = "TENANTRY_SERVERS")]
+    pub(crate) servers: Option<std::path::PathBuf>,
 }
 
 /// `--bind`: `IP:PORT`, `HOST:PORT` or `:PORT` (the host defaults to 127.0.0.1); the host name

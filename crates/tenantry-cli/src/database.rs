@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use tenantry::data::DataStore;
+use tenantry::data::{DataStore, ServerConfig, Servers, ServersConfig};
 
 use crate::cli::{DEFAULT_DATABASE_URL, DatabaseArgs};
 
@@ -46,6 +46,38 @@ impl DatabaseArgs {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
     }
 }
+
+/// The servers tenants may be placed on: `main` at `url` (the catalog's), and those of the
+/// `--servers` file. A file that does not parse, names `main` or a `default`, or names an
+/// environment variable that is not set is a usage error (exit 2).
+pub(crate) fn servers(args: &DatabaseArgs, url: &str) -> anyhow::Result<Servers> {
+    let mut config = match &args.servers {
+        None => ServersConfig::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| BadUrl(format!("--servers {}: {e}", path.display())))?;
+            let config: ServersConfig = toml::from_str(&text)
+                .map_err(|e| BadUrl(format!("--servers {}: {}", path.display(), one_line(&e))))?;
+            if config.default.is_some() || config.servers.contains_key(MAIN) {
+                return Err(BadUrl(format!(
+                    "--servers {}: `{MAIN}` is the database URL's server and the default; the \
+                     file lists the others",
+                    path.display()
+                ))
+                .into());
+            }
+            config
+        }
+    };
+    config
+        .servers
+        .insert(MAIN.to_owned(), ServerConfig::url(url.to_owned()));
+    config.default = Some(MAIN.to_owned());
+    Servers::from_config(config).map_err(|e| BadUrl(e.to_string()).into())
+}
+
+/// The server of the database URL.
+const MAIN: &str = "main";
 
 /// `url` with any password replaced by `***`.
 pub(crate) fn redact(url: &str) -> String {

@@ -9,7 +9,7 @@ use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, Placement, PlacementKind, TenantRecord, TenantStatus},
     crud::Crud,
-    data::{Backend, DataError, OnInexact, Registry, Servers, audit_tenant_columns},
+    data::{Backend, DataError, OnInexact, Registry, audit_tenant_columns},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -48,7 +48,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::new(store);
     // Every tenant is served where the catalog places it: shared rows, its own schema or its
     // own database on this server (`tenantry tenants create ID --placement schema|database`).
-    let registry = Registry::with_store(Servers::single(url.clone())?, catalog.clone(), &db);
+    let registry = Registry::with_store(database::servers(&args.db, &url)?, catalog.clone(), &db);
     seed(&catalog, &registry, &url).await?;
     let catalog_for_banner = catalog.clone();
     let items = crate::demo::prepare(&registry).await?;

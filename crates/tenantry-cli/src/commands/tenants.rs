@@ -62,7 +62,13 @@ async fn open(c: &CatalogArgs, create: bool) -> anyhow::Result<Store> {
             .await
             .context("cannot create the catalog table")?;
     }
-    Ok(Store { store, url, db })
+    let servers = database::servers(&c.db, &url)?;
+    Ok(Store {
+        store,
+        url,
+        db,
+        servers,
+    })
 }
 
 /// A catalog, the URL it came from (for messages) and its database.
@@ -70,12 +76,13 @@ struct Store {
     store: SqlCatalog,
     url: String,
     db: DataStore,
+    servers: Servers,
 }
 
 impl Store {
     /// The registry placing tenants on this database's server (`main`).
     fn registry(&self) -> anyhow::Result<Registry> {
-        let servers = Servers::single(self.url.clone())?;
+        let servers = self.servers.clone();
         Ok(Registry::with_store(
             servers,
             Catalog::new(self.store.clone()),

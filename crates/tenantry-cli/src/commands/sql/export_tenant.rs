@@ -38,7 +38,7 @@ pub(crate) async fn run(args: ExportTenantArgs) -> anyhow::Result<ExitCode> {
              (`tenantry tenants list` shows its tenants)"
         );
     }
-    let db = tenant_store(db, &args.db.resolve(true), &tenant_id).await?;
+    let db = tenant_store(db, &args.db, &tenant_id).await?;
     let pool = db.unscoped_admin("tenantry sql export-tenant: reads one tenant's rows");
     let reporter = reporter::stderr("exporting");
     let mut req = ExportRequest::new(

@@ -87,7 +87,7 @@ pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let target = as_tenant.as_ref().unwrap_or(&tenant_id);
-    let db = tenant_store(db, &args.db.resolve(true), target).await?;
+    let db = tenant_store(db, &args.db, target).await?;
     let pool = db.unscoped_admin("tenantry sql import-tenant: writes one tenant's rows");
     let reporter = reporter::stderr("importing");
     let opts = ImportOptions {

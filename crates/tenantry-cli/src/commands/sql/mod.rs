@@ -10,7 +10,7 @@ use tenantry::{
     TenantId,
     catalog::Catalog,
     catalog::CatalogStore as _,
-    data::{DataError, DataStore, Ident, Registry, Servers},
+    data::{DataError, DataStore, Ident, Registry},
 };
 
 use super::USAGE;
@@ -60,13 +60,17 @@ async fn in_catalog(db: &DataStore, id: &TenantId) -> anyhow::Result<Option<bool
 
 /// The store where `id`'s tables are the unqualified names: `db` for a tenant in shared rows
 /// (or one the catalog does not know), else its own schema or database on `db`'s server.
-async fn tenant_store(db: DataStore, url: &str, id: &TenantId) -> anyhow::Result<DataStore> {
+async fn tenant_store(
+    db: DataStore,
+    args: &DatabaseArgs,
+    id: &TenantId,
+) -> anyhow::Result<DataStore> {
     let record = match db.catalog().get(id).await {
         Ok(Some(record)) if !record.placement.is_row() => record,
         _ => return Ok(db),
     };
     let registry = Registry::with_store(
-        Servers::single(url.to_owned())?,
+        crate::database::servers(args, &args.resolve(true))?,
         Catalog::new(db.catalog()),
         &db,
     );
