@@ -324,6 +324,8 @@ pub(crate) enum StatusArg {
     Active,
     Suspended,
     Provisioning,
+    #[value(name = "provisioning_failed")]
+    ProvisioningFailed,
     Moving,
     Deleted,
 }

@@ -31,6 +31,9 @@ pub(crate) async fn run(command: TenantsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Where a failed provisioning's error is kept, in the tenant's settings.
+const PROVISIONING_ERROR: &str = "tenantry.provisioning_error";
+
 fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("error: {message}");
     Ok(ExitCode::from(USAGE))
@@ -45,6 +48,7 @@ fn status(s: StatusArg) -> TenantStatus {
         StatusArg::Active => TenantStatus::Active,
         StatusArg::Suspended => TenantStatus::Suspended,
         StatusArg::Provisioning => TenantStatus::Provisioning,
+        StatusArg::ProvisioningFailed => TenantStatus::ProvisioningFailed,
         StatusArg::Moving => TenantStatus::Moving,
         StatusArg::Deleted => TenantStatus::Deleted,
     }
@@ -204,25 +208,50 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
         })
         .with_placement(placement.clone())
         .with_settings(settings);
-    store.store.create(&record).await?;
+    match store.store.create(&record).await {
+        Ok(()) => {}
+        // A tenant whose provisioning failed is provisioned again, at the placement asked now.
+        Err(CatalogError::AlreadyExists(_))
+            if store.store.get(&record.id).await?.map(|r| r.status)
+                == Some(TenantStatus::ProvisioningFailed) =>
+        {
+            eprintln!(
+                "tenant {} failed provisioning before; trying again",
+                record.id
+            );
+            store.store.update(&record).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     if !placement.is_row() {
         // The record (status provisioning, refused with 423) holds the id while the schema or
-        // database is made; it turns `wanted` only once everything is there.
+        // database is made; it turns `wanted` only once everything is there. On failure what
+        // was made is dropped and the record says `provisioning_failed`, with the error.
         let items = crate::demo::items()?;
         if let Err(e) = registry.provision(&placement, &[items]).await {
-            if let Err(undo) = store.store.remove(&record.id).await {
-                eprintln!("error: could not remove the catalog record again: {undo}");
+            let why = match &e {
+                tenantry::data::DataError::Placement(why) => why.clone(),
+                e => crate::database::root_cause(e),
+            };
+            record.status = TenantStatus::ProvisioningFailed;
+            if let Value::Object(settings) = &mut record.settings {
+                settings.insert(PROVISIONING_ERROR.into(), Value::String(why.clone()));
+            }
+            record.touch();
+            if let Err(undo) = store.store.update(&record).await {
+                eprintln!("error: could not record the failure in the catalog: {undo}");
             }
             anyhow::bail!(
-                "cannot provision tenant {} at {placement}: {}; nothing was kept",
+                "cannot provision tenant {} at {placement}: {why}; nothing was kept, and the \
+                 tenant is provisioning_failed (`tenantry tenants create {}` again retries)",
                 record.id,
-                match &e {
-                    tenantry::data::DataError::Placement(why) => why.clone(),
-                    e => crate::database::root_cause(e),
-                }
+                record.id
             );
         }
         record.status = wanted;
+        if let Value::Object(settings) = &mut record.settings {
+            settings.remove(PROVISIONING_ERROR);
+        }
         record.touch();
         store.store.update(&record).await?;
     }

@@ -156,12 +156,13 @@ fn placed_tenants_on_mariadb() {
     block_on(placed(&url, &["database"]));
 }
 
-/// A placement that exists already (someone else's data, perhaps) is refused and left alone,
-/// and the tenant is not created.
+/// A placement that exists already (someone else's data, perhaps) is refused and left alone;
+/// the tenant is left `provisioning_failed` with the error (refused 423), never active, and
+/// creating it again retries.
 #[test]
 fn provisioning_never_takes_over_an_existing_schema() {
     let url = postgres_url();
-    assert_ok(&tenants(&url, &["create", "acme"]));
+    let server = Server::start(&url, &[], &[]);
     exec(
         &url,
         "CREATE SCHEMA taken;\nCREATE TABLE taken.items (id int);\nINSERT INTO taken.items VALUES (7)",
@@ -171,8 +172,45 @@ fn provisioning_never_takes_over_an_existing_schema() {
         1,
         "exists already",
     );
-    assert_fails(&tenants(&url, &["show", "intruder"]), 1, "does not exist");
+    let shown = assert_ok(&tenants(&url, &["show", "intruder", "--json"]));
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["status"], "provisioning_failed");
+    assert!(
+        shown["settings"]["tenantry.provisioning_error"]
+            .as_str()
+            .unwrap()
+            .contains("exists already"),
+        "{shown}"
+    );
     assert_eq!(scalar(&url, "SELECT count(*) FROM taken.items"), 1);
+    let t = token("intruder");
+    block_on(async {
+        let mut refused = None;
+        for _ in 0..50 {
+            let got = get(&server.url("/api/v1/items"), Some(&t), &[]).await;
+            if got.status != 403 {
+                refused = Some(got);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let refused = refused.expect("the catalog change reached serve");
+        assert_eq!(refused.status, 423, "{:?}", refused.body);
+        assert_eq!(refused.body["code"], "tenant_locked");
+    });
+    // The other schema is still there, untouched; a free name succeeds on retry.
+    assert_eq!(scalar(&url, "SELECT count(*) FROM taken.items"), 1);
+    let retried = assert_ok(&tenants(
+        &url,
+        &["create", "intruder", "--placement", "schema", "--json"],
+    ));
+    let retried: Value = serde_json::from_str(&retried).unwrap();
+    assert_eq!(retried["status"], "active");
+    assert!(
+        retried["settings"]
+            .get("tenantry.provisioning_error")
+            .is_none()
+    );
 }
 
 /// The demo keeps `acme` in shared rows and puts `globex` apart: its own schema on

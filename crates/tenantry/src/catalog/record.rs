@@ -8,7 +8,7 @@ use crate::TenantId;
 
 /// The lifecycle state of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum TenantStatus {
     /// Serving requests.
     Active,
@@ -16,6 +16,9 @@ pub enum TenantStatus {
     Suspended,
     /// Being set up; refused with 423 `tenant_locked`.
     Provisioning,
+    /// Setting it up failed, and what had been made was dropped; refused with 423
+    /// `tenant_locked`. The error is in its settings under `tenantry.provisioning_error`.
+    ProvisioningFailed,
     /// Being moved between placements; reads served, writes refused with 423 `tenant_locked`.
     Moving,
     /// Deleted; answered like an unknown tenant (403 `tenant_forbidden`).
@@ -23,12 +26,14 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
-    /// The stored text: `active`, `suspended`, `provisioning`, `moving`, `deleted`.
+    /// The stored text: `active`, `suspended`, `provisioning`, `provisioning_failed`, `moving`,
+    /// `deleted`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::Provisioning => "provisioning",
+            Self::ProvisioningFailed => "provisioning_failed",
             Self::Moving => "moving",
             Self::Deleted => "deleted",
         }
@@ -48,6 +53,7 @@ impl FromStr for TenantStatus {
             "active" => Self::Active,
             "suspended" => Self::Suspended,
             "provisioning" => Self::Provisioning,
+            "provisioning_failed" => Self::ProvisioningFailed,
             "moving" => Self::Moving,
             "deleted" => Self::Deleted,
             other => return Err(CatalogError::Corrupt(format!("unknown status {other:?}"))),

@@ -80,6 +80,10 @@ pub(crate) struct CatalogDdl {
     pub(crate) add_folded: &'static str,
     /// Folded ids held by more than one tenant.
     pub(crate) folded_clashes: &'static str,
+    /// 1 when the status column takes every status of this version (`provisioning_failed`).
+    pub(crate) has_statuses: &'static str,
+    /// Widens an older table's status column and its check to every status.
+    pub(crate) add_statuses: &'static [&'static str],
 }
 
 /// The catalog's table and columns, in the order every `SELECT` reads them.
@@ -178,6 +182,20 @@ where
         .execute(D::on_conn(&mut tx))
         .await
         .map_err(unavailable)?;
+    // Tables made before `provisioning_failed` take it (on SQLite, by a copy of the table, whose
+    // triggers `migrate`'s statements then make again).
+    let has_statuses: i64 = query_scalar::<D, i64, _>(ddl.has_statuses, none())
+        .fetch_one(D::on_conn(&mut tx))
+        .await
+        .map_err(unavailable)?;
+    if has_statuses == 0 {
+        for statement in ddl.add_statuses.iter().chain(ddl.migrate) {
+            sqlx::raw_sql(*statement)
+                .execute(D::on_conn(&mut tx))
+                .await
+                .map_err(unavailable)?;
+        }
+    }
     let clashes: Vec<String> = query_scalar::<D, String, _>(ddl.folded_clashes, none())
         .fetch_all(D::on_conn(&mut tx))
         .await

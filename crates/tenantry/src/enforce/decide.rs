@@ -182,6 +182,11 @@ impl Config {
                         "the tenant is being provisioned".into(),
                     ));
                 }
+                TenantStatus::ProvisioningFailed => {
+                    return Err(Rejection::TenantLocked(
+                        "the tenant's provisioning failed; it is not served".into(),
+                    ));
+                }
             }
         }
         self.chain.rewrite(head);

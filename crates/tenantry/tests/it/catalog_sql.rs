@@ -51,8 +51,8 @@ const OLDER_TABLE: &str = "CREATE TABLE tenantry_tenants (
     created_at varchar(40) NOT NULL, updated_at varchar(40) NOT NULL)";
 
 /// `migrate` upgrades an older table: `id_folded` is added and filled, and from then on ids
-/// differing only in case are refused. An older table that already holds such ids is named
-/// and refused rather than upgraded.
+/// differing only in case are refused, and the status column takes `provisioning_failed`. An
+/// older table that already holds such ids is named and refused rather than upgraded.
 async fn older_tables_are_upgraded(raw: Raw) {
     let row = |id: &'static str| match id {
         "acme" => {
@@ -88,6 +88,21 @@ async fn older_tables_are_upgraded(raw: Raw) {
         .unwrap_err();
     assert!(matches!(err, CatalogError::CaseConflict { .. }), "{err:?}");
     raw.catalog().migrate().await.unwrap();
+    // The status column takes every status of this version, and the rows came through.
+    raw.exec(&["UPDATE tenantry_tenants SET status = 'provisioning_failed' WHERE id = 'acme'"])
+        .await;
+    assert_eq!(
+        raw.text("SELECT status FROM tenantry_tenants WHERE id = 'acme'")
+            .await,
+        "provisioning_failed"
+    );
+    let err = raw
+        .exec_err("UPDATE tenantry_tenants SET status = 'bogus' WHERE id = 'acme'")
+        .await;
+    assert!(
+        err.to_lowercase().contains("check") || err.contains("23514"),
+        "{err}"
+    );
 }
 
 #[cfg(feature = "sqlite")]
@@ -453,6 +468,15 @@ impl Raw {
         })
     }
 
+    /// The error `statement` fails with.
+    async fn exec_err(&self, statement: &'static str) -> String {
+        on_pool!(self, |pool| sqlx::raw_sql(statement)
+            .execute(pool)
+            .await
+            .expect_err("the statement must fail")
+            .to_string())
+    }
+
     /// The first column of the first row, as text.
     async fn text(&self, sql: &'static str) -> String {
         on_pool!(self, |pool| sqlx::query_scalar(sql)
@@ -507,7 +531,7 @@ impl Raw {
             #[cfg(feature = "sqlite")]
             // SQLite reports its own type names in upper case.
             Raw::Sqlite(_) => &[
-                "id varchar(64), name TEXT, status varchar(16), plan varchar(64), \
+                "id varchar(64), name TEXT, status varchar(32), plan varchar(64), \
                  placement TEXT, settings TEXT, created_at TEXT, updated_at TEXT, id_folded TEXT",
             ],
             #[cfg(feature = "postgres")]
@@ -520,10 +544,10 @@ impl Raw {
             #[cfg(feature = "mysql")]
             Raw::MySql(_) => &[
                 // MariaDB: JSON is an alias of longtext (with a json_valid check).
-                "id varchar(64), name text, status varchar(16), plan varchar(64), placement text, \
+                "id varchar(64), name text, status varchar(32), plan varchar(64), placement text, \
                  settings longtext, created_at datetime(6), updated_at datetime(6), \
                  id_folded varchar(255)",
-                "id varchar(64), name text, status varchar(16), plan varchar(64), placement text, \
+                "id varchar(64), name text, status varchar(32), plan varchar(64), placement text, \
                  settings json, created_at datetime(6), updated_at datetime(6), id_folded varchar(255)",
             ],
         }

@@ -20,14 +20,14 @@ impl CatalogTable for MySql {
         migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
             id varchar(64) NOT NULL PRIMARY KEY,
             name text NOT NULL,
-            status varchar(16) NOT NULL,
+            status varchar(32) NOT NULL,
             plan varchar(64) NOT NULL,
             placement text NOT NULL,
             settings json NOT NULL,
             created_at datetime(6) NOT NULL,
             updated_at datetime(6) NOT NULL,
             CONSTRAINT tenantry_tenants_status_check
-                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+                CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))
         ) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS tenantry_tenant_changes (
         seq bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -62,6 +62,16 @@ impl CatalogTable for MySql {
                      ADD COLUMN id_folded varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
         folded_clashes: "SELECT CAST(group_concat(id ORDER BY id SEPARATOR ' and ') AS CHAR) \
                          FROM tenantry_tenants GROUP BY id_folded HAVING count(*) > 1",
+        has_statuses: "SELECT count(*) FROM information_schema.check_constraints \
+                       WHERE constraint_schema = DATABASE() \
+                       AND constraint_name = 'tenantry_tenants_status_check' \
+                       AND check_clause LIKE '%provisioning_failed%'",
+        add_statuses: &[
+            "ALTER TABLE tenantry_tenants MODIFY status varchar(32) NOT NULL",
+            "ALTER TABLE tenantry_tenants DROP CONSTRAINT IF EXISTS tenantry_tenants_status_check",
+            "ALTER TABLE tenantry_tenants ADD CONSTRAINT tenantry_tenants_status_check \
+             CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))",
+        ],
     };
 
     /// `datetime(6)` has no zone: the UTC wall-clock time is stored.

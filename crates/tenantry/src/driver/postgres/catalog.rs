@@ -25,14 +25,14 @@ impl CatalogTable for Postgres {
             "CREATE TABLE IF NOT EXISTS tenantry_tenants (
                 id varchar(64) COLLATE \"C\" PRIMARY KEY,
                 name text NOT NULL,
-                status varchar(16) NOT NULL,
+                status varchar(32) NOT NULL,
                 plan varchar(64) NOT NULL,
                 placement text NOT NULL,
                 settings jsonb NOT NULL,
                 created_at timestamptz NOT NULL,
                 updated_at timestamptz NOT NULL,
                 CONSTRAINT tenantry_tenants_status_check
-                    CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+                    CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))
             )",
             "CREATE OR REPLACE FUNCTION tenantry_tenants_notify() RETURNS trigger
          LANGUAGE plpgsql AS $$
@@ -51,6 +51,16 @@ impl CatalogTable for Postgres {
         add_folded: "ALTER TABLE tenantry_tenants ADD COLUMN id_folded text",
         folded_clashes: "SELECT string_agg(id, ' and ' ORDER BY id) FROM tenantry_tenants \
                          GROUP BY id_folded HAVING count(*) > 1",
+        has_statuses: "SELECT count(*) FROM pg_constraint \
+                       WHERE conrelid = 'tenantry_tenants'::regclass \
+                       AND conname = 'tenantry_tenants_status_check' \
+                       AND pg_get_constraintdef(oid) LIKE '%provisioning_failed%'",
+        add_statuses: &[
+            "ALTER TABLE tenantry_tenants ALTER COLUMN status TYPE varchar(32)",
+            "ALTER TABLE tenantry_tenants DROP CONSTRAINT IF EXISTS tenantry_tenants_status_check",
+            "ALTER TABLE tenantry_tenants ADD CONSTRAINT tenantry_tenants_status_check \
+             CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))",
+        ],
     };
 
     fn catalog_stamp(at: DateTime<Utc>) -> Value {

@@ -21,14 +21,14 @@ impl CatalogTable for Sqlite {
         migrate: &["CREATE TABLE IF NOT EXISTS tenantry_tenants (
             id varchar(64) NOT NULL PRIMARY KEY,
             name text NOT NULL,
-            status varchar(16) NOT NULL,
+            status varchar(32) NOT NULL,
             plan varchar(64) NOT NULL,
             placement text NOT NULL,
             settings text NOT NULL,
             created_at text NOT NULL,
             updated_at text NOT NULL,
             CONSTRAINT tenantry_tenants_status_check
-                CHECK (status IN ('active', 'suspended', 'provisioning', 'moving', 'deleted'))
+                CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))
         )",
     "CREATE TABLE IF NOT EXISTS tenantry_tenant_changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +55,30 @@ impl CatalogTable for Sqlite {
         folded_clashes: "SELECT group_concat(id, ' and ') \
                          FROM (SELECT id, id_folded FROM tenantry_tenants ORDER BY id) \
                          GROUP BY id_folded HAVING count(*) > 1",
+        has_statuses: "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+                       AND name = 'tenantry_tenants' AND sql LIKE '%provisioning_failed%'",
+        // SQLite cannot change a check: the table is copied into one with the new check.
+        add_statuses: &[
+            "CREATE TABLE tenantry_tenants_upgraded (
+                id varchar(64) NOT NULL PRIMARY KEY,
+                name text NOT NULL,
+                status varchar(32) NOT NULL,
+                plan varchar(64) NOT NULL,
+                placement text NOT NULL,
+                settings text NOT NULL,
+                created_at text NOT NULL,
+                updated_at text NOT NULL,
+                id_folded text,
+                CONSTRAINT tenantry_tenants_status_check
+                    CHECK (status IN ('active', 'suspended', 'provisioning', 'provisioning_failed', 'moving', 'deleted'))
+            )",
+            "INSERT INTO tenantry_tenants_upgraded
+                (id, name, status, plan, placement, settings, created_at, updated_at, id_folded)
+             SELECT id, name, status, plan, placement, settings, created_at, updated_at, id_folded
+             FROM tenantry_tenants",
+            "DROP TABLE tenantry_tenants",
+            "ALTER TABLE tenantry_tenants_upgraded RENAME TO tenantry_tenants",
+        ],
     };
 
     /// Fixed width (always six fractional digits, `Z`), so the text sorts in time order.
