@@ -371,6 +371,10 @@ pub(crate) struct TenantsCreateArgs {
     /// The server to place it on [default: the one at the database URL, named `main`].
     #[arg(long, value_name = "NAME")]
     pub(crate) server: Option<String>,
+    /// A sqlx migrations directory to run in its new schema or database, after the demo's
+    /// tables (its ledger `_sqlx_migrations` lives there too).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) migrations: Option<std::path::PathBuf>,
     /// Settings, a JSON object.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub(crate) settings: String,

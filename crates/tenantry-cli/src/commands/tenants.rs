@@ -10,7 +10,7 @@ use tenantry::{
         Catalog, CatalogError, CatalogStore, Placement, PlacementKind, ServerName, SqlCatalog,
         TenantRecord, TenantStatus,
     },
-    data::{DataStore, Registry, Servers},
+    data::{DataStore, ProvisionError, Registry, Servers, TenantSetup},
 };
 
 use super::USAGE;
@@ -30,9 +30,6 @@ pub(crate) async fn run(command: TenantsCommand) -> anyhow::Result<ExitCode> {
         TenantsCommand::Delete(args) => delete(args).await,
     }
 }
-
-/// Where a failed provisioning's error is kept, in the tenant's settings.
-const PROVISIONING_ERROR: &str = "tenantry.provisioning_error";
 
 fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("error: {message}");
@@ -198,63 +195,43 @@ async fn create(args: TenantsCreateArgs) -> anyhow::Result<ExitCode> {
         },
         (None, None) => unreachable!("one of the two parsed"),
     };
-    let wanted = status(args.status);
-    let mut record = TenantRecord::new(id, name)
+    let record = TenantRecord::new(id, name)
         .with_plan(args.plan.clone())
-        .with_status(if placement.is_row() {
-            wanted
-        } else {
-            TenantStatus::Provisioning
-        })
+        .with_status(status(args.status))
         .with_placement(placement.clone())
         .with_settings(settings);
-    match store.store.create(&record).await {
-        Ok(()) => {}
-        // A tenant whose provisioning failed is provisioned again, at the placement asked now.
-        Err(CatalogError::AlreadyExists(_))
-            if store.store.get(&record.id).await?.map(|r| r.status)
-                == Some(TenantStatus::ProvisioningFailed) =>
-        {
-            eprintln!(
-                "tenant {} failed provisioning before; trying again",
-                record.id
-            );
-            store.store.update(&record).await?;
-        }
-        Err(e) => return Err(e.into()),
-    }
-    if !placement.is_row() {
-        // The record (status provisioning, refused with 423) holds the id while the schema or
-        // database is made; it turns `wanted` only once everything is there. On failure what
-        // was made is dropped and the record says `provisioning_failed`, with the error.
-        let items = crate::demo::items()?;
-        if let Err(e) = registry.provision(&placement, &[items]).await {
-            let why = match &e {
-                tenantry::data::DataError::Placement(why) => why.clone(),
-                e => crate::database::root_cause(e),
+    let record = if placement.is_row() {
+        store.store.create(&record).await?;
+        record
+    } else {
+        // Held as `provisioning` (423) while its schema or database is made with the demo's
+        // tables; on failure nothing is kept and the record says `provisioning_failed`.
+        let id = record.id.clone();
+        let mut setup = TenantSetup::tables([crate::demo::items()?]);
+        if let Some(dir) = &args.migrations {
+            let migrations = match sqlx::migrate::Migrator::new(dir.as_path()).await {
+                Ok(m) => m,
+                Err(e) => return usage(format!("--migrations {}: {e}", dir.display())),
             };
-            record.status = TenantStatus::ProvisioningFailed;
-            if let Value::Object(settings) = &mut record.settings {
-                settings.insert(PROVISIONING_ERROR.into(), Value::String(why.clone()));
-            }
-            record.touch();
-            if let Err(undo) = store.store.update(&record).await {
-                eprintln!("error: could not record the failure in the catalog: {undo}");
-            }
-            anyhow::bail!(
-                "cannot provision tenant {} at {placement}: {why}; nothing was kept, and the \
-                 tenant is provisioning_failed (`tenantry tenants create {}` again retries)",
-                record.id,
-                record.id
-            );
+            setup = setup.migrations(migrations);
         }
-        record.status = wanted;
-        if let Value::Object(settings) = &mut record.settings {
-            settings.remove(PROVISIONING_ERROR);
+        match registry.provision_tenant(record, &setup).await {
+            Ok(made) => made,
+            Err(ProvisionError::Failed { why, recorded, .. }) => anyhow::bail!(
+                "cannot provision tenant {id} at {placement}: {why}; nothing was kept{}",
+                if recorded {
+                    format!(
+                        ", and the tenant is provisioning_failed \
+                         (`tenantry tenants create {id} ...` again retries)"
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Err(ProvisionError::Catalog(e)) => return Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
-        record.touch();
-        store.store.update(&record).await?;
-    }
+    };
     report(
         &args.catalog,
         &record,

@@ -9,7 +9,10 @@ use std::{
 
 use moka::sync::Cache;
 
-use super::{CatalogError, CatalogStore, CatalogWatcher, TenantRecord, TenantStatus};
+use super::{
+    CatalogError, CatalogStore, CatalogWatcher, LifecycleEvent, LifecycleSubscriber, TenantRecord,
+    TenantStatus,
+};
 use crate::TenantId;
 
 /// A [`CatalogStore`] with a bounded TTL cache in front.
@@ -25,6 +28,7 @@ pub struct Catalog {
     store: Arc<dyn CatalogStore>,
     cache: Cache<TenantId, Option<Arc<TenantRecord>>>,
     watch: Arc<Watch>,
+    lifecycle: Option<Arc<dyn LifecycleSubscriber>>,
 }
 
 /// The store's watch task: started once, aborted when the last clone of the catalog goes.
@@ -68,6 +72,23 @@ impl Catalog {
             store,
             cache: Self::build_cache(Self::DEFAULT_TTL, Self::DEFAULT_CAPACITY),
             watch: Arc::default(),
+            lifecycle: None,
+        }
+    }
+
+    /// Tells `subscriber` of every lifecycle change made through this catalog (and its
+    /// clones): see [`LifecycleEvent`].
+    pub fn with_lifecycle(self, subscriber: impl LifecycleSubscriber) -> Self {
+        Self {
+            lifecycle: Some(Arc::new(subscriber)),
+            ..self
+        }
+    }
+
+    /// Tells the subscriber, if there is one.
+    pub(crate) fn emit(&self, tenant: &TenantRecord, event: LifecycleEvent) {
+        if let Some(subscriber) = &self.lifecycle {
+            subscriber.on_event(tenant, &event);
         }
     }
 
@@ -156,15 +177,28 @@ impl Catalog {
     pub async fn create(&self, record: TenantRecord) -> Result<TenantRecord, CatalogError> {
         let result = self.store.create(&record).await;
         self.cache.invalidate(&record.id);
-        result.map(|()| record)
+        result?;
+        self.emit(&record, LifecycleEvent::Created);
+        Ok(record)
     }
 
     /// Replaces a record, setting `updated_at` to now.
     pub async fn update(&self, mut record: TenantRecord) -> Result<TenantRecord, CatalogError> {
+        // The status before, to tell the subscriber what changed (read only when there is one).
+        let before = match &self.lifecycle {
+            Some(_) => self.store.get(&record.id).await?.map(|r| r.status),
+            None => None,
+        };
         record.touch();
         let result = self.store.update(&record).await;
         self.cache.invalidate(&record.id);
-        result.map(|()| record)
+        result?;
+        if let Some(event) =
+            before.and_then(|from| LifecycleEvent::of_transition(from, record.status))
+        {
+            self.emit(&record, event);
+        }
+        Ok(record)
     }
 
     /// Changes a tenant's status.
@@ -184,9 +218,17 @@ impl Catalog {
 
     /// Removes a record for good.
     pub async fn remove(&self, id: &TenantId) -> Result<(), CatalogError> {
+        let before = match &self.lifecycle {
+            Some(_) => self.store.get(id).await?,
+            None => None,
+        };
         let result = self.store.remove(id).await;
         self.cache.invalidate(id);
-        result
+        result?;
+        if let Some(record) = before {
+            self.emit(&record, LifecycleEvent::Removed);
+        }
+        Ok(())
     }
 
     /// Forgets the cached entry for `id` (after a change made elsewhere).

@@ -21,6 +21,7 @@
 //! ```
 
 mod cache;
+mod lifecycle;
 mod memory;
 mod placement;
 mod record;
@@ -29,6 +30,7 @@ pub(crate) mod sql;
 mod watch;
 
 pub use cache::Catalog;
+pub use lifecycle::{LifecycleEvent, LifecycleSubscriber};
 pub use memory::MemoryCatalog;
 #[cfg(feature = "_sql")]
 pub(crate) use placement::is_object_name;

@@ -13,6 +13,7 @@
 //! request (no second lookup); outside a request, from the registry's [`Catalog`] (cached). A
 //! tenant the catalog does not know is placed in shared rows on the default server.
 
+use serde_json::Value;
 use std::{
     fmt,
     sync::{Arc, OnceLock},
@@ -20,12 +21,15 @@ use std::{
 };
 
 use super::{
-    DataError, DataStore, Ident, PoolStats, Resource, Servers, ddl, pools::TenantPool,
+    DataError, DataStore, Ident, PoolStats, Servers, TenantSetup, ddl, pools::TenantPool,
     pools::TenantPools,
 };
 use crate::{
     ConfigError, TenantId,
-    catalog::{Catalog, Placement, PlacementKind, ServerName},
+    catalog::{
+        Catalog, CatalogError, LifecycleEvent, Placement, PlacementKind, ServerName, TenantRecord,
+        TenantStatus,
+    },
     driver::{AnyPool, Backend, ConnectError, dispatch, open},
 };
 
@@ -393,23 +397,33 @@ impl Registry {
     }
 
     /// Makes `placement` ready to serve: creates its schema or database (refused with
-    /// [`DataError::PlacementExists`] if one is there already, which is left alone) and each of
-    /// `resources`' tables in it. A failure at any step drops what this call created, so
-    /// nothing half-made is left behind; the caller marks the tenant active only on success.
+    /// [`DataError::PlacementExists`] if one is there already, which is left alone), then
+    /// `setup`'s tables and migrations in it. A failure at any step drops what this call
+    /// created, so nothing half-made is left behind; the caller marks the tenant active only on
+    /// success (as [`provision_tenant`](Self::provision_tenant) does).
     ///
-    /// For shared rows it only creates the shared tables if missing.
+    /// For shared rows it only creates the shared tables if missing, and runs no migrations
+    /// (the shared tables' migrations are the application's own business).
     pub async fn provision(
         &self,
         placement: &Placement,
-        resources: &[Resource],
+        setup: &TenantSetup,
     ) -> Result<(), DataError> {
         self.create_placement(placement).await?;
         let made = async {
             let at = self.place(placement).await?;
-            for resource in resources {
+            for resource in &setup.tables {
                 let schema: Option<&Ident> = at.schema.as_ref();
                 dispatch!(at.pool(), |pool| ddl::create_table(pool, resource, schema)
                     .await)?;
+            }
+            if let Some(migrations) = setup.migrations.as_deref()
+                && !placement.is_row()
+            {
+                let store = self.admin_store(placement).await?;
+                let ran = dispatch!(store.pool(), |pool| migrations.run(pool).await);
+                dispatch!(store.pool(), |pool| pool.close().await);
+                ran.map_err(|e| DataError::Placement(format!("a migration failed: {e}")))?;
             }
             Ok::<_, DataError>(())
         }
@@ -462,6 +476,85 @@ impl Registry {
         Ok(DataStore::from_any(pool))
     }
 
+    /// The whole of a tenant's provisioning, through the registry's catalog: the record is
+    /// stored as [`Provisioning`](TenantStatus::Provisioning) (refused with 423 meanwhile; one
+    /// left [`ProvisioningFailed`](TenantStatus::ProvisioningFailed) is taken again), its
+    /// placement is [provisioned](Self::provision) with `setup`, and only then is
+    /// it given the status `record` asks for. If provisioning fails, what was made is dropped
+    /// and the record stays `provisioning_failed`, with the error in its settings under
+    /// `tenantry.provisioning_error`. The catalog's lifecycle subscriber is told
+    /// [`Provisioned`](LifecycleEvent::Provisioned) or
+    /// [`ProvisioningFailed`](LifecycleEvent::ProvisioningFailed), then the status change.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tenantry::{TenantId, catalog::{Catalog, MemoryCatalog, PlacementKind, TenantRecord, TenantStatus}};
+    /// use tenantry::data::{Column, Registry, Resource, Servers, TenantSetup};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tenantry-provision-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let servers = Servers::single(format!("sqlite://{}/main.db", dir.display())).unwrap();
+    /// let registry = Registry::connect(servers, Catalog::new(MemoryCatalog::new())).await.unwrap();
+    /// let notes = Resource::builder("notes").integer_id("id").column(Column::text("body")).build().unwrap();
+    ///
+    /// let hooli = TenantId::parse("hooli").unwrap();
+    /// let placement = registry.generate(&hooli, PlacementKind::Database, None).unwrap();
+    /// let record = TenantRecord::new(hooli.clone(), "Hooli").with_placement(placement);
+    /// let made = registry.provision_tenant(record, &TenantSetup::tables([notes])).await.unwrap();
+    /// assert_eq!(made.status, TenantStatus::Active);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # });
+    /// ```
+    pub async fn provision_tenant(
+        &self,
+        record: TenantRecord,
+        setup: &TenantSetup,
+    ) -> Result<TenantRecord, ProvisionError> {
+        let catalog = &self.0.catalog;
+        let wanted = record.status;
+        let mut record = record.with_status(TenantStatus::Provisioning);
+        if let Value::Object(settings) = &mut record.settings {
+            settings.remove(PROVISIONING_ERROR);
+        }
+        record = match catalog.create(record.clone()).await {
+            Ok(made) => made,
+            Err(CatalogError::AlreadyExists(_))
+                if catalog.store().get(&record.id).await?.map(|r| r.status)
+                    == Some(TenantStatus::ProvisioningFailed) =>
+            {
+                catalog.update(record).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match self.provision(&record.placement, setup).await {
+            Ok(()) => {
+                catalog.emit(
+                    &record,
+                    LifecycleEvent::Provisioned(record.placement.clone()),
+                );
+                record.status = wanted;
+                Ok(catalog.update(record).await?)
+            }
+            Err(e) => {
+                let why = match &e {
+                    DataError::Placement(why) => why.clone(),
+                    e => e.to_string(),
+                };
+                record.status = TenantStatus::ProvisioningFailed;
+                if let Value::Object(settings) = &mut record.settings {
+                    settings.insert(PROVISIONING_ERROR.into(), Value::String(why.clone()));
+                }
+                catalog.emit(&record, LifecycleEvent::ProvisioningFailed(why.clone()));
+                let kept = catalog.update(record).await;
+                Err(ProvisionError::Failed {
+                    why,
+                    source: e,
+                    recorded: kept.is_ok(),
+                })
+            }
+        }
+    }
+
     /// Forgets a tenant database's pool (after the tenant moved or was deprovisioned).
     pub(crate) fn forget_pool(&self, placement: &Placement) {
         if let Placement::Database { database, .. } = placement
@@ -509,6 +602,31 @@ fn object_ident(name: &str) -> Result<Ident, DataError> {
         )));
     }
     Ident::new(name).map_err(|e| DataError::Placement(e.to_string()))
+}
+
+/// Where a failed provisioning's error is kept, in the tenant's settings.
+pub const PROVISIONING_ERROR: &str = "tenantry.provisioning_error";
+
+/// Why [`Registry::provision_tenant`] did not make a tenant active.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// The catalog refused the record (the id is taken by a tenant that did not fail
+    /// provisioning, or differs from one only in case) or could not be reached.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Making the placement failed; what was made was dropped. `recorded`: the tenant's record
+    /// says `provisioning_failed` with `why` (false if the catalog could not be written).
+    #[error("{why}")]
+    Failed {
+        /// What failed, for people (names the schema or database, not the server's URL).
+        why: String,
+        /// The error itself.
+        #[source]
+        source: DataError,
+        /// Whether the failure was written to the tenant's record.
+        recorded: bool,
+    },
 }
 
 /// The database a PostgreSQL or MariaDB URL names (`…/NAME?…`), if any.

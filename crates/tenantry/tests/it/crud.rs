@@ -7,7 +7,7 @@ use tenantry::{
     TenancyLayer, TenantId,
     catalog::{Catalog, MemoryCatalog, Placement, PlacementKind, TenantRecord},
     crud::Crud,
-    data::{DataStore, Registry, Servers},
+    data::{DataStore, Registry, Servers, TenantSetup},
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 use tower::Layer;
@@ -151,7 +151,7 @@ async fn placed(backend: &str, kind: PlacementKind) -> DataStore {
         .unwrap();
     for placement in &placements {
         registry
-            .provision(placement, &[items("items")])
+            .provision(placement, &TenantSetup::tables([items("items")]))
             .await
             .unwrap();
     }

@@ -285,3 +285,265 @@ async fn tenant_pools_are_bounded_and_reopen() {
     let stats = registry.total_pool_stats();
     assert!(stats.pools <= 2, "{stats:?}");
 }
+
+/// A registry on a fresh PostgreSQL database (`main`) and a server that refuses connections
+/// (`down`), with a catalog telling `events` of every lifecycle event.
+#[cfg(feature = "postgres")]
+async fn provisioning_registry(
+    events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> (Registry, String) {
+    use tenantry::catalog::LifecycleEvent;
+    let url = crate::db::postgres_url().await;
+    let mut config = ServersConfig::default();
+    config
+        .servers
+        .insert("main".into(), ServerConfig::url(url.clone()));
+    config.servers.insert(
+        "down".into(),
+        ServerConfig::url("postgres://postgres@127.0.0.1:1/nothing"),
+    );
+    config.default = Some("main".into());
+    let catalog = Catalog::new(MemoryCatalog::new()).with_lifecycle(
+        move |t: &TenantRecord, e: &LifecycleEvent| {
+            let e = match e {
+                LifecycleEvent::ProvisioningFailed(_) => "provisioning failed".to_owned(),
+                LifecycleEvent::Provisioned(_) => "provisioned".to_owned(),
+                e => e.to_string(),
+            };
+            events.lock().unwrap().push(format!("{} {e}", t.id));
+        },
+    );
+    let registry = Registry::connect(Servers::from_config(config).unwrap(), catalog)
+        .await
+        .unwrap();
+    (registry, url)
+}
+
+#[cfg(feature = "postgres")]
+async fn schemas(url: &str) -> Vec<String> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+}
+
+/// A migrations directory: `0001` makes `notes`, and `0002`, when `broken`, fails.
+fn migrations_dir(broken: bool) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(crate::db::unique_name());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("0001_notes.sql"),
+        "CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);",
+    )
+    .unwrap();
+    if broken {
+        std::fs::write(dir.join("0002_broken.sql"), "CREATE TABLE broken (;").unwrap();
+    }
+    dir
+}
+
+/// Provisioning fails at each step (a migration, a server that refuses connections, a schema
+/// that exists) and leaves nothing behind, the tenant `provisioning_failed` with the error and
+/// never active; on success the migrations ran inside the tenant's schema; the subscriber
+/// hears each step.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn provisioning_fails_cleanly_at_each_step() {
+    use tenantry::{
+        catalog::{PlacementKind, ServerName, TenantStatus},
+        data::{PROVISIONING_ERROR, ProvisionError, TenantSetup},
+    };
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (registry, url) = provisioning_registry(events.clone()).await;
+    let setup = |broken| async move {
+        let dir = migrations_dir(broken);
+        let m = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
+        TenantSetup::tables([items("items")]).migrations(m)
+    };
+    let record = |id: &str, placement: Placement| {
+        TenantRecord::new(tenant(id), id).with_placement(placement)
+    };
+    let status = |id: &'static str| {
+        let registry = registry.clone();
+        async move {
+            let r = registry.catalog().get(&tenant(id)).await.unwrap().unwrap();
+            (
+                r.status,
+                r.settings[PROVISIONING_ERROR].as_str().map(str::to_owned),
+            )
+        }
+    };
+
+    // A migration that fails: the schema goes, with the tables made before it.
+    let p = registry
+        .generate(&tenant("m-fail"), PlacementKind::Schema, None)
+        .unwrap();
+    let err = registry
+        .provision_tenant(record("m-fail", p), &setup(true).await)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::Failed { recorded: true, .. }),
+        "{err:?}"
+    );
+    let (s, why) = status("m-fail").await;
+    assert_eq!(s, TenantStatus::ProvisioningFailed);
+    assert!(why.unwrap().contains("migration"), "{err}");
+    assert_eq!(schemas(&url).await, Vec::<String>::new());
+
+    // A server that refuses connections: nothing is made anywhere.
+    let p = registry
+        .generate(
+            &tenant("s-down"),
+            PlacementKind::Schema,
+            Some(ServerName::new("down").unwrap()),
+        )
+        .unwrap();
+    let err = registry
+        .provision_tenant(record("s-down", p), &setup(false).await)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProvisionError::Failed { .. }), "{err:?}");
+    assert_eq!(status("s-down").await.0, TenantStatus::ProvisioningFailed);
+
+    // A schema that exists: refused, and its contents are untouched.
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE SCHEMA t_taken; CREATE TABLE t_taken.items (id int); \
+             INSERT INTO t_taken.items VALUES (7)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let err = registry
+        .provision_tenant(
+            record("dup", Placement::schema("t_taken").unwrap()),
+            &setup(false).await,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(status("dup").await.0, TenantStatus::ProvisioningFailed);
+    assert_eq!(schemas(&url).await, ["t_taken"]);
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t_taken.items")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    // Nothing that failed is ever served.
+    for id in ["m-fail", "s-down", "dup"] {
+        let refused = table(&registry, id)
+            .create(row(json!({"name": "x", "sku": "X"})))
+            .await;
+        assert!(refused.is_err(), "{id} was served");
+    }
+
+    // Retried with a good setup, the failed one turns active, its migrations in its schema.
+    let p = registry
+        .generate(&tenant("m-fail"), PlacementKind::Schema, None)
+        .unwrap();
+    let made = registry
+        .provision_tenant(record("m-fail", p.clone()), &setup(false).await)
+        .await
+        .unwrap();
+    assert_eq!(made.status, TenantStatus::Active);
+    assert!(made.settings.get(PROVISIONING_ERROR).is_none());
+    let schema = p.to_string().strip_prefix("schema:").unwrap().to_owned();
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 \
+             ORDER BY 1",
+        )
+        .bind(&schema)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(tables, ["_sqlx_migrations", "items", "notes"]);
+    }
+    table(&registry, "m-fail")
+        .create(row(json!({"name": "served", "sku": "S"})))
+        .await
+        .unwrap();
+    let seen = events.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            "m-fail created",
+            "m-fail provisioning failed",
+            "s-down created",
+            "s-down provisioning failed",
+            "dup created",
+            "dup provisioning failed",
+            "m-fail provisioned",
+            "m-fail activated",
+        ]
+    );
+}
+
+/// Ids that a plain mapping would make one name (`a-b`, `a_b`, `a.b`), a UUID and a
+/// 64-character id are provisioned side by side, in schemas and in databases, and each
+/// reads only its own rows.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn ids_that_stress_names_get_schemas_and_databases_of_their_own() {
+    use tenantry::{catalog::PlacementKind, data::TenantSetup};
+    let (registry, _) = provisioning_registry(Default::default()).await;
+    let long = "x".repeat(64);
+    let ids = [
+        "a-b",
+        "a_b",
+        "a.b",
+        "0199a3b2-7c4e-7d1a-9f00-0123456789ab",
+        long.as_str(),
+    ];
+    let setup = TenantSetup::tables([items("items")]);
+    for kind in [PlacementKind::Schema, PlacementKind::Database] {
+        let suffix = match kind {
+            PlacementKind::Schema => "s",
+            _ => "d",
+        };
+        let named: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                // Distinct ids per kind: the 64-character one keeps its length.
+                if id.len() == 64 {
+                    format!("{}{suffix}", &id[..63])
+                } else {
+                    format!("{id}{suffix}")
+                }
+            })
+            .collect();
+        for id in &named {
+            let p = registry.generate(&tenant(id), kind, None).unwrap();
+            registry
+                .provision_tenant(TenantRecord::new(tenant(id), id).with_placement(p), &setup)
+                .await
+                .unwrap();
+            table(&registry, id)
+                .create(row(json!({"name": id, "sku": "S"})))
+                .await
+                .unwrap();
+        }
+        for id in &named {
+            let rows = table(&registry, id)
+                .list(Page::default(), &[])
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{id}");
+            assert_eq!(rows[0]["name"], id.as_str());
+        }
+    }
+}

@@ -17,7 +17,7 @@ use std::{
 use serde_json::json;
 use tenantry::{
     catalog::{Catalog, MemoryCatalog, Placement, TenantRecord},
-    data::{Page, Registry, ServerConfig, Servers, ServersConfig, TenantTable},
+    data::{Page, Registry, ServerConfig, Servers, ServersConfig, TenantSetup, TenantTable},
 };
 
 use super::{items, row, tenant};
@@ -167,7 +167,7 @@ async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
     admin.store().create_table(&resource).await.unwrap();
     for p in &placements {
         admin
-            .provision(p, std::slice::from_ref(&resource))
+            .provision(p, &TenantSetup::tables([resource.clone()]))
             .await
             .unwrap();
     }
