@@ -4,6 +4,7 @@ mod adversarial;
 mod collation;
 mod model;
 mod placement;
+mod placement_model;
 #[cfg(feature = "postgres")]
 mod pooler;
 #[cfg(feature = "postgres")]
