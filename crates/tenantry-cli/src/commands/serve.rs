@@ -68,7 +68,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let metrics = if args.no_metrics {
         None
     } else {
-        Some(crate::metrics::install(db.clone())?)
+        Some(crate::metrics::install(registry.store())?)
     };
     let mut tenancy = TenancyLayer::builder()
         .resolver(JwtResolver::hs256(secret.as_bytes()))

@@ -254,6 +254,18 @@ async fn the_demo_places_globex_apart(url: &str, kind: &str) {
     // Apart: globex's ids start again at 1, and acme reads its rows back unchanged.
     assert_eq!(globex.body["items"][0]["id"], 1);
     assert_eq!(acme_items(&server).await, acme);
+    // The gauges count the tenant pools (databases only; a schema shares the server's pool).
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let open = if kind == "database" { 1 } else { 0 };
+    assert!(
+        metrics.contains(&format!("tenantry_db_tenant_pools {open}")),
+        "{metrics}"
+    );
     // Its export reads its own database or schema.
     let out = crate::dbs::sql_on(
         url,

@@ -79,3 +79,7 @@ pub const RATE_LIMIT_DECISIONS: &str = "tenantry_rate_limit_decisions_total";
 pub const REQUEST_DURATION: &str = "tenantry_request_duration_seconds";
 /// `tenantry_db_pool_connections`: pool connections by state (`idle`, `in_use`).
 pub const POOL_CONNECTIONS: &str = "tenantry_db_pool_connections";
+/// `tenantry_db_tenant_pools`: pools open for tenants in databases of their own.
+pub const TENANT_POOLS: &str = "tenantry_db_tenant_pools";
+/// `tenantry_db_tenant_pool_connections`: those pools' connections by state.
+pub const TENANT_POOL_CONNECTIONS: &str = "tenantry_db_tenant_pool_connections";
