@@ -386,12 +386,13 @@ fn table(records: &[TenantRecord]) -> String {
 fn details(r: &TenantRecord) -> String {
     format!(
         "id:         {}\nname:       {}\nstatus:     {}\nplan:       {}\nplacement:  {}\n\
-         settings:   {}\ncreated_at: {}\nupdated_at: {}\n",
+         isolation:  {}\nsettings:   {}\ncreated_at: {}\nupdated_at: {}\n",
         r.id,
         r.name,
         r.status,
         r.plan,
         r.placement,
+        r.placement.isolation(),
         r.settings,
         stamp(&r.created_at),
         stamp(&r.updated_at)

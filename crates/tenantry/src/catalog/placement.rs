@@ -289,6 +289,20 @@ impl Placement {
         }
     }
 
+    /// Which wall keeps the tenant's rows from others', for people (audits, `tenants show`).
+    pub fn isolation(&self) -> &'static str {
+        match self {
+            Self::Row { .. } => {
+                "shared tables: the tenant column on every statement \
+                 (and row-level security where it is enabled)"
+            }
+            Self::Schema { .. } => {
+                "its own schema: every table name qualified by it, and the tenant column"
+            }
+            Self::Database { .. } => "its own database: a pool of its own, and the tenant column",
+        }
+    }
+
     /// Whether the tenant shares tables with others.
     pub fn is_row(&self) -> bool {
         matches!(self, Self::Row { .. })
