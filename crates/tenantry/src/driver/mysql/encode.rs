@@ -44,10 +44,26 @@ impl ExportRows for MySql {
     }
 }
 
+/// The catalog's (`information_schema.columns.data_type`) character types.
+const TEXT: &[&str] = &[
+    "char",
+    "varchar",
+    "tinytext",
+    "text",
+    "mediumtext",
+    "longtext",
+    "enum",
+    "set",
+];
+
 fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
     use Enc::*;
     Ok(match type_name {
         _ if column.json_text => JsonText,
+        // A character column with a binary collation (`utf8mb4_nopad_bin`, which tenantry gives
+        // every text column it creates) arrives flagged binary, as `VARBINARY` or `BLOB`: the
+        // catalog says it is text, and text it stays (not base64).
+        _ if TEXT.contains(&column.type_name.as_str()) => Text,
         "BOOLEAN" => Bool,
         "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => I64,
         "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED"
