@@ -23,11 +23,14 @@ pub(crate) enum Kind {
     /// Any JSON value, kept as its exact text.
     Json,
     Uuid,
-    /// A timestamp with a zone (stored as an instant).
+    /// A timestamp with a zone (stored as an instant). SQLite has none.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     Timestamptz,
     /// A timestamp without one (read and written as UTC).
     Timestamp,
     Date,
+    /// A time of day (MariaDB's `TIME` is a duration, left to the server).
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     Time,
     /// Left to the database (PostgreSQL arrays, intervals and enums, MariaDB `TIME` durations,
     /// `YEAR`, `ENUM`, `SET`, SQLite columns without a type): by the JSON value.
