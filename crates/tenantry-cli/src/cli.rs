@@ -149,7 +149,9 @@ pub(crate) enum SqlCommand {
     /// Write one tenant's rows of a table as JSON, streamed, to standard output or a file.
     ///
     /// Values keep their types: numbers stay numbers, decimals are exact strings, timestamps
-    /// RFC 3339, dates ISO 8601, UUIDs strings, bytes base64, JSON as JSON. Rows are ordered by
+    /// RFC 3339 in UTC (zone-less ones read as UTC), dates ISO 8601, UUIDs strings, bytes
+    /// base64, JSON as JSON as stored (a JSON null as {"$json":null}, apart from SQL NULL).
+    /// An import of the file gives the same export again, on any backend. Rows are ordered by
     /// primary key. With --output the file appears only when complete (a temporary
     /// `.NAME.tenantry-tmp-PID` next to it is renamed; on failure or Ctrl-C it is removed, and a
     /// leftover of a killed run is removed by the next export to the same path).
@@ -159,7 +161,8 @@ pub(crate) enum SqlCommand {
     ExportTenant(ExportTenantArgs),
     /// Load an export back into its table, in one transaction.
     ///
-    /// Every row must belong to --tenant-id, or nothing is imported. Row counts (and for a
+    /// Every row must belong to --tenant-id, and every value must fit its column's type (a
+    /// refusal names the row and the column), or nothing is imported. Row counts (and for a
     /// directory the SHA-256 of each file, from its manifest.json) are checked before the
     /// commit.
     ///

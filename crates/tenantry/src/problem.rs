@@ -25,6 +25,7 @@
 //! | `quota_exceeded` | 429 | a long-window request quota is used up (`Retry-After` says when to retry) |
 //! | `unavailable` | 503 | the catalog, the database or the rate-limit store could not be reached |
 //! | `internal` | 500 | the application is misconfigured or the database failed; never the client's mistake |
+//! | `stored_value_invalid` | 500 | a stored row holds a value its column's type cannot read (`detail` names the column); the data needs repair, not the request |
 //!
 //! # The `type` member
 //!
@@ -154,6 +155,8 @@ problem_codes! {
         "the catalog, the database or the rate-limit store could not be reached";
     Internal = "internal", INTERNAL_SERVER_ERROR,
         "the application is misconfigured or the database failed; never the client's mistake";
+    StoredValueInvalid = "stored_value_invalid", INTERNAL_SERVER_ERROR,
+        "a stored row holds a value its column's type cannot read (`detail` names the column); the data needs repair, not the request";
 }
 
 impl ProblemCode {

@@ -108,7 +108,8 @@ fn postgres_all_types_round_trip_as_another_tenant() {
     assert_eq!(rows.len(), 3);
     let r = &rows[0];
     assert_eq!(r["at"], "2024-05-06T05:08:09.123456Z");
-    assert_eq!(r["naive"], "2024-05-06T07:08:09.500");
+    // Zone-less timestamps in RFC 3339 too, read as UTC (issue 11, item 6).
+    assert_eq!(r["naive"], "2024-05-06T07:08:09.500Z");
     assert_eq!(r["d"], "2024-05-06");
     assert_eq!(r["t"], "23:59:59.999999");
     assert_eq!(r["amount"], "12345678901234567890.0123456789");
@@ -131,6 +132,15 @@ fn postgres_all_types_round_trip_as_another_tenant() {
     assert_eq!(rows[1]["amount"], "0.5000000000");
     assert_eq!(rows[1]["b"], "");
     assert_eq!(rows[1]["arr"], "{}");
+    // A JSON null is not SQL NULL, and survives the clone as one (issue 11, item 6).
+    assert_eq!(rows[1]["js"], json!({"$json": null}));
+    assert_eq!(
+        scalar(
+            &url,
+            "SELECT count(*) FROM things WHERE tenant_id = 't3' AND js IS NOT NULL AND js::text = 'null'"
+        ),
+        1
+    );
     assert!(
         rows[2]
             .as_object()
@@ -267,7 +277,7 @@ fn sqlite_types_round_trip_as_another_tenant() {
         json!({
             "id": 1, "tenant_id": "t1", "n": 9223372036854775807_i64, "r": 0.1, "price": 12.5,
             "flag": true, "data": "AP8Q", "meta": {"k": [1, {"x": null}]},
-            "at": "2024-05-06T07:08:09.5Z", "note": "é \"q\" \\ x", "anything": 42
+            "at": "2024-05-06T07:08:09.500Z", "note": "é \"q\" \\ x", "anything": 42
         })
     );
     assert_eq!(rows[1]["flag"], false);
@@ -307,7 +317,7 @@ fn mariadb_types_round_trip_as_another_tenant() {
     assert_eq!(rows.len(), 3);
     let r = &rows[0];
     assert_eq!(r["at"], "2024-05-06T07:08:09.123456Z");
-    assert_eq!(r["naive"], "2024-05-06T07:08:09.500");
+    assert_eq!(r["naive"], "2024-05-06T07:08:09.500Z");
     assert_eq!(r["t"], "-838:59:59");
     assert_eq!(r["y"], 2024);
     assert_eq!(r["amount"], "12345678901234567890.0123456789");
@@ -474,6 +484,35 @@ fn refusals_import_nothing() {
     assert_fails(&out, 1, "row 2 of");
     assert!(
         messages(&out)[0].contains("belongs to tenant \"t2\", not \"t1\"; nothing was imported")
+    );
+    assert_eq!(count(), 1);
+
+    // A value of the wrong type (SQLite would have stored it): refused, naming the row and
+    // the column (issue 11, item 5).
+    let mistyped = write(
+        "mistyped.json",
+        r#"[{"id": 12, "tenant_id": "t1", "name": "ok"}, {"id": 13, "tenant_id": "t1", "name": "ok"},
+            {"id": "thirteen", "tenant_id": "t1", "name": "z"}]"#,
+    );
+    let out = sql_on(
+        &url,
+        &[
+            "sql",
+            "import-tenant",
+            "items",
+            "--tenant-id",
+            "t1",
+            "-i",
+            &mistyped,
+        ],
+    );
+    assert_fails(&out, 1, "row 3 of");
+    assert!(
+        messages(&out)[0].contains(
+            "is refused: column `id` must be an integer, not \"thirteen\"; nothing was imported"
+        ),
+        "{:?}",
+        messages(&out)
     );
     assert_eq!(count(), 1);
 

@@ -28,7 +28,15 @@ pub enum ColumnType {
 pub enum IdKind {
     /// An integer the database generates (autoincrement / identity). A client cannot choose it.
     Integer,
-    /// A UUID; generated (v4) when the values on create do not give one.
+    /// A UUID; generated when the values on create do not give one, as a UUIDv7: 48 bits
+    /// of milliseconds since 1970 then 74 random bits. Not guessable and shared by no one, so
+    /// unlike [`Integer`](Self::Integer) ids (one sequence for every tenant of a table) they
+    /// say nothing about how fast other tenants insert; time-ordered, so ordering by id is
+    /// ordering by creation and inserts stay at the end of the index. The trade-off: an id
+    /// tells whoever sees it when its row was made (to the millisecond), and takes 16 bytes
+    /// (PostgreSQL `uuid`) or 36 (text elsewhere) instead of 8. A UUID given on create is
+    /// unique within the tenant only (the key is the tenant and the id), so another tenant's
+    /// id never answers 409.
     Uuid,
     /// Text the client must give on create.
     Text,

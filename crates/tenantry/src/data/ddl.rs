@@ -38,7 +38,8 @@ pub(crate) fn create_table_sql<D: Driver>(
     let mut sql = SqlText::<D>::new("CREATE TABLE IF NOT EXISTS ")
         .table(schema, r.table())
         .push(" (");
-    let composite_key = r.id_kind() == IdKind::Text;
+    // Ids a client may choose (text, and UUIDs given on create) are keyed with the tenant.
+    let composite_key = matches!(r.id_kind(), IdKind::Text | IdKind::Uuid);
     for (i, c) in r.columns().iter().enumerate() {
         if i > 0 {
             sql = sql.push(", ");
@@ -57,7 +58,6 @@ pub(crate) fn create_table_sql<D: Driver>(
         }
         match (c.role, r.id_kind()) {
             (Role::Id, IdKind::Integer) => sql = sql.keyword(D::GENERATED_ID),
-            (Role::Id, IdKind::Uuid) => sql = sql.push(" PRIMARY KEY"),
             _ => {
                 if !c.nullable {
                     sql = sql.push(" NOT NULL");
@@ -78,7 +78,8 @@ pub(crate) fn create_table_sql<D: Driver>(
     }
     if composite_key {
         // Client-chosen ids are unique per tenant, so one tenant's choice never collides with
-        // (and so never reveals) another's.
+        // (and so never reveals) another's: a UUID given on create that another tenant holds
+        // is a new row of this tenant, not a 409 that tells it the id exists.
         sql = sql
             .push(", PRIMARY KEY (")
             .idents([r.tenant_field(), r.id()])

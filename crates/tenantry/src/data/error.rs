@@ -46,6 +46,18 @@ pub enum DataError {
     /// Any other database failure (a bug or a schema that does not match the resource).
     #[error("the database failed")]
     Database(#[source] sqlx::Error),
+    /// A stored value cannot be read as its column's declared type (`"yesterday"` in a
+    /// timestamp column, text in an integer column of SQLite, which stores what it is given).
+    /// Answered 500 `stored_value_invalid`, naming the column: the row needs repair, which no
+    /// request can do, and no retry helps. A tenant's every list that includes the row
+    /// answers this, so it is logged (table, column, cause) at `error`.
+    #[error("a stored value in column `{column}` is not a valid {expected}; the row needs repair")]
+    StoredValueInvalid {
+        /// The column.
+        column: String,
+        /// What the column's type expects (`integer`, `timestamp`, ...).
+        expected: &'static str,
+    },
     /// A stored row does not fit what reads it (a column of another type than the resource
     /// declares, a row that does not deserialize into your type).
     #[error("a stored row does not fit: {0}")]
@@ -95,6 +107,7 @@ impl DataError {
             | Self::Decode(_)
             | Self::Unsupported(_)
             | Self::WrongBackend { .. } => ProblemCode::Internal,
+            Self::StoredValueInvalid { .. } => ProblemCode::StoredValueInvalid,
         }
     }
 

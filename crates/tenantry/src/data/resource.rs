@@ -185,7 +185,15 @@ impl ResourceBuilder {
         self
     }
 
-    /// The id is a UUID (generated when not given).
+    /// The id is a UUID, a UUIDv7 when create does not give one: ids that do not reveal
+    /// other tenants' insert rates (see [`IdKind::Uuid`] for the trade-off).
+    ///
+    /// ```
+    /// use tenantry::data::{IdKind, Resource};
+    ///
+    /// let notes = Resource::builder("notes").uuid_id("id").build().unwrap();
+    /// assert_eq!(notes.id_kind(), IdKind::Uuid);
+    /// ```
     pub fn uuid_id(mut self, name: &str) -> Self {
         self.id = Some((name.to_owned(), IdKind::Uuid));
         self

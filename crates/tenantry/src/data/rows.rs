@@ -9,8 +9,42 @@ use sqlx::{ColumnIndex, Decode, Type};
 use super::{ColumnDef, ColumnType, DataError, Record, Resource, column::Role};
 
 fn decode_err(col: &str, e: sqlx::Error) -> DataError {
-    tracing::error!(column = col, error = %e, "a column does not decode as its declared type");
+    tracing::debug!(column = col, error = %e, "a column does not decode as asked");
     DataError::Database(e)
+}
+
+/// What a column of type `ty` holds, in a message.
+fn expected(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Integer => "integer",
+        ColumnType::Float => "number",
+        ColumnType::Text => "text",
+        ColumnType::Bool => "boolean",
+        ColumnType::Timestamp => "timestamp",
+        ColumnType::Uuid => "UUID",
+        ColumnType::Json => "JSON value",
+    }
+}
+
+/// A value of `col` that the database handed over but that does not decode as the column's
+/// type: [`DataError::StoredValueInvalid`] naming the column. Any other failure stays what it
+/// was.
+fn stored(resource: &Resource, col: &ColumnDef, e: DataError) -> DataError {
+    match e {
+        DataError::Database(sqlx::Error::ColumnDecode { source, .. }) => {
+            tracing::error!(
+                table = %resource.table(),
+                column = %col.name,
+                error = %source,
+                "a stored value does not decode as its column's type"
+            );
+            DataError::StoredValueInvalid {
+                column: col.name.to_string(),
+                expected: expected(col.ty),
+            }
+        }
+        other => other,
+    }
 }
 
 /// One column of a row as read from the database, on its way to JSON (borrowed from the row
@@ -259,14 +293,15 @@ where
         );
         let n = c.name.as_str();
         let v = match c.ty {
-            ColumnType::Integer => int(row, i, n)?,
-            ColumnType::Float => float(row, i, n)?,
-            ColumnType::Text => text(row, i, n)?,
-            ColumnType::Bool => boolean(row, i, n)?,
-            ColumnType::Timestamp => timestamp(row, i, n)?,
-            ColumnType::Uuid => uuid(row, i, n)?,
-            ColumnType::Json => json(row, i, n)?,
-        };
+            ColumnType::Integer => int(row, i, n),
+            ColumnType::Float => float(row, i, n),
+            ColumnType::Text => text(row, i, n),
+            ColumnType::Bool => boolean(row, i, n),
+            ColumnType::Timestamp => timestamp(row, i, n),
+            ColumnType::Uuid => uuid(row, i, n),
+            ColumnType::Json => json(row, i, n),
+        }
+        .map_err(|e| stored(resource, c, e))?;
         out.put(c, v)?;
     }
     Ok(out.finish())

@@ -301,11 +301,14 @@ pub(crate) mod sealed {
     pub trait ImportRows: sqlx::Database {
         /// Rows per insert of an import, for rows `width` columns wide.
         fn import_batch(width: usize) -> usize;
-        /// Inserts one batch of checked rows; how many went in.
+        /// What a column takes, from its catalog type: each imported value is checked
+        /// against it before anything is written.
+        fn import_kind(c: &ColumnInfo) -> crate::export::import::check::Kind;
+        /// Inserts one batch of checked rows (cells in `feed.targets` order); how many went in.
         fn insert_batch(
             conn: &mut Self::Connection,
             feed: &Feed<'_>,
-            batch: Vec<serde_json::Map<String, serde_json::Value>>,
+            batch: Vec<Vec<crate::export::import::check::Cell>>,
         ) -> impl Future<Output = Result<u64, ExportError>> + Send;
         /// After a table's rows are in (PostgreSQL: id sequences moved past the largest id).
         fn after_import(

@@ -59,6 +59,14 @@ impl<D: Driver> SqlText<D> {
         self
     }
 
+    /// Appends the numbered placeholder `$n` (PostgreSQL's): a value bound, never text.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn param(mut self, n: usize) -> Self {
+        use std::fmt::Write as _;
+        write!(self.text, "${n}").expect("writing to a String cannot fail");
+        self
+    }
+
     /// Appends a name chosen among fixed ones (a collation, a type name).
     pub(crate) fn keyword(self, fixed: &'static str) -> Self {
         self.push(fixed)

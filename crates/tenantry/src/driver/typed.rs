@@ -14,7 +14,7 @@ use crate::{
     },
     export::{
         ExportError,
-        encode::{Enc, dec, non_finite, put_bool, put_bytes, put_f64, put_num, put_str},
+        encode::{Enc, dec, non_finite, put_bool, put_bytes, put_f64, put_json, put_num, put_str},
     },
 };
 
@@ -57,7 +57,7 @@ where
         Enc::F32 => put_f32(buf, dec::<DB, _>(raw, i)?),
         Enc::F64 => put_f64(buf, dec::<DB, _>(raw, i)?),
         Enc::Text => put_str(buf, dec::<DB, _>(raw, i)?),
-        Enc::Json => buf.extend_from_slice(dec::<DB, &JsonRawValue>(raw, i)?.get().as_bytes()),
+        Enc::Json => put_json(buf, dec::<DB, &JsonRawValue>(raw, i)?.get()),
         Enc::Bytes => put_bytes(buf, dec::<DB, _>(raw, i)?),
         Enc::Timestamptz => put_timestamptz(buf, dec::<DB, _>(raw, i)?),
         Enc::Timestamp => put_timestamp(buf, dec::<DB, _>(raw, i)?),
@@ -147,12 +147,11 @@ pub(crate) fn put_timestamptz(buf: &mut Vec<u8>, v: DateTime<Utc>) {
     buf.extend_from_slice(b"Z\"");
 }
 
+/// A timestamp without a zone, as RFC 3339 in UTC: zone-less columns are read as UTC, as the
+/// data layer writes them (and as import writes them back), so every backend's timestamps
+/// carry the same text and move between them unchanged.
 pub(crate) fn put_timestamp(buf: &mut Vec<u8>, v: NaiveDateTime) {
-    buf.push(b'"');
-    push_date(buf, v.date());
-    buf.push(b'T');
-    push_time(buf, v.time());
-    buf.push(b'"');
+    put_timestamptz(buf, v.and_utc());
 }
 
 pub(crate) fn put_date(buf: &mut Vec<u8>, v: NaiveDate) {
@@ -198,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             s(|b| put_timestamp(b, at.naive_utc().with_nanosecond(0).unwrap())),
-            "\"2024-05-06T07:08:09\""
+            "\"2024-05-06T07:08:09Z\""
         );
     }
 
@@ -216,7 +215,6 @@ mod tests {
                 .with_timezone(&Utc);
             let want = format!("\"{}\"", at.format("%Y-%m-%dT%H:%M:%S%.fZ"));
             assert_eq!(s(|b| put_timestamptz(b, at)), want);
-            let want = format!("\"{}\"", at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f"));
             assert_eq!(s(|b| put_timestamp(b, at.naive_utc())), want);
         }
         let far = NaiveDate::from_ymd_opt(-44, 3, 15).unwrap();

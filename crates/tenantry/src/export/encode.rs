@@ -9,6 +9,7 @@ use futures_util::TryStreamExt;
 use sea_query::{Expr, Query};
 use sqlx::{ColumnIndex, Database, Decode, Pool, ValueRef as _};
 
+use super::import::check::{JSON_WRAPPER, needs_wrapper};
 use super::{
     ExportError, ExportRequest, Format, REPORT_EVERY, Reporter, TableExport,
     schema::{ColumnInfo, TableInfo},
@@ -40,10 +41,14 @@ pub enum Enc {
     MySqlTime,
     /// MariaDB `YEAR`.
     Year,
-    /// SQLite: by the value's storage class; `boolean`/`json` from the declared type.
+    /// SQLite: by the value's storage class; `boolean`/`json`/`bytes` from the declared type.
     Dynamic {
         boolean: bool,
         json: bool,
+        /// Declared `BLOB`: bytes, also when a value was stored as text.
+        bytes: bool,
+        /// Declared `TIMESTAMP` / `DATETIME`: RFC 3339 text written in the common form.
+        timestamp: bool,
     },
     /// Always null (a `NULL` literal column).
     Null,
@@ -280,6 +285,21 @@ pub(crate) fn non_finite(v: f64) -> &'static str {
         "Infinity"
     } else {
         "-Infinity"
+    }
+}
+
+/// The JSON a JSON column holds, exactly as stored (key order and spacing kept). A JSON `null`
+/// is written `{"$json":null}` (a bare `null` is SQL `NULL`), and an object whose only key is
+/// `$json` is wrapped the same way, so that import gives each back as it was.
+pub(crate) fn put_json(buf: &mut Vec<u8>, raw: &str) {
+    if needs_wrapper(raw) {
+        buf.extend_from_slice(b"{\"");
+        buf.extend_from_slice(JSON_WRAPPER.as_bytes());
+        buf.extend_from_slice(b"\":");
+        buf.extend_from_slice(raw.as_bytes());
+        buf.push(b'}');
+    } else {
+        buf.extend_from_slice(raw.as_bytes());
     }
 }
 

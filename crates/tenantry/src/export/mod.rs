@@ -26,12 +26,31 @@
 //! | text, enums, uuid | strings |
 //! | decimal / numeric | strings, exactly as the database prints them |
 //! | `timestamptz`, MariaDB/MySQL `timestamp` | RFC 3339 in UTC, `2024-05-06T07:08:09.123456Z` |
-//! | `timestamp`, `datetime` (no zone) | ISO 8601 without offset, `2024-05-06T07:08:09.123456` |
+//! | `timestamp`, `datetime` (no zone), SQLite declared `TIMESTAMP`/`DATETIME` | the same: zone-less values are read as UTC, as the data layer writes them |
 //! | date, time | `2024-05-06`, `07:08:09.5` |
-//! | bytes (`bytea`, `blob`, `binary`) | base64 (standard alphabet, padded) |
-//! | `json`, `jsonb`, MariaDB JSON | the JSON value itself |
+//! | bytes (`bytea`, `blob`, `binary`; SQLite: any value of a column declared `BLOB`) | base64 (standard alphabet, padded) |
+//! | `json`, `jsonb`, MariaDB JSON, SQLite declared `JSON` | the JSON value itself, as stored (a `json` column's key order and spacing kept); a JSON `null` as `{"$json":null}`, and an object whose only key is `$json` wrapped the same way (a bare `null` is SQL `NULL`) |
 //! | anything else on PostgreSQL (arrays, intervals, domains, ranges, ...) | the database's text form |
-//! | SQLite | by each value's storage class, refined by the declared type (`BOOLEAN`, `JSON`) |
+//! | SQLite | by each value's storage class, refined by the declared type (`BOOLEAN`, `JSON`, `BLOB`, `TIMESTAMP`) |
+//!
+//! Fractions of a second have 0, 3 or 6 digits (9 where the database keeps nanoseconds), on
+//! every backend alike. Export → import → export gives the same bytes, on one backend and
+//! between any two for the column types above (a table with the same columns in the same
+//! order on both; a decimal on SQLite is a `TEXT` column), with these limits: what a type
+//! cannot hold does not move (MariaDB has no `NaN` or infinite floats and no timestamps
+//! before 1970 in `TIMESTAMP`; `jsonb` and MySQL 8's JSON normalise key order and spacing;
+//! a SQLite `JSON` column stores a document that is a bare number as a number, in SQLite's
+//! spelling).
+//!
+//! # Import checks every value
+//!
+//! Before anything is written, each value is checked against its column's type on every
+//! backend (SQLite would store `"not a number"` in an integer column): integers, floats,
+//! decimals, booleans, strings, base64, UUIDs, RFC 3339 timestamps (or zone-less ones, read as
+//! UTC), dates and times. A value that does not fit refuses the import with its row number and
+//! column: `row 2 of items.json is refused: column `price_cents` must be an integer, not "not
+//! a number"; nothing was imported`. Types the database checks itself (PostgreSQL arrays,
+//! intervals and enums, MariaDB `ENUM`, `SET`, `TIME`, `YEAR`) are left to it.
 //!
 //! Rows are ordered by primary key; a SQLite table without one by `rowid`; a PostgreSQL or
 //! MariaDB table without a primary key is exported in the order the database returns (the

@@ -2,6 +2,7 @@
 
 mod adversarial;
 mod collation;
+mod ids;
 mod model;
 mod placement;
 mod placement_model;

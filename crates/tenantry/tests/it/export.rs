@@ -137,3 +137,5 @@ async fn imports_a_clone_and_refuses_foreign_rows() {
     assert_eq!(count, 15);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod fidelity;

@@ -27,6 +27,7 @@ pub(super) const TENANT_SCOPED: &[ProblemCode] = &[
     ProblemCode::RateLimited,
     ProblemCode::QuotaExceeded,
     ProblemCode::Internal,
+    ProblemCode::StoredValueInvalid,
     ProblemCode::Unavailable,
 ];
 

@@ -231,7 +231,7 @@ pub(super) fn insert<D: Driver>(
     let id_value = match (resource.id_kind(), given_id) {
         (IdKind::Integer, _) => None,
         (_, Some(v)) => Some(v),
-        (IdKind::Uuid, None) => IdValue::from(uuid::Uuid::new_v4())
+        (IdKind::Uuid, None) => IdValue::from(uuid::Uuid::now_v7())
             .bound::<D>(resource)
             .map(|(v, _)| v),
         (IdKind::Text, None) => {

@@ -8,7 +8,7 @@ use crate::{
     driver::{
         each_value::put_json_text,
         sealed::ExportRows,
-        typed::{common_cell, put_display},
+        typed::{common_cell, put_display, put_time},
     },
     export::{
         ExportError,
@@ -44,10 +44,26 @@ impl ExportRows for MySql {
     }
 }
 
+/// The catalog's (`information_schema.columns.data_type`) character types.
+const TEXT: &[&str] = &[
+    "char",
+    "varchar",
+    "tinytext",
+    "text",
+    "mediumtext",
+    "longtext",
+    "enum",
+    "set",
+];
+
 fn enc(type_name: &str, column: &ColumnInfo) -> Result<Enc, ExportError> {
     use Enc::*;
     Ok(match type_name {
         _ if column.json_text => JsonText,
+        // A character column with a binary collation (`utf8mb4_nopad_bin`, which tenantry gives
+        // every text column it creates) arrives flagged binary, as `VARBINARY` or `BLOB`: the
+        // catalog says it is text, and text it stays (not base64).
+        _ if TEXT.contains(&column.type_name.as_str()) => Text,
         "BOOLEAN" => Bool,
         "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" => I64,
         "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED" | "MEDIUMINT UNSIGNED"
@@ -80,7 +96,15 @@ fn cell(row: &MySqlRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), Exp
     match enc {
         Enc::U64 => put_num(buf, dec::<MySql, u64>(raw, i)?),
         Enc::JsonText => put_json_text(buf, dec::<MySql, _>(raw, i)?),
-        Enc::MySqlTime => put_display(buf, dec::<MySql, sqlx::mysql::types::MySqlTime>(raw, i)?),
+        Enc::MySqlTime => {
+            let v = dec::<MySql, sqlx::mysql::types::MySqlTime>(raw, i)?;
+            // A time of day as every backend writes one (`07:08:09.250`); a duration beyond
+            // one day, or negative, as MariaDB writes it (`-838:59:59`).
+            match chrono::NaiveTime::try_from(v) {
+                Ok(t) => put_time(buf, t),
+                Err(_) => put_display(buf, v),
+            }
+        }
         Enc::Year => put_num(buf, dec::<MySql, u16>(raw, i)?),
         other => return common_cell::<MySql>(raw, other, i, buf),
     }

@@ -1,13 +1,20 @@
-//! Imported rows into MariaDB / MySQL: multi-row `INSERT`s, each value typed by the column.
+//! Imported rows into MariaDB / MySQL: multi-row `INSERT`s, each value checked and typed by
+//! the column.
 
 use sea_query::Value as Sql;
-use serde_json::{Map, Value};
 use sqlx::{MySql, MySqlConnection};
 
 use crate::{
-    driver::each_value::{self as bind, Bind},
+    driver::each_value as bind,
     driver::sealed::ImportRows,
-    export::{ExportError, import::Feed, schema::ColumnInfo},
+    export::{
+        ExportError,
+        import::{
+            Feed,
+            check::{Cell, Kind},
+        },
+        schema::ColumnInfo,
+    },
 };
 
 impl ImportRows for MySql {
@@ -16,29 +23,44 @@ impl ImportRows for MySql {
         (30_000 / width.max(1)).clamp(1, 1000)
     }
 
+    fn import_kind(c: &ColumnInfo) -> Kind {
+        let t = c.type_name.as_str();
+        match t {
+            _ if c.json_text || t == "json" => Kind::Json,
+            "tinyint" if c.column_type.starts_with("tinyint(1)") => Kind::Bool,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => Kind::Int,
+            "float" | "double" | "real" => Kind::Float,
+            "decimal" | "numeric" => Kind::Decimal,
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => Kind::Text,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit"
+            | "geometry" => Kind::Bytes,
+            "uuid" => Kind::Uuid,
+            "timestamp" => Kind::Timestamptz,
+            "datetime" => Kind::Timestamp,
+            "date" => Kind::Date,
+            // TIME is a duration (`-838:59:59`), YEAR, ENUM and SET are checked by the server.
+            _ => Kind::Any,
+        }
+    }
+
     async fn insert_batch(
         conn: &mut MySqlConnection,
         feed: &Feed<'_>,
-        batch: Vec<Map<String, Value>>,
+        batch: Vec<Vec<Cell>>,
     ) -> Result<u64, ExportError> {
-        bind::insert_batch::<MySql>(conn, feed, batch, kind, value).await
+        bind::insert_batch::<MySql>(conn, feed, batch, value).await
     }
 }
 
-fn kind(c: &ColumnInfo) -> Bind {
-    let t = c.type_name.as_str();
-    match t {
-        _ if c.json_text || t == "json" => Bind::JsonText,
-        "tinyint" if c.column_type.starts_with("tinyint(1)") => Bind::Bool,
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit"
-        | "geometry" => Bind::Bytes,
-        "float" | "double" | "real" => Bind::Float,
-        "timestamp" => Bind::Timestamptz,
-        "datetime" => Bind::Timestamp,
-        _ => Bind::Auto,
-    }
-}
-
-fn value(cell: bind::Cell) -> Sql {
-    bind::value(cell, |v| Sql::BigUnsigned(Some(v)))
+/// Timestamps as the instant in UTC: `TIMESTAMP` as one (the session's zone is UTC),
+/// `DATETIME` as its UTC wall-clock time (which is how the export reads it back).
+fn value(cell: Cell, kind: Kind) -> Sql {
+    bind::value(
+        cell,
+        |v| Sql::BigUnsigned(Some(v)),
+        |utc, _| match kind {
+            Kind::Timestamptz => Sql::ChronoDateTimeUtc(Some(utc.and_utc())),
+            _ => Sql::ChronoDateTime(Some(utc)),
+        },
+    )
 }

@@ -1,4 +1,5 @@
-//! SQLite column types and defaults. Timestamps, UUIDs and JSON are text.
+//! SQLite column types and defaults. Timestamps, UUIDs and JSON are text, declared as what
+//! they hold.
 
 use sqlx::{Pool, Sqlite};
 
@@ -15,12 +16,20 @@ impl Ddl for Sqlite {
         Ok(None)
     }
 
+    /// Timestamps, UUIDs and JSON are stored as text, under declared types that say what they
+    /// are, so that an export writes them as what they are and an import checks them
+    /// (`"yesterday"` is no timestamp). SQLite gives these names NUMERIC affinity, which
+    /// leaves their text alone (none of it reads as a number) except a JSON document that
+    /// is a bare number, stored as one.
     fn column_type(ty: ColumnType, _key: bool) -> &'static str {
         match ty {
             ColumnType::Integer => "integer",
             ColumnType::Float => "real",
             ColumnType::Bool => "boolean",
-            _ => "text",
+            ColumnType::Text => "text",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Uuid => "uuid",
+            ColumnType::Json => "json",
         }
     }
 

@@ -17,11 +17,19 @@ impl Rows for Sqlite {
     }
 }
 
-/// JSON text as its value; text that is not JSON (written by another program) as a string.
+/// JSON text as its value; text that is not JSON (written by another program) as a string; a
+/// bare number that a `json` column's affinity stored as a number, as that number.
 fn json<'r>(row: &'r SqliteRow, i: usize, name: &str) -> Result<Cell<'r>, DataError> {
-    Ok(match rows::get::<_, &str>(row, i, name)? {
-        None => Cell::Null,
-        Some(t) => serde_json::from_str(t).map_or(Cell::Text(t), Cell::Json),
+    let class = sqlx::Row::try_get_raw(row, i)
+        .map(|raw| sqlx::TypeInfo::name(&*sqlx::ValueRef::type_info(&raw)).to_owned())
+        .unwrap_or_default();
+    Ok(match class.as_str() {
+        "INTEGER" => rows::cell(rows::get::<_, i64>(row, i, name)?, Cell::Int),
+        "REAL" => rows::cell(rows::get::<_, f64>(row, i, name)?, Cell::Float),
+        _ => match rows::get::<_, &str>(row, i, name)? {
+            None => Cell::Null,
+            Some(t) => serde_json::from_str(t).map_or(Cell::Text(t), Cell::Json),
+        },
     })
 }
 

@@ -33,7 +33,9 @@ impl ExportRows for Sqlite {
             .iter()
             .map(|c| Enc::Dynamic {
                 boolean: c.type_name.contains("bool"),
-                json: c.type_name == "json" || c.type_name == "jsonb",
+                json: c.type_name.starts_with("json"),
+                bytes: c.type_name.contains("blob"),
+                timestamp: c.type_name.contains("timestamp") || c.type_name.contains("datetime"),
             })
             .collect())
     }
@@ -45,7 +47,13 @@ impl ExportRows for Sqlite {
 
 fn cell(row: &SqliteRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), ExportError> {
     let raw = row.try_get_raw(i)?;
-    let Enc::Dynamic { boolean, json } = enc else {
+    let Enc::Dynamic {
+        boolean,
+        json,
+        bytes,
+        timestamp,
+    } = enc
+    else {
         return Err(ExportError::Unsupported(format!(
             "column {i}: {enc:?} is not a SQLite encoding"
         )));
@@ -57,7 +65,26 @@ fn cell(row: &SqliteRow, i: usize, enc: Enc, buf: &mut Vec<u8>) -> Result<(), Ex
         "INTEGER" => put_num(buf, dec::<Sqlite, i64>(raw, i)?),
         "REAL" => put_f64(buf, dec::<Sqlite, _>(raw, i)?),
         "BLOB" => put_bytes(buf, dec::<Sqlite, _>(raw, i)?),
+        // Text in a column declared BLOB: its bytes, so that import (which reads a BLOB
+        // column's values as base64) takes it back.
+        "TEXT" if bytes => put_bytes(buf, dec::<Sqlite, &[u8]>(raw, i)?),
         _ if json => put_json_text(buf, dec::<Sqlite, _>(raw, i)?),
+        // RFC 3339 text in a timestamp column: as every backend writes it (UTC, a fraction
+        // of 0, 3 or 6 digits), so it moves between backends unchanged; any other text as
+        // it is.
+        _ if timestamp => {
+            let text: &str = dec::<Sqlite, _>(raw, i)?;
+            match chrono::DateTime::parse_from_rfc3339(text) {
+                // AutoSi: no fraction, or 3, 6 or 9 digits, as PostgreSQL's and MariaDB's
+                // exports write one.
+                Ok(at) => put_str(
+                    buf,
+                    &at.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                ),
+                Err(_) => put_str(buf, text),
+            }
+        }
         _ => put_str(buf, dec::<Sqlite, _>(raw, i)?),
     }
     Ok(())

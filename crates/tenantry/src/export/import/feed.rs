@@ -1,9 +1,14 @@
 //! The rows of one table on their way in: each checked (same columns as the first, the
-//! tenant's), rewritten (the tenant for a clone, generated ids left out), and counted.
+//! tenant's, every value of its column's type), rewritten (the tenant for a clone, generated
+//! ids left out), and counted.
 
-use serde_json::{Map, Value};
+use serde_json::{Value, value::RawValue};
 
-use super::{IdPolicy, ImportOptions, Job, TableImport, reader::RowReader};
+use super::{
+    IdPolicy, ImportOptions, Job, TableImport,
+    check::{self, Cell, Kind},
+    reader::{RawRow, RowReader},
+};
 use crate::export::{
     ExportError, Reporter,
     schema::{ColumnInfo, Generated, TableInfo},
@@ -21,6 +26,9 @@ pub(crate) struct Feed<'a> {
     keys: Option<Vec<String>>,
     /// Columns inserted: (key in the rows, column).
     pub(crate) targets: Vec<(String, &'a ColumnInfo)>,
+    /// What each target takes, as the driver reads its type.
+    pub(crate) kinds: Vec<Kind>,
+    kind: fn(&ColumnInfo) -> Kind,
     /// What happened to a generated id column, if the rows have one.
     ids: Option<IdPolicy>,
     rows: u64,
@@ -31,6 +39,7 @@ impl<'a> Feed<'a> {
         job: &'a Job,
         info: &'a TableInfo,
         opts: &'a ImportOptions,
+        kind: fn(&ColumnInfo) -> Kind,
     ) -> Result<Self, ExportError> {
         Ok(Self {
             reader: RowReader::open(job.input.as_deref())?,
@@ -40,6 +49,8 @@ impl<'a> Feed<'a> {
             tenant_key: info.column(&job.tenant_field)?.name.to_string(),
             keys: None,
             targets: Vec::new(),
+            kinds: Vec::new(),
+            kind,
             ids: None,
             rows: 0,
         })
@@ -50,7 +61,7 @@ impl<'a> Feed<'a> {
     }
 
     /// The first row fixes which columns are inserted.
-    fn plan_columns(&mut self, row: &Map<String, Value>) -> Result<(), ExportError> {
+    fn plan_columns(&mut self, row: &RawRow) -> Result<(), ExportError> {
         let mut keys: Vec<String> = row.keys().cloned().collect();
         keys.sort();
         for key in &keys {
@@ -70,6 +81,7 @@ impl<'a> Feed<'a> {
                 Generated::No => {}
             }
             self.targets.push((key.clone(), col));
+            self.kinds.push((self.kind)(col));
         }
         if !keys
             .iter()
@@ -95,11 +107,10 @@ impl<'a> Feed<'a> {
         ))
     }
 
-    /// Up to `max` checked rows, holding only the inserted columns, tenant rewritten.
-    pub(crate) fn next_batch(
-        &mut self,
-        max: usize,
-    ) -> Result<Vec<Map<String, Value>>, ExportError> {
+    /// Up to `max` checked rows, holding only the inserted columns in [`Self::targets`] order,
+    /// tenant rewritten, each value checked against its column (a value that does not fit
+    /// names its row and column).
+    pub(crate) fn next_batch(&mut self, max: usize) -> Result<Vec<Vec<Cell>>, ExportError> {
         let mut out = Vec::with_capacity(max.min(1024));
         while out.len() < max {
             let Some(mut row) = self.reader.next()? else {
@@ -117,7 +128,10 @@ impl<'a> Feed<'a> {
                     self.reader.name
                 )));
             }
-            let tenant = match row.get(&self.tenant_key) {
+            let tenant_value = row
+                .get(&self.tenant_key)
+                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+            let tenant = match &tenant_value {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
                 Some(other) => other.to_string(),
@@ -130,20 +144,26 @@ impl<'a> Feed<'a> {
                 ));
             }
             if let Some(to) = &self.opts.as_tenant {
-                let was_number = row.get(&self.tenant_key).is_some_and(Value::is_number);
+                let was_number = tenant_value.as_ref().is_some_and(Value::is_number);
                 let value = match to.parse::<i64>() {
                     Ok(i) if was_number => Value::from(i),
                     _ => Value::String(to.clone()),
                 };
-                row.insert(self.tenant_key.clone(), value);
+                let raw =
+                    RawValue::from_string(value.to_string()).expect("a serialized value is JSON");
+                row.insert(self.tenant_key.clone(), raw);
             }
-            let mut kept = Map::new();
-            for (key, _) in &self.targets {
-                if let Some(v) = row.remove(key) {
-                    kept.insert(key.clone(), v);
-                }
+            let mut cells = Vec::with_capacity(self.targets.len());
+            for ((key, col), kind) in self.targets.iter().zip(&self.kinds) {
+                let cell = match row.remove(key) {
+                    Some(raw) => check::check(*kind, &raw).map_err(|why| {
+                        self.refuse(n, format_args!("is refused: column `{}` {why}", col.name))
+                    })?,
+                    None => Cell::Null,
+                };
+                cells.push(cell);
             }
-            out.push(kept);
+            out.push(cells);
         }
         Ok(out)
     }

@@ -30,7 +30,7 @@ pub(super) async fn load<D: Driver>(
     let mut tx = pool.begin().await?;
     let mut done = Vec::with_capacity(jobs.len());
     for (job, info) in jobs.iter().zip(&tables) {
-        let mut feed = Feed::open(job, info, opts)?;
+        let mut feed = Feed::open(job, info, opts, D::import_kind)?;
         reporter.start(info.name.as_str());
         let mut inserted = 0;
         loop {

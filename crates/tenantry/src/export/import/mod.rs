@@ -3,9 +3,12 @@
 //!
 //! - `reader.rs` reads row objects from a JSON array or NDJSON, hashing every byte;
 //! - `feed.rs` checks each row (tenant, columns) and rewrites it (tenant, ids);
+//! - `check.rs` checks each value against its column's type (the driver says which) and
+//!   converts it for binding;
 //! - `load.rs` runs the transaction, once for every driver; each driver's `import.rs` inserts a
 //!   batch its own way.
 
+pub(crate) mod check;
 mod feed;
 mod load;
 mod reader;

@@ -1,13 +1,14 @@
 //! Row objects from a JSON array (read element by element) or NDJSON, hashing every byte.
 
 use std::{
+    collections::BTreeMap,
     fs::File,
     io::{self, BufRead, BufReader, Read},
     path::Path,
 };
 
 use serde::Deserialize as _;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::export::{ExportError, file::Sha256Reader};
 
@@ -21,6 +22,9 @@ enum Layout {
     Lines,
     Done,
 }
+
+/// A row as read: each value's exact JSON text, to be checked against its column.
+pub(crate) type RawRow = BTreeMap<String, Box<RawValue>>;
 
 /// Row objects from a JSON array (read element by element) or NDJSON, hashing every byte.
 pub(crate) struct RowReader {
@@ -80,7 +84,7 @@ impl RowReader {
         }
     }
 
-    pub(crate) fn next(&mut self) -> Result<Option<Map<String, Value>>, ExportError> {
+    pub(crate) fn next(&mut self) -> Result<Option<RawRow>, ExportError> {
         loop {
             match self.layout {
                 Layout::Done => return Ok(None),
@@ -118,7 +122,7 @@ impl RowReader {
                     }
                     // A fresh deserializer per element: it stops right after the object's `}`.
                     let mut de = serde_json::Deserializer::from_reader(&mut self.inner);
-                    let row = Map::deserialize(&mut de).map_err(|e| self.bad(e))?;
+                    let row = RawRow::deserialize(&mut de).map_err(|e| self.bad(e))?;
                     return Ok(Some(row));
                 }
                 Layout::Lines => {
@@ -135,7 +139,7 @@ impl RowReader {
                     if self.line.trim().is_empty() {
                         continue;
                     }
-                    let row = serde_json::from_str::<Map<String, Value>>(&self.line)
+                    let row = serde_json::from_str::<RawRow>(&self.line)
                         .map_err(|e| self.bad(format_args!("line {}: {e}", self.lines)))?;
                     return Ok(Some(row));
                 }
