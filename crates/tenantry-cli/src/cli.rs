@@ -31,6 +31,31 @@ pub(crate) enum Command {
     /// The tenant catalog (table `tenantry_tenants`): list, show, create, suspend, resume, delete.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// Apply a sqlx migrations directory to every placement: each server's shared tables, each
+    /// tenant's schema and database. Resumable; a failing placement does not stop the others.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["all_tenants", "tenants"])))]
+pub(crate) struct MigrateArgs {
+    /// The migrations directory (`0001_name.sql`, ..., as `sqlx migrate` reads it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) source: std::path::PathBuf,
+    /// Every placement: each server's shared tables and every tenant's own schema or database.
+    #[arg(long)]
+    pub(crate) all_tenants: bool,
+    /// Only these tenants' placements (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub(crate) tenants: Option<Vec<String>>,
+    /// Placements migrated at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub(crate) concurrency: usize,
+    /// Say what would be applied where; apply nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) catalog: CatalogArgs,
 }
 
 /// The JWT secret, shared by `serve` and `token`.

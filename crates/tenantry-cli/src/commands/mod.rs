@@ -1,5 +1,6 @@
 //! One module per verb.
 
+mod migrate;
 mod serve;
 mod sql;
 mod tenants;
@@ -18,5 +19,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(&args),
         Command::Sql(command) => sql::run(command).await,
         Command::Tenants(command) => tenants::run(command).await,
+        Command::Migrate(args) => migrate::run(args).await,
     }
 }

@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod items;
 mod limits;
+mod migrate;
 mod placements;
 mod secrets;
 mod serve;

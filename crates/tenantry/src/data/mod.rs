@@ -25,6 +25,7 @@ mod collation;
 mod column;
 mod ddl;
 mod error;
+mod fleet;
 mod ident;
 mod pools;
 mod query;
@@ -46,6 +47,7 @@ pub use collation::{
 };
 pub use column::{Column, ColumnDef, ColumnType, IdKind};
 pub use error::DataError;
+pub use fleet::{FleetError, FleetOptions, FleetReport, Outcome, PlacementReport};
 pub use ident::{Ident, InvalidIdent};
 pub use pools::PoolStats;
 pub use query::{ListQuery, Order, Page, Search};
