@@ -138,7 +138,8 @@ impl Registry {
                 let mut settings = spec.shared;
                 settings.create = true;
                 let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
-                dispatch!(&pool, |p| drop(p.acquire().await?));
+                dispatch!(&pool, |p| crate::driver::first_connection(p).await)
+                    .map_err(connect_error)?;
                 pool
             }
         };

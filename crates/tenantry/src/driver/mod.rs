@@ -107,8 +107,18 @@ impl fmt::Display for Backend {
     }
 }
 
-/// How long connecting waits for a first connection (and the pool for any connection later).
+/// How long a SQLite pool waits for a connection (another writer may hold the file's lock).
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a connection to a PostgreSQL or MariaDB / MySQL server before
+/// it is [`DataError::Unavailable`](crate::data::DataError::Unavailable) (503): short enough
+/// that a server that is down is answered within a second, never a hang; long enough for a
+/// busy pool's queue (docs/PERFORMANCE.md, "Outages and load").
+pub(crate) const SERVER_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// How long connecting to a server waits for its first connection, retrying while the server
+/// refuses or says it is starting up (a wrong password or database fails at once).
+pub(crate) const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) mod sealed {
     //! What differs per backend, one trait per file of `driver/<backend>/`: each driver
@@ -423,18 +433,38 @@ impl AnyPool {
 }
 
 /// A pool on a database server by URL: the driver parses it (its message names what is wrong,
-/// never the URL), at most [`ACQUIRE_TIMEOUT`] is spent on a first connection.
+/// never the URL). The pool is lazy, with [`SERVER_ACQUIRE_TIMEOUT`] for every later request;
+/// up to [`FIRST_CONNECTION_TIMEOUT`] is spent on a first connection (see [`first_connection`]).
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn connect_server<D: Driver>(url: &str) -> Result<Pool<D>, ConnectError>
 where
     <D::Connection as sqlx::Connection>::Options: std::str::FromStr<Err = sqlx::Error>,
 {
     let options = url.parse().map_err(|e| Scheme::unparsable(url, e))?;
-    sqlx::pool::PoolOptions::<D>::new()
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(ConnectError::Unavailable)
+    let pool = sqlx::pool::PoolOptions::<D>::new()
+        .acquire_timeout(SERVER_ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    first_connection(&pool).await?;
+    Ok(pool)
+}
+
+/// Waits for `pool`'s first connection, for up to [`FIRST_CONNECTION_TIMEOUT`] whatever the
+/// pool's own (short) acquire timeout: each attempt that times out (a server refusing, or
+/// starting up) is retried; any other error (authentication, no such database) is returned at
+/// once. The pool stays lazy afterwards: a server that goes away later fails requests with
+/// 503 within the acquire timeout, and serves them again as soon as it is back.
+pub(crate) async fn first_connection<D: Driver>(pool: &Pool<D>) -> Result<(), ConnectError> {
+    let deadline = tokio::time::Instant::now() + FIRST_CONNECTION_TIMEOUT;
+    loop {
+        match pool.acquire().await {
+            Ok(conn) => {
+                drop(conn);
+                return Ok(());
+            }
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {}
+            Err(e) => return Err(ConnectError::Unavailable(e)),
+        }
+    }
 }
 
 fn backend_of<D: Driver>(_: &Pool<D>) -> Backend {
