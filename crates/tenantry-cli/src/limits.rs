@@ -42,7 +42,7 @@ pub(crate) struct LimitArgs {
     #[arg(long, default_value = "tenantry:rl:", help_heading = "Rate limits")]
     pub(crate) redis_prefix: String,
     /// How long a decision waits for Redis before the request goes through without one (fail
-    /// open), in milliseconds.
+    /// open; refused with --redis-fail-closed), in milliseconds.
     #[arg(
         long,
         value_name = "MS",

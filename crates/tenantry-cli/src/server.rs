@@ -112,8 +112,10 @@ pub(crate) async fn shed(
         )
         .with_instance(req.uri().path())
         .to_response::<Body>();
-        res.headers_mut()
-            .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        res.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
         return res;
     };
     next.run(req).await

@@ -9,6 +9,8 @@ mod export;
 mod import;
 mod items;
 mod limits;
+mod outage;
+mod own;
 mod secrets;
 mod serve;
 mod slow;

@@ -172,7 +172,9 @@ mod tests {
 
     #[test]
     fn server_failures_are_unavailable_and_statement_failures_are_not() {
-        for code in ["08006", "08S01", "08P01", "53300", "57P01", "57P03", "57014", "70100"] {
+        for code in [
+            "08006", "08S01", "08P01", "53300", "57P01", "57P03", "57014", "70100",
+        ] {
             assert!(is_unavailable_code(code), "{code}");
         }
         for code in ["23505", "22001", "42P01", "42501", "HY000", "08", "5", ""] {
