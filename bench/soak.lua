@@ -1,9 +1,11 @@
 -- wrk script of bench/soak.sh: the demo's items API as a tenant's clients use it.
 --
---   wrk ... -s bench/soak.lua URL -- TOKEN NONCE
+--   wrk ... -s bench/soak.lua URL -- TOKEN NONCE MIN_ID MAX_ID
 --
--- Nine requests in ten list a page (GET /api/v1/items?limit=10), one in ten creates an item
--- (POST /api/v1/items, sku NONCE-THREAD-COUNTER, so no two collide). Every request carries
+-- Eight requests in ten read one of acme's items by id (GET /api/v1/items/{id}, an id between
+-- MIN_ID and MAX_ID at random), one in ten lists a page (GET /api/v1/items?limit=10, with its
+-- count over all of acme's items), one in ten creates an item (POST /api/v1/items, sku
+-- NONCE-THREAD-COUNTER, so no two collide). Every request carries
 -- `Authorization: Bearer TOKEN` (read by tenantry) and `X-Tenant-Id: acme` (the tenant the
 -- token names; the plain axum + sqlx service reads only this).
 --
@@ -17,12 +19,14 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local token, nonce
+local token, nonce, min_id, max_id
 local counter = 0
-local statuses = {}
+-- Global, so that `done` can read each thread's table.
+statuses = {}
 
 function init(args)
   token, nonce = args[1], args[2]
+  min_id, max_id = tonumber(args[3]), tonumber(args[4])
   math.randomseed(os.time() * 100 + (tid or 0))
 end
 
@@ -34,8 +38,10 @@ function request()
     local body = string.format('{"name":"soak","sku":"%s-%d-%d","price_cents":%d}',
       nonce, tid or 0, counter, counter % 100000)
     return wrk.format("POST", "/api/v1/items", headers, body)
+  elseif counter % 10 == 5 then
+    return wrk.format("GET", "/api/v1/items?limit=10", headers)
   end
-  return wrk.format("GET", "/api/v1/items?limit=10", headers)
+  return wrk.format("GET", "/api/v1/items/" .. math.random(min_id, max_id), headers)
 end
 
 function response(status, headers, body)
@@ -47,7 +53,7 @@ end
 function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     local bad = t:get("statuses")
-    for status, n in pairs(bad) do
+    for status, n in pairs(bad or {}) do
       io.stderr:write(string.format("non-2xx %d: %d\n", status, n))
     end
   end

@@ -8,8 +8,9 @@
 # non-2xx answer by status, and the server's resident memory before the run (after a 5 s
 # warm-up at the same load), every 10 s during it, and after it.
 #
-# Load: bench/soak.lua, 9 in 10 requests list a page of acme's items, 1 in 10 creates one; a
-# token for tenantry, X-Tenant-Id for both. Rate limits off (they would answer 429 by design).
+# Load: bench/soak.lua, 8 in 10 requests read one of acme's 10,000 items by id, 1 in 10 lists a
+# page of them (with their count), 1 in 10 creates one; a token for tenantry, X-Tenant-Id for
+# both. Rate limits off (they would answer 429 by design).
 # Binds 127.0.0.1 only; every server started here is stopped on exit; bounded in time (about
 # 3 minutes after the build).
 #
@@ -100,6 +101,8 @@ INSERT INTO items (tenant_id, name, sku, price_cents)
 SELECT 'acme', 'Item ' || n, 'SKU-' || n, (n * 37) % 100000 FROM generate_series(1, 10000) AS n;
 VACUUM ANALYZE items;
 SQL
+IDS="$(pg "$PG_URL" -tA -F ' ' -c "SELECT min(id), max(id) FROM items WHERE tenant_id = 'acme' AND sku LIKE 'SKU-%'")"
+read -r MIN_ID MAX_ID <<<"$IDS"
 
 soak() {
   local name="$1"; shift
@@ -107,7 +110,7 @@ soak() {
   say "$name: $CONNS connections, $THREADS wrk threads, $DURATION"
   start "$out.server.log" "$@"
   # Warm-up at the same load, so that "before" is the memory of a server that has served it.
-  wrk -t"$THREADS" -c"$CONNS" -d5s --timeout "$TIMEOUT" -s "$LUA" "http://$HOST:$PORT" -- "$TOKEN" "w$RANDOM" \
+  wrk -t"$THREADS" -c"$CONNS" -d5s --timeout "$TIMEOUT" -s "$LUA" "http://$HOST:$PORT" -- "$TOKEN" "w$RANDOM" "$MIN_ID" "$MAX_ID" \
     >"$out.warmup.txt" 2>&1
   sleep 1
   local before after
@@ -116,7 +119,7 @@ soak() {
   ( while sleep 10; do echo "rss during: $(rss_kib) KiB, threads $(threads_of)"; done ) >>"$out.rss.txt" 2>/dev/null &
   SAMPLER_PID=$!
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency --timeout "$TIMEOUT" -s "$LUA" \
-    "http://$HOST:$PORT" -- "$TOKEN" "m$RANDOM$RANDOM" >"$out.wrk.txt" 2>"$out.wrk.err"
+    "http://$HOST:$PORT" -- "$TOKEN" "m$RANDOM$RANDOM" "$MIN_ID" "$MAX_ID" >"$out.wrk.txt" 2>"$out.wrk.err"
   kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
   sleep 2
   after=$(rss_kib)
