@@ -39,7 +39,7 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.resolve(false);
-    let db = database::open(&url, Create::Yes).await?;
+    let db = database::open_as(&url, Create::Yes, database::Use::Serving).await?;
     let store = db.catalog();
     store
         .migrate()

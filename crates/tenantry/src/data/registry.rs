@@ -131,7 +131,7 @@ impl Registry {
         let spec = &servers.specs[default];
         let pool = match &spec.url.password {
             // As `DataStore::connect`: in-memory SQLite kept alive, files created if missing.
-            None => AnyPool::connect(&spec.url.url)
+            None => AnyPool::connect_with(&spec.url.url, spec.shared.acquire_timeout)
                 .await
                 .map_err(connect_error)?,
             Some(_) => {
