@@ -133,6 +133,16 @@ pub(crate) struct ConnectionArgs {
         help_heading = "Connections"
     )]
     pub(crate) body_limit: usize,
+    /// Most requests in flight at once; one more is answered 503 at once (never queued), so
+    /// that an outage or overload cannot pile up requests past the database's 750 ms deadline.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1024",
+        value_parser = clap::value_parser!(u32).range(1..),
+        help_heading = "Connections"
+    )]
+    pub(crate) max_in_flight: u32,
 }
 
 /// Seconds, possibly fractional (`0.5`), more than zero.

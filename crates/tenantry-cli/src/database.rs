@@ -207,12 +207,29 @@ fn parent(path: &Path) -> PathBuf {
 /// out; this says why: refused, unknown host, authentication failed, no such database), then
 /// the pool. Every message names the URL without its password, and its cause once.
 pub(crate) async fn open(url: &str, create: Create) -> anyhow::Result<DataStore> {
+    open_as(url, create, Use::Batch).await
+}
+
+/// What a store is opened for: a command's batch work (a slow database is waited for, up to
+/// 5 s per connection), or `serve`'s requests (750 ms, then 503: `DataStore::connect_serving`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    Batch,
+    Serving,
+}
+
+/// [`open`] for `use_`.
+pub(crate) async fn open_as(url: &str, create: Create, use_: Use) -> anyhow::Result<DataStore> {
     check_sqlite(url, create)?;
     let shown = redact(url);
     probe(url)
         .await
         .with_context(|| format!("cannot connect to {shown}"))?;
-    match DataStore::connect(url).await {
+    let store = match use_ {
+        Use::Batch => DataStore::connect(url).await,
+        Use::Serving => DataStore::connect_serving(url).await,
+    };
+    match store {
         Ok(db) => Ok(db),
         Err(tenantry::data::DataError::Unsupported(why)) => {
             Err(BadUrl(format!("unsupported database URL {shown}: {why}")).into())

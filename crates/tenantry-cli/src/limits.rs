@@ -7,7 +7,7 @@ use axum::Router;
 use clap::Args;
 use tenantry::{
     RateLimit, Tenancy, TenancyLayer,
-    limit::{PlanQuotas, Quota, RateLimitLayer, RedisStore},
+    limit::{FailMode, PlanQuotas, Quota, RateLimitLayer, RedisStore},
 };
 use tower::Layer as _;
 use tower::util::{Either, option_layer};
@@ -42,7 +42,7 @@ pub(crate) struct LimitArgs {
     #[arg(long, default_value = "tenantry:rl:", help_heading = "Rate limits")]
     pub(crate) redis_prefix: String,
     /// How long a decision waits for Redis before the request goes through without one (fail
-    /// open), in milliseconds.
+    /// open; refused with --redis-fail-closed), in milliseconds.
     #[arg(
         long,
         value_name = "MS",
@@ -50,6 +50,10 @@ pub(crate) struct LimitArgs {
         help_heading = "Rate limits"
     )]
     pub(crate) redis_timeout_ms: u64,
+    /// When Redis does not answer within --redis-timeout-ms, refuse the request (503
+    /// `unavailable`, `Retry-After: 1`) instead of letting it through without a decision.
+    #[arg(long, requires = "redis_url", help_heading = "Rate limits")]
+    pub(crate) redis_fail_closed: bool,
 }
 
 impl LimitArgs {
@@ -63,7 +67,8 @@ impl LimitArgs {
 }
 
 /// The `/api` limit layer, or `None` with `--no-rate-limit`. With `--redis-url`, Redis must
-/// answer at start-up; afterwards an outage lets requests through (fail open), logged.
+/// answer at start-up; afterwards an outage lets requests through (fail open), or refuses them
+/// with `--redis-fail-closed`, logged either way.
 pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLayer>> {
     if args.no_rate_limit {
         return Ok(None);
@@ -76,6 +81,11 @@ pub(crate) async fn layer(args: &LimitArgs) -> anyhow::Result<Option<RateLimitLa
                 .plan("pro", args.pro())
                 .without_tenant(Quota::unlimited()),
         );
+    let builder = if args.redis_fail_closed {
+        builder.fail_mode(FailMode::Closed)
+    } else {
+        builder.fail_mode(FailMode::Open)
+    };
     let builder = match &args.redis_url {
         Some(url) => builder.store(
             RedisStore::builder(url)

@@ -84,6 +84,43 @@ pub(crate) async fn as_problem(req: Request<Body>, next: axum::middleware::Next)
     Problem::new(code, detail).with_instance(path).to_response()
 }
 
+/// How many requests may be in flight at once (`serve --max-in-flight`): one more is answered
+/// 503 `unavailable` with `Retry-After: 1` at once, without waiting. Requests never queue
+/// behind the cap, so a slow or unreachable database (each request bounded by the pool's
+/// acquire timeout) cannot pile up work, memory or latency past that deadline.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl InFlight {
+    pub(crate) fn new(max: usize) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            max.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        )))
+    }
+}
+
+/// The middleware of [`InFlight`].
+pub(crate) async fn shed(
+    axum::extract::State(cap): axum::extract::State<InFlight>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let Ok(_permit) = cap.0.try_acquire() else {
+        let mut res = Problem::new(
+            ProblemCode::Unavailable,
+            "the service is at its limit of requests in flight; retry shortly",
+        )
+        .with_instance(req.uri().path())
+        .to_response::<Body>();
+        res.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
+        return res;
+    };
+    next.run(req).await
+}
+
 fn unlimit(req: Request<Limited<Body>>) -> Request<Body> {
     req.map(Body::new)
 }

@@ -39,7 +39,7 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.resolve(false);
-    let db = database::open(&url, Create::Yes).await?;
+    let db = database::open_as(&url, Create::Yes, database::Use::Serving).await?;
     let store = db.catalog();
     store
         .migrate()
@@ -99,6 +99,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .option_layer(log)
         .option_layer(metrics.as_ref().map(|m| m.layer.clone()))
         .layer(axum::middleware::from_fn(crate::server::as_problem))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::server::InFlight::new(c.max_in_flight as usize),
+            crate::server::shed,
+        ))
         .service(crate::server::guard(app, &conn_limits));
 
     let listener = tokio::net::TcpListener::bind(args.bind.as_str())

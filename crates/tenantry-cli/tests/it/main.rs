@@ -11,6 +11,8 @@ mod items;
 mod limits;
 mod migrate;
 mod placements;
+mod outage;
+mod own;
 mod secrets;
 mod serve;
 mod slow;

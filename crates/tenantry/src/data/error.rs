@@ -149,11 +149,13 @@ impl From<sqlx::Error> for DataError {
     }
 }
 
-/// Codes that `ErrorKind` leaves as `Other` but that are the client's mistake or the tenant
-/// boundary: SQLSTATE class 22 (data exceptions: PostgreSQL and MySQL), PostgreSQL 42501
-/// (row-level security refused the row), SQLite's datatype mismatch and too-big.
+/// Codes that `ErrorKind` leaves as `Other` but that are the client's mistake, the tenant
+/// boundary or the server going away: SQLSTATE class 22 (data exceptions: PostgreSQL and
+/// MySQL), PostgreSQL 42501 (row-level security refused the row), SQLite's datatype mismatch
+/// and too-big; and [`is_unavailable_code`].
 fn classify_other(code: Option<&str>, e: sqlx::Error) -> DataError {
     match code {
+        Some(c) if is_unavailable_code(c) => DataError::Unavailable(e),
         Some(c) if c.starts_with("22") && c.len() == 5 => {
             DataError::Validation("a value has the wrong type or is out of range".into())
         }
@@ -163,5 +165,33 @@ fn classify_other(code: Option<&str>, e: sqlx::Error) -> DataError {
         // SQLite: SQLITE_MISMATCH (20), SQLITE_TOOBIG (18).
         Some("20" | "18") => DataError::Validation("a value has the wrong type".into()),
         _ => DataError::Database(e),
+    }
+}
+
+/// SQLSTATEs that say the server, not the statement, failed, so that a retry may succeed:
+/// class 08 (connection exception: MariaDB's "server shutdown in progress" is 08S01), 53
+/// (insufficient resources: too many connections, out of memory or disk), 57 (operator
+/// intervention: PostgreSQL's "terminating connection due to administrator command", "the
+/// database system is starting up" or "shutting down", a cancelled statement), and MariaDB's
+/// 70100 (the connection was killed).
+pub(crate) fn is_unavailable_code(code: &str) -> bool {
+    code.len() == 5 && (code.starts_with("08") || code.starts_with("53") || code.starts_with("57"))
+        || code == "70100"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable_code;
+
+    #[test]
+    fn server_failures_are_unavailable_and_statement_failures_are_not() {
+        for code in [
+            "08006", "08S01", "08P01", "53300", "57P01", "57P03", "57014", "70100",
+        ] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "22001", "42P01", "42501", "HY000", "08", "5", ""] {
+            assert!(!is_unavailable_code(code), "{code}");
+        }
     }
 }

@@ -141,14 +141,15 @@ impl Registry {
         let spec = &servers.specs[default];
         let pool = match &spec.url.password {
             // As `DataStore::connect`: in-memory SQLite kept alive, files created if missing.
-            None => AnyPool::connect(&spec.url.url)
+            None => AnyPool::connect_with(&spec.url.url, spec.shared.acquire_timeout)
                 .await
                 .map_err(connect_error)?,
             Some(_) => {
                 let mut settings = spec.shared;
                 settings.create = true;
                 let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
-                dispatch!(&pool, |p| drop(p.acquire().await?));
+                dispatch!(&pool, |p| crate::driver::first_connection(p).await)
+                    .map_err(connect_error)?;
                 pool
             }
         };

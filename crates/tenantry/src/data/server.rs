@@ -269,8 +269,8 @@ fn spec(
         .tenant_pool_idle_seconds
         .map_or(DEFAULT_TENANT_POOL_IDLE, Duration::from_secs);
     let acquire_timeout = match backend {
-        Backend::Sqlite => Duration::from_secs(5),
-        _ => crate::driver::ACQUIRE_TIMEOUT,
+        Backend::Sqlite => crate::driver::ACQUIRE_TIMEOUT,
+        _ => crate::driver::SERVER_ACQUIRE_TIMEOUT,
     };
     let positive = |n: Option<u32>, default: u32, what: &str| match n {
         Some(0) => Err(bad(format!("`{what}` must be at least 1"))),

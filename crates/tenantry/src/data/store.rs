@@ -51,8 +51,35 @@ impl fmt::Debug for DataStore {
 
 impl DataStore {
     /// Connects by URL (`sqlite:`, `postgres:`, `mysql:`). A SQLite file is created if missing.
+    /// An operation waits up to 5 s for a connection: right for batch work (imports, exports,
+    /// migrations) on a loaded machine. A service answering requests wants
+    /// [`connect_serving`](Self::connect_serving).
     pub async fn connect(url: &str) -> Result<Self, DataError> {
-        match AnyPool::connect(url).await {
+        Self::connect_pool(AnyPool::connect(url).await)
+    }
+
+    /// [`connect`](Self::connect) for a service answering requests: on PostgreSQL and MariaDB /
+    /// MySQL an operation waits at most 750 ms for a connection, so that while the server is
+    /// down or saturated every request is [`DataError::Unavailable`] (503) within a second
+    /// instead of hanging; the pool connects again by itself once the server is back. Start-up
+    /// still waits (up to 5 s, retrying) for a first connection. SQLite is opened as by
+    /// `connect`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tenantry::data::DataStore;
+    ///
+    /// let store = DataStore::connect_serving("sqlite::memory:").await.unwrap();
+    /// assert!(DataStore::connect_serving("oracle://x").await.is_err());
+    /// # let _ = store;
+    /// # });
+    /// ```
+    pub async fn connect_serving(url: &str) -> Result<Self, DataError> {
+        Self::connect_pool(AnyPool::connect_with(url, crate::driver::SERVER_ACQUIRE_TIMEOUT).await)
+    }
+
+    fn connect_pool(pool: Result<AnyPool, ConnectError>) -> Result<Self, DataError> {
+        match pool {
             Ok(pool) => Ok(Self {
                 pool,
                 rls: false,

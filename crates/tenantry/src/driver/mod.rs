@@ -107,8 +107,21 @@ impl fmt::Display for Backend {
     }
 }
 
-/// How long connecting waits for a first connection (and the pool for any connection later).
+/// How long a SQLite pool waits for a connection (another writer may hold the file's lock).
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a connection to a PostgreSQL or MariaDB / MySQL server of a
+/// [`Registry`](crate::data::Registry) (and of `DataStore::connect_serving`) before it is
+/// [`DataError::Unavailable`](crate::data::DataError::Unavailable) (503): short enough that a
+/// server that is down is answered within a second, never a hang; long enough for a busy
+/// pool's queue (docs/PERFORMANCE.md, "Outages and load"). Batch work (`DataStore::connect`,
+/// the CLI's commands) waits [`ACQUIRE_TIMEOUT`] instead: a loaded machine slows it down
+/// rather than failing it.
+pub(crate) const SERVER_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// How long connecting to a server waits for its first connection, retrying while the server
+/// refuses or says it is starting up (a wrong password or database fails at once).
+pub(crate) const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) mod sealed {
     //! What differs per backend, one trait per file of `driver/<backend>/`: each driver
@@ -146,8 +159,12 @@ pub(crate) mod sealed {
         fn wrap(pool: Pool<Self>) -> AnyPool;
         /// The pool, if `any` is of this backend.
         fn unwrap(any: &AnyPool) -> Option<&Pool<Self>>;
-        /// Connects by URL (its scheme already matched).
-        fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>, ConnectError>> + Send;
+        /// Connects by URL (its scheme already matched); a server's pool waits at most
+        /// `acquire` for a connection later (SQLite's: [`ACQUIRE_TIMEOUT`]).
+        fn connect(
+            url: &str,
+            acquire: Duration,
+        ) -> impl Future<Output = Result<Pool<Self>, ConnectError>> + Send;
 
         /// The pool as an executor.
         fn on_pool(pool: &Pool<Self>) -> impl Executor<'_, Database = Self>;
@@ -407,17 +424,25 @@ impl AnyPool {
     /// `postgresql:`, `mysql:` / `mariadb:`. A SQLite file is created if missing and opened in
     /// WAL mode with a busy timeout; at most [`ACQUIRE_TIMEOUT`] is spent waiting.
     pub(crate) async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_with(url, ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`connect`](Self::connect), a server's pool waiting at most `acquire` for a connection
+    /// once it is open (SQLite's keeps [`ACQUIRE_TIMEOUT`]: its waits are for file locks).
+    pub(crate) async fn connect_with(url: &str, acquire: Duration) -> Result<Self, ConnectError> {
         let scheme = Scheme::of(url);
         Ok(match scheme.0.as_deref() {
             #[cfg(feature = "sqlite")]
-            Some("sqlite") => Self::Sqlite(<sqlx::Sqlite as sealed::Sealed>::connect(url).await?),
+            Some("sqlite") => {
+                Self::Sqlite(<sqlx::Sqlite as sealed::Sealed>::connect(url, acquire).await?)
+            }
             #[cfg(feature = "postgres")]
             Some("postgres" | "postgresql") => {
-                Self::Postgres(<sqlx::Postgres as sealed::Sealed>::connect(url).await?)
+                Self::Postgres(<sqlx::Postgres as sealed::Sealed>::connect(url, acquire).await?)
             }
             #[cfg(feature = "mysql")]
             Some("mysql" | "mariadb") => {
-                Self::MySql(<sqlx::MySql as sealed::Sealed>::connect(url).await?)
+                Self::MySql(<sqlx::MySql as sealed::Sealed>::connect(url, acquire).await?)
             }
             _ => return Err(scheme.unsupported()),
         })
@@ -435,18 +460,41 @@ impl AnyPool {
 }
 
 /// A pool on a database server by URL: the driver parses it (its message names what is wrong,
-/// never the URL), at most [`ACQUIRE_TIMEOUT`] is spent on a first connection.
+/// never the URL). The pool is lazy, with `acquire` for every later request; up to
+/// [`FIRST_CONNECTION_TIMEOUT`] is spent on a first connection (see [`first_connection`]).
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) async fn connect_server<D: Driver>(url: &str) -> Result<Pool<D>, ConnectError>
+pub(crate) async fn connect_server<D: Driver>(
+    url: &str,
+    acquire: Duration,
+) -> Result<Pool<D>, ConnectError>
 where
     <D::Connection as sqlx::Connection>::Options: std::str::FromStr<Err = sqlx::Error>,
 {
     let options = url.parse().map_err(|e| Scheme::unparsable(url, e))?;
-    sqlx::pool::PoolOptions::<D>::new()
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(ConnectError::Unavailable)
+    let pool = sqlx::pool::PoolOptions::<D>::new()
+        .acquire_timeout(acquire)
+        .connect_lazy_with(options);
+    first_connection(&pool).await?;
+    Ok(pool)
+}
+
+/// Waits for `pool`'s first connection, for up to [`FIRST_CONNECTION_TIMEOUT`] whatever the
+/// pool's own (short) acquire timeout: each attempt that times out (a server refusing, or
+/// starting up) is retried; any other error (authentication, no such database) is returned at
+/// once. The pool stays lazy afterwards: a server that goes away later fails requests with
+/// 503 within the acquire timeout, and serves them again as soon as it is back.
+pub(crate) async fn first_connection<D: Driver>(pool: &Pool<D>) -> Result<(), ConnectError> {
+    let deadline = tokio::time::Instant::now() + FIRST_CONNECTION_TIMEOUT;
+    loop {
+        match pool.acquire().await {
+            Ok(conn) => {
+                drop(conn);
+                return Ok(());
+            }
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {}
+            Err(e) => return Err(ConnectError::Unavailable(e)),
+        }
+    }
 }
 
 fn backend_of<D: Driver>(_: &Pool<D>) -> Backend {

@@ -26,8 +26,8 @@ impl Sealed for MySql {
 
     super::pool_glue!(MySql, sea_query::MysqlQueryBuilder);
 
-    async fn connect(url: &str) -> Result<Pool<Self>, ConnectError> {
-        super::connect_server(url).await
+    async fn connect(url: &str, acquire: std::time::Duration) -> Result<Pool<Self>, ConnectError> {
+        super::connect_server(url, acquire).await
     }
 
     fn quote(ident: &Ident) -> String {

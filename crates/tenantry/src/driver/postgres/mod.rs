@@ -24,8 +24,8 @@ impl Sealed for Postgres {
 
     super::pool_glue!(Postgres, sea_query::PostgresQueryBuilder);
 
-    async fn connect(url: &str) -> Result<Pool<Self>, ConnectError> {
-        super::connect_server(url).await
+    async fn connect(url: &str, acquire: std::time::Duration) -> Result<Pool<Self>, ConnectError> {
+        super::connect_server(url, acquire).await
     }
 
     fn quote(ident: &Ident) -> String {

@@ -34,7 +34,7 @@ impl Sealed for Sqlite {
 
     /// The file is created if missing and opened in WAL mode with a busy timeout. An in-memory
     /// database lives only while a connection to it is open: the pool keeps one for good.
-    async fn connect(url: &str) -> Result<Pool<Self>, ConnectError> {
+    async fn connect(url: &str, _acquire: Duration) -> Result<Pool<Self>, ConnectError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Scheme::unparsable(url, e))?
             .create_if_missing(true)
