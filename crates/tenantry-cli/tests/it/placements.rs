@@ -292,3 +292,90 @@ fn the_demo_places_globex_apart_on_mariadb() {
     let url = mysql_url();
     block_on(the_demo_places_globex_apart(&url, "database"));
 }
+
+/// Two PostgreSQL servers: the test's own second cluster beside the shared test server. Tenants
+/// on both (shared rows and a schema on `main`, a schema and a database on `eu`) are served
+/// through the same router, each reading only its own rows.
+#[test]
+fn tenants_on_two_postgres_servers_share_one_router() {
+    use crate::own::{Kind, OwnDatabase};
+    let url = postgres_url();
+    let dir = TempDir::new();
+    let eu = block_on(OwnDatabase::start(Kind::Postgres));
+    let servers = dir.0.join("servers.toml");
+    std::fs::write(&servers, format!("[servers.eu]\nurl = \"{}\"\n", eu.url())).unwrap();
+    let servers = servers.display().to_string();
+    fn with<'a>(args: &[&'a str], servers: &'a str) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        all.extend(["--servers", servers]);
+        all
+    }
+    let server = Server::start(&url, &["--servers", &servers], &[]);
+    for (id, kind, on) in [
+        ("m-schema", "schema", None),
+        ("eu-schema", "schema", Some("eu")),
+        ("eu-db", "database", Some("eu")),
+    ] {
+        let mut args = vec!["create", id, "--placement", kind];
+        if let Some(on) = on {
+            args.extend(["--server", on]);
+        }
+        let out = tenants(&url, &with(&args, &servers));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_ok(&out);
+        if let Some(on) = on {
+            assert!(said.contains(&format!("@{on})")), "{said}");
+        }
+    }
+    block_on(async {
+        let acme = acme_items(&server).await;
+        for id in ["m-schema", "eu-schema", "eu-db"] {
+            let t = token(id);
+            let mut made = None;
+            for _ in 0..50 {
+                let res = send(
+                    Method::POST,
+                    &server.url("/api/v1/items"),
+                    Some(&t),
+                    Some(json!({"name": id, "sku": "ANV-1"})),
+                )
+                .await;
+                if res.status == 201 {
+                    made = Some(res.body);
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(made.expect("served")["tenant_id"], id);
+        }
+        for id in ["m-schema", "eu-schema", "eu-db"] {
+            let got = get(&server.url("/api/v1/items"), Some(&token(id)), &[]).await;
+            assert_eq!(got.body["total"], 1, "{id}: {:?}", got.body);
+            assert_eq!(got.body["items"][0]["name"], id);
+        }
+        assert_eq!(acme_items(&server).await, acme);
+    });
+    // The eu tenants' rows are on the second cluster, not on the shared server.
+    let eu_schema = assert_ok(&tenants(
+        &url,
+        &with(&["show", "eu-schema", "--json"], &servers),
+    ));
+    let eu_schema: Value = serde_json::from_str(&eu_schema).unwrap();
+    let name = eu_schema["placement"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("schema:")
+        .trim_end_matches("@eu")
+        .to_owned();
+    assert_eq!(
+        scalar(&eu.url(), &format!("SELECT count(*) FROM \"{name}\".items")),
+        1
+    );
+    assert_eq!(
+        scalar(
+            &url,
+            &format!("SELECT count(*) FROM pg_namespace WHERE nspname = '{name}'")
+        ),
+        0
+    );
+}
