@@ -68,13 +68,26 @@ pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             };
             eprintln!("{}{tenants}: {what}", line.placement);
         }
-        eprintln!(
-            "{} placements: {} applied, {} already current, {} failed",
-            report.placements.len(),
-            report.applied(),
-            report.current(),
-            report.failed()
-        );
+        let would = report
+            .placements
+            .iter()
+            .filter(|p| matches!(p.outcome, Outcome::WouldApply { .. }))
+            .count();
+        if args.dry_run {
+            eprintln!(
+                "{} placements: {would} to migrate, {} already current (dry run: nothing applied)",
+                report.placements.len(),
+                report.current(),
+            );
+        } else {
+            eprintln!(
+                "{} placements: {} applied, {} already current, {} failed",
+                report.placements.len(),
+                report.applied(),
+                report.current(),
+                report.failed()
+            );
+        }
     }
     Ok(if report.failed() > 0 {
         ExitCode::FAILURE
