@@ -3,7 +3,7 @@
 //! victim (the owner of the row aimed at, or the tenant a body named) reads back exactly the
 //! model's rows, and at the end of each sequence every tenant does, rows and count.
 //!
-//! Each backend runs at least [`OPS_PER_RUN`] operations over [`TENANTS`] per run. Failing
+//! Each backend runs at least [`OPS_PER_RUN`] operations over [`TENANTS`] tenants per run. Failing
 //! sequences are persisted (proptest's seed, in `proptest-regressions/it/data/model.txt`, which
 //! is checked in) and replayed first on every later run.
 
@@ -18,7 +18,9 @@ use tenantry::data::{DataError, DataStore, Page};
 
 use super::{Fixture, row};
 
-const TENANTS: [&str; 5] = ["t0", "t1", "t2", "t3", "t4"];
+/// Tenants per sequence; each sequence has five fresh ones (`c<n>t<i>`) in one shared table, so
+/// a sequence starts from nothing without a table of its own.
+const TENANTS: usize = 5;
 
 /// Operations each backend runs (at least) per run.
 const OPS_PER_RUN: u64 = 10_000;
@@ -61,13 +63,13 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let by = 0..TENANTS.len();
+    let by = 0..TENANTS;
     let name = "[a-z%_!'\\\\]{0,6}";
     prop_oneof![
         3 => (by.clone(), name, 0u8..6).prop_map(|(by, name, sku)| Op::Create { by, name, sku }),
-        1 => (by.clone(), 1..TENANTS.len(), name).prop_map(|(by, d, name)| Op::Plant { by, other: (by + d) % TENANTS.len(), name }),
+        1 => (by.clone(), 1..TENANTS, name).prop_map(|(by, d, name)| Op::Plant { by, other: (by + d) % TENANTS, name }),
         2 => (by.clone(), 0usize..64, name).prop_map(|(by, target, name)| Op::Update { by, target, name }),
-        1 => (by.clone(), 0usize..64, 1..TENANTS.len()).prop_map(|(by, target, d)| Op::Move { by, target, other: (by + d) % TENANTS.len() }),
+        1 => (by.clone(), 0usize..64, 1..TENANTS).prop_map(|(by, target, d)| Op::Move { by, target, other: (by + d) % TENANTS }),
         1 => (by.clone(), 0usize..64).prop_map(|(by, target)| Op::Delete { by, target }),
         1 => (by, 0usize..64).prop_map(|(by, target)| Op::Get { by, target }),
     ]
@@ -84,9 +86,9 @@ struct Item {
 
 /// What `tenants` read back equals the model's rows for them (full rows: id, tenant, name, sku),
 /// and, with `count`, so does their count.
-async fn check(f: &Fixture, model: &[Item], tenants: &[usize], count: bool) {
+async fn check(f: &Fixture, names: &[String], model: &[Item], tenants: &[usize], count: bool) {
     for &t in tenants {
-        let name = &TENANTS[t];
+        let name = &names[t];
         let svc = f.service(name);
         let seen: Vec<(i64, String, String)> = svc
             .list(Page::new(1000, 0).unwrap(), &[])
@@ -119,7 +121,7 @@ async fn check(f: &Fixture, model: &[Item], tenants: &[usize], count: bool) {
 
 /// Runs `ops`, returning how many were carried out (an operation on a row when there is none
 /// yet is skipped).
-async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
+async fn run(f: &Fixture, names: &[String], ops: Vec<Op>) -> u64 {
     let mut model: Vec<Item> = Vec::new();
     let mut done = 0;
     for op in ops {
@@ -129,7 +131,7 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
         match op {
             Op::Create { by, name, sku } => {
                 let r = f
-                    .service(TENANTS[by])
+                    .service(&names[by])
                     .create(row(json!({"name": name, "sku": format!("S{sku}")})))
                     .await;
                 let taken = model
@@ -149,8 +151,8 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
             }
             Op::Plant { by, other, name } => {
                 touched.push(other);
-                let body = json!({"name": name, "sku": "S9", "tenant_id": TENANTS[other]});
-                let r = f.service(TENANTS[by]).create(row(body)).await;
+                let body = json!({"name": name, "sku": "S9", "tenant_id": &names[other]});
+                let r = f.service(&names[by]).create(row(body)).await;
                 assert!(
                     matches!(r, Err(DataError::TenantMismatch { .. })),
                     "plant: {r:?}"
@@ -164,7 +166,7 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
                     touched.push(item.tenant);
                 }
                 let r = f
-                    .service(TENANTS[by])
+                    .service(&names[by])
                     .update(item.id, row(json!({"name": name})))
                     .await;
                 if item.live && item.tenant == by {
@@ -183,8 +185,8 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
                 };
                 touched.extend([item.tenant, other]);
                 let r = f
-                    .service(TENANTS[by])
-                    .update(item.id, row(json!({"tenant_id": TENANTS[other]})))
+                    .service(&names[by])
+                    .update(item.id, row(json!({"tenant_id": &names[other]})))
                     .await;
                 assert!(
                     matches!(r, Err(DataError::TenantMismatch { .. })),
@@ -198,7 +200,7 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
                 if item.tenant != by {
                     touched.push(item.tenant);
                 }
-                let r = f.service(TENANTS[by]).delete(item.id).await;
+                let r = f.service(&names[by]).delete(item.id).await;
                 if item.live && item.tenant == by {
                     r.unwrap();
                     item.live = false;
@@ -216,7 +218,7 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
                 if item.tenant != by {
                     touched.push(item.tenant);
                 }
-                let r = f.service(TENANTS[by]).get(item.id).await.unwrap();
+                let r = f.service(&names[by]).get(item.id).await.unwrap();
                 if item.live && item.tenant == by {
                     assert_eq!(r.unwrap()["name"], json!(item.name));
                 } else {
@@ -227,10 +229,10 @@ async fn run(f: &Fixture, ops: Vec<Op>) -> u64 {
         done += 1;
         touched.sort_unstable();
         touched.dedup();
-        check(f, &model, &touched, false).await;
+        check(f, names, &model, &touched, false).await;
     }
-    let all: Vec<usize> = (0..TENANTS.len()).collect();
-    check(f, &model, &all, true).await;
+    let all: Vec<usize> = (0..TENANTS).collect();
+    check(f, names, &model, &all, true).await;
     done
 }
 
@@ -239,7 +241,7 @@ fn pick(model: &mut [Item], target: usize) -> Option<&mut Item> {
     (n > 0).then(|| &mut model[target % n])
 }
 
-/// Runs random sequences on `backend`, each on a table of its own, until at least
+/// Runs random sequences on `backend`, each with fresh tenants in one table, until at least
 /// [`OPS_PER_RUN`] operations were carried out.
 fn property(backend: &'static str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -249,6 +251,9 @@ fn property(backend: &'static str) {
         .unwrap();
     let db: DataStore = rt.block_on(super::database(backend));
     static TABLE: AtomicU32 = AtomicU32::new(0);
+    let table = format!("model_{}", TABLE.fetch_add(1, Ordering::Relaxed));
+    let f = rt.block_on(Fixture::new(db, &table));
+    let case = AtomicU32::new(0);
     let done = AtomicU64::new(0);
     // A tenth more sequences than strictly needed: early operations on rows can be skipped.
     let cases = (OPS_PER_RUN as usize / OPS_PER_CASE) as u32 * 11 / 10;
@@ -264,30 +269,24 @@ fn property(backend: &'static str) {
         .run(
             &proptest::collection::vec(op(), OPS_PER_CASE..=OPS_PER_CASE),
             |ops| {
-                let table = format!("model_{}", TABLE.fetch_add(1, Ordering::Relaxed));
-                let n = rt.block_on(async {
-                    let f = Fixture::new(db.clone(), &table).await;
-                    let n = run(&f, ops).await;
-                    drop_table(&f.db, &table).await;
-                    n
-                });
+                let c = case.fetch_add(1, Ordering::Relaxed);
+                let names: Vec<String> = (0..TENANTS).map(|i| format!("c{c}t{i}")).collect();
+                let n = rt.block_on(run(&f, &names, ops));
                 done.fetch_add(n, Ordering::Relaxed);
                 Ok(())
             },
         )
         .unwrap();
+    rt.block_on(drop_table(&f.db, &table));
     let done = done.into_inner();
     assert!(
         done >= OPS_PER_RUN,
         "{backend}: only {done} operations ran, fewer than {OPS_PER_RUN}"
     );
-    eprintln!(
-        "{backend}: {done} operations over {} tenants",
-        TENANTS.len()
-    );
+    eprintln!("{backend}: {done} operations, {TENANTS} tenants per sequence");
 }
 
-/// Drops a sequence's table, so a run leaves a backend as it found it.
+/// Drops the run's table, so a run leaves a backend as it found it.
 async fn drop_table(db: &DataStore, table: &str) {
     let admin = db.unscoped_admin("test: drop the model's table");
     let sql = format!("DROP TABLE {table}");
