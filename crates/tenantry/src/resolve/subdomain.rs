@@ -8,8 +8,9 @@ use crate::ConfigError;
 ///
 /// The host comes from the `Host` header (or the URI authority, for HTTP/2); the port and a
 /// trailing dot are removed and it is compared in lower case (DNS is case-insensitive, so
-/// `ACME.App.Example.com:8443` names `acme`). The bare base domain, `www`, and deeper hosts
-/// (`a.b.app.example.com`) name no tenant.
+/// `ACME.App.Example.com:8443` names `acme`). The bare base domain, `www`, deeper hosts
+/// (`a.b.app.example.com`) and a first label that is not made of letters, digits, `-` and `_`
+/// name no tenant. White space around the host is ignored; inside it, it is not a host name.
 ///
 /// # Case
 ///
@@ -55,13 +56,25 @@ impl SubdomainResolver {
     }
 
     fn tenant_of(&self, host: &str) -> Option<String> {
+        // Optional white space around a field value is not part of it (RFC 9110 §5.5); HTTP/1
+        // parsers strip it, a value built by hand or relayed by a proxy may still carry it.
+        let host = host.trim_matches([' ', '\t']);
         let host = match host.rsplit_once(':') {
             Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
             _ => host,
         };
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let label = host.strip_suffix(self.dotted_base.as_str())?;
-        if label.is_empty() || label.contains('.') || label == "www" {
+        if label.is_empty() || label == "www" {
+            return None;
+        }
+        // A label that is not a host-name label (letters, digits, `-`, and `_`, which tenant
+        // ids allow) names no tenant: `acme .app.example.com` must not become `acme` once the
+        // id rule trims it, and a dot would mean a deeper host.
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        {
             return None;
         }
         Some(label.to_owned())
@@ -104,6 +117,19 @@ mod tests {
         assert_eq!(t("a.b.app.example.com"), None);
         assert_eq!(t("evilapp.example.com"), None);
         assert_eq!(t("acme.other.com"), None);
+        // Found by fuzzing (`fuzz/fuzz_targets/subdomain_resolver.rs`): white space around the
+        // host became part of the label (`"\tacme"`), and a trailing one hid the tenant.
+        assert_eq!(t("\t acme.app.example.com").as_deref(), Some("acme"));
+        assert_eq!(t("acme.app.example.com \t").as_deref(), Some("acme"));
+        assert_eq!(t(" acme.app.example.com:8443 ").as_deref(), Some("acme"));
+        // ... and white space inside the host was kept in the label, which the id rule then
+        // trimmed: `acme .app.example.com` named `acme`. A label that is not a host-name label
+        // names no tenant.
+        assert_eq!(t("\t!66.app.example.com"), None);
+        assert_eq!(t("acme .app.example.com"), None);
+        assert_eq!(t("acme\t.app.example.com"), None);
+        assert_eq!(t("ac me.app.example.com"), None);
+        assert_eq!(t("acme_1.app.example.com").as_deref(), Some("acme_1"));
         // Every spelling of a host names the same, lower-case, tenant.
         for host in [
             "Acme.app.example.com",

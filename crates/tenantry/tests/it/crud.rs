@@ -73,6 +73,10 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        self.send(req).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
@@ -89,6 +93,25 @@ impl Api {
 
     async fn post(&self, t: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, "", Some(t), Some(body)).await
+    }
+
+    /// Every row `owner` holds, read through `owner` (by header), in id order: a refused
+    /// cross-tenant attempt must leave it exactly as it was, not only answer a refusal.
+    async fn snapshot(&self, owner: &str) -> Value {
+        let (s, page) = self.get("?limit=1000&order_by=id", owner).await;
+        assert_eq!(s, 200, "{page}");
+        page
+    }
+
+    /// [`snapshot`](Self::snapshot) through the owner's bearer token.
+    async fn snapshot_by_token(&self, token: &str) -> Value {
+        let req = self
+            .client
+            .get(format!("{}?limit=1000&order_by=id", self.base))
+            .bearer_auth(token);
+        let (s, page) = self.send(req).await;
+        assert_eq!(s, 200, "{page}");
+        page
     }
 
     async fn ids(&self, t: &str) -> Vec<i64> {
@@ -211,18 +234,29 @@ async fn svc_infra_cases(db: DataStore) {
         json!({"total": 0, "items": [], "limit": 50, "offset": 0})
     );
     let id = a["id"].as_i64().unwrap();
-    // Cross-tenant GET, PATCH, DELETE: 404; the owner's PATCH 200 and DELETE 204.
+    // Cross-tenant GET, PATCH, DELETE: 404, and the row, read back through its owner, exactly
+    // as it was (a hijack that wrote the row and still answered 404 must fail here); the
+    // owner's PATCH 200 and DELETE 204.
+    let before = api.snapshot("t1").await;
+    let (s, row_before) = api.get(&format!("/{id}"), "t1").await;
+    assert_eq!(s, 200);
     problem(&api.get(&format!("/{id}"), "t2").await, 404, "not_found");
+    assert_eq!(api.snapshot("t1").await, before);
     problem(
         &api.call(
             Method::PATCH,
             &format!("/{id}"),
             Some("t2"),
-            Some(json!({"name": "hijack"})),
+            Some(json!({"name": "hijack", "sku": "H", "price_cents": 1})),
         )
         .await,
         404,
         "not_found",
+    );
+    assert_eq!(api.snapshot("t1").await, before);
+    assert_eq!(
+        api.get(&format!("/{id}"), "t1").await,
+        (s, row_before.clone())
     );
     problem(
         &api.call(Method::DELETE, &format!("/{id}"), Some("t2"), None)
@@ -230,6 +264,14 @@ async fn svc_infra_cases(db: DataStore) {
         404,
         "not_found",
     );
+    assert_eq!(api.snapshot("t1").await, before);
+    assert_eq!(api.get(&format!("/{id}"), "t1").await, (s, row_before));
+    // The same sku in t2 is no conflict (and so says nothing about t1's skus).
+    assert_eq!(
+        api.post("t2", json!({"name": "alpha", "sku": "A"})).await.0,
+        201
+    );
+    assert_eq!(api.snapshot("t1").await, before);
     let (s, row) = api
         .call(
             Method::PATCH,
@@ -273,6 +315,8 @@ async fn svc_infra_gets_wrong(db: DataStore) {
     // PATCH moving a row to another tenant: refused, the row still the owner's.
     let (_, mine) = api.post("t1", json!({"name": "mine", "sku": "M"})).await;
     let id = mine["id"].as_i64().unwrap();
+    let mine_before = api.snapshot("t1").await;
+    let theirs_before = api.snapshot("t2").await;
     problem(
         &api.call(
             Method::PATCH,
@@ -296,10 +340,13 @@ async fn svc_infra_gets_wrong(db: DataStore) {
         "validation_failed",
     );
     assert_eq!(api.get(&format!("/{id}"), "t1").await.1["tenant_id"], "t1");
+    assert_eq!(api.snapshot("t1").await, mine_before);
+    assert_eq!(api.snapshot("t2").await, theirs_before);
     assert_eq!(api.ids("t2").await, [theirs["id"].as_i64().unwrap()]);
     // Query parameters never switch the tenant: they are refused.
     for q in ["?tenant_header=t2", "?tenant_id=t2"] {
         let r = api.get(q, "t1").await;
+        assert_eq!(api.snapshot("t2").await, theirs_before);
         problem(&r, 422, "validation_failed");
         assert!(
             r.1["detail"]
@@ -667,28 +714,110 @@ async fn refuses_in_problem_json(db: DataStore) {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn jwt_tenants_cannot_reach_each_other_either() {
-    // The same router behind a token, not a trusted header.
+    // The same router behind tokens, not a trusted header: bob (t1) tries every way into
+    // alice's (acme) row, and after each refusal alice reads her rows back unchanged.
     let db = crate::data::database("sqlite").await;
     let api = Api::start(db).await;
     let alice = hs256(&claims("alice", Some("acme"), &[]));
-    let res = api
-        .client
-        .post(&api.base)
-        .bearer_auth(&alice)
-        .json(&json!({"name": "a", "sku": "A"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let res = api
+    let bob = hs256(&claims("bob", Some("t1"), &[]));
+    let as_bob = |method: Method, path: &str| {
+        api.client
+            .request(method, format!("{}{path}", api.base))
+            .bearer_auth(&bob)
+    };
+    let (s, row) = api
+        .send(
+            api.client
+                .post(&api.base)
+                .bearer_auth(&alice)
+                .json(&json!({"name": "a", "sku": "A", "price_cents": 5})),
+        )
+        .await;
+    assert_eq!(s, 201, "{row}");
+    let id = row["id"].as_i64().unwrap();
+    let before = api.snapshot_by_token(&alice).await;
+    assert_eq!(before["items"], json!([row]));
+
+    let attempts: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "GET",
+            as_bob(Method::GET, &format!("/{id}")),
+            404,
+            "not_found",
+        ),
+        (
+            "PATCH",
+            as_bob(Method::PATCH, &format!("/{id}")).json(&json!({"name": "hijack"})),
+            404,
+            "not_found",
+        ),
+        (
+            "DELETE",
+            as_bob(Method::DELETE, &format!("/{id}")),
+            404,
+            "not_found",
+        ),
+        (
+            "POST naming acme",
+            as_bob(Method::POST, "").json(&json!({"name": "p", "sku": "P", "tenant_id": "acme"})),
+            403,
+            "tenant_mismatch",
+        ),
+        (
+            "list with a header naming acme",
+            as_bob(Method::GET, "").header("x-tenant-id", "acme"),
+            403,
+            "tenant_mismatch",
+        ),
+        (
+            "PATCH with a header naming acme",
+            as_bob(Method::PATCH, &format!("/{id}"))
+                .header("x-tenant-id", "acme")
+                .json(&json!({"name": "hijack"})),
+            403,
+            "tenant_mismatch",
+        ),
+        (
+            "DELETE by the path form naming acme",
+            api.client
+                .delete(
+                    api.base
+                        .replace("/api/items", &format!("/tenants/acme/api/items/{id}")),
+                )
+                .bearer_auth(&bob),
+            403,
+            "tenant_mismatch",
+        ),
+    ];
+    for (what, req, status, code) in attempts {
+        problem(&api.send(req).await, status, code);
+        assert_eq!(
+            api.snapshot_by_token(&alice).await,
+            before,
+            "alice's rows after bob's {what}"
+        );
+    }
+    // Bob's own list and search see nothing of alice's; the same sku is no conflict for him.
+    let (s, page) = api.send(as_bob(Method::GET, "?q=a")).await;
+    assert_eq!((s.as_u16(), page["total"].clone()), (200, json!(0)));
+    let (s, _) = api
+        .send(as_bob(Method::POST, "").json(&json!({"name": "b", "sku": "A"})))
+        .await;
+    assert_eq!(s, 201);
+    // alice, with a header naming t1 beside her token: refused, and bob's row untouched too.
+    let bobs = api.snapshot_by_token(&bob).await;
+    let req = api
         .client
         .get(&api.base)
         .bearer_auth(&alice)
-        .header("x-tenant-id", "t1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403, "token for acme with a header naming t1");
+        .header("x-tenant-id", "t1");
+    assert_eq!(
+        api.send(req).await.0,
+        403,
+        "token for acme with a header naming t1"
+    );
+    assert_eq!(api.snapshot_by_token(&bob).await, bobs);
+    assert_eq!(api.snapshot_by_token(&alice).await, before);
 }
 
 /// Closes the database's pools, as if the server went away.

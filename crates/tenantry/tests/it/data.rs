@@ -73,6 +73,15 @@ impl Fixture {
         TenantTable::new(self.db.clone(), self.resource.clone(), tenant(t))
     }
 
+    /// Every row `t` holds, read through `t` itself: a refused cross-tenant attempt must leave
+    /// it equal, row for row and value for value, to what it was before.
+    pub async fn snapshot(&self, t: &str) -> Vec<Record> {
+        self.service(t)
+            .list(tenantry::data::Page::new(1000, 0).unwrap(), &[])
+            .await
+            .unwrap()
+    }
+
     /// Creates an item for `t`, returning its id.
     pub async fn item(&self, t: &str, name: &str, sku: &str) -> i64 {
         let r = self

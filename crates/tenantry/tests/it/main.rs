@@ -17,5 +17,6 @@ mod export;
 mod limit;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod parsers;
 mod resolve;
 mod support;

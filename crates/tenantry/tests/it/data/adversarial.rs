@@ -28,6 +28,11 @@ async fn refused_suite(db: DataStore) {
         matches!(planted, Err(DataError::TenantMismatch { .. })),
         "{planted:?}"
     );
+    assert_eq!(
+        f.snapshot("globex").await,
+        snapshot,
+        "globex's rows changed"
+    );
     assert_eq!(acme.count().await.unwrap(), 1);
     // The same tenant named explicitly is accepted.
     acme.create(row(
@@ -49,6 +54,11 @@ async fn refused_suite(db: DataStore) {
     assert!(
         matches!(moved, Err(DataError::TenantMismatch { .. })),
         "{moved:?}"
+    );
+    assert_eq!(
+        f.snapshot("globex").await,
+        snapshot,
+        "globex's rows changed"
     );
     let renumbered = acme.update(mine, row(json!({"id": theirs}))).await;
     assert!(
@@ -81,10 +91,20 @@ async fn refused_suite(db: DataStore) {
         acme.update(theirs, row(json!({"name": "pwned"}))).await,
         Err(DataError::NotFound)
     ));
+    assert_eq!(
+        f.snapshot("globex").await,
+        snapshot,
+        "globex's rows changed"
+    );
     assert!(matches!(
         acme.delete(theirs).await,
         Err(DataError::NotFound)
     ));
+    assert_eq!(
+        f.snapshot("globex").await,
+        snapshot,
+        "globex's rows changed"
+    );
     // Ids that cannot exist are not found either (no type error leaks the id scheme).
     for bogus in ["abc", "1 OR 1=1", "1; DROP TABLE items", ""] {
         assert!(acme.get(bogus).await.unwrap().is_none());

@@ -68,11 +68,12 @@ async fn svc_infra_cases_suite(db: tenantry::data::DataStore) {
         "t2's sku C is invisible"
     );
     // update: cross-tenant is not found and changes nothing; the owner's works.
+    let t1_before = f.snapshot("t1").await;
     assert!(matches!(
         t2.update(beta, row(json!({"name": "hijack"}))).await,
         Err(DataError::NotFound)
     ));
-    assert_eq!(t1.get(beta).await.unwrap().unwrap()["name"], "beta");
+    assert_eq!(f.snapshot("t1").await, t1_before);
     let updated = t1
         .update(beta, row(json!({"name": "beta2", "price_cents": 250})))
         .await
@@ -86,13 +87,15 @@ async fn svc_infra_cases_suite(db: tenantry::data::DataStore) {
         t1.update(beta, row(json!({}))).await.unwrap()["name"],
         "beta2"
     );
+    let t1_before = f.snapshot("t1").await;
     assert!(matches!(
         t2.update(beta, row(json!({}))).await,
         Err(DataError::NotFound)
     ));
+    assert_eq!(f.snapshot("t1").await, t1_before);
     // delete: cross-tenant is not found and deletes nothing; the owner's works.
     assert!(matches!(t2.delete(beta).await, Err(DataError::NotFound)));
-    assert!(t1.get(beta).await.unwrap().is_some());
+    assert_eq!(f.snapshot("t1").await, t1_before);
     t1.delete(beta).await.unwrap();
     assert!(t1.get(beta).await.unwrap().is_none());
     assert!(matches!(t1.delete(beta).await, Err(DataError::NotFound)));
