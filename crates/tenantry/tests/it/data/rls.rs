@@ -15,6 +15,7 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
     f.item("acme", "a1", "A1").await;
     f.item("acme", "a2", "A2").await;
     f.item("globex", "g1", "G1").await;
+    let (acme_before, globex_before) = (f.snapshot("acme").await, f.snapshot("globex").await);
 
     // Before: the audit flags the table and the superuser connection.
     let before = rls::audit(&admin, "tenant_id").await.unwrap();
@@ -90,6 +91,9 @@ async fn policies_hold_for_raw_sql_as_a_non_superuser() {
         .await;
     assert!(moved.is_err());
     drop(tx);
+    // Both tenants read their rows back unchanged, through their owners.
+    assert_eq!(f.snapshot("acme").await, acme_before);
+    assert_eq!(f.snapshot("globex").await, globex_before);
     // Without the setting, the application role sees nothing at all.
     let mut bare = sqlx::PgConnection::connect(&app_url).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
