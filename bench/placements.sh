@@ -5,7 +5,10 @@
 #              two `tenantry serve` processes (databases tenantry_bench_schemas and
 #              tenantry_bench_rows) measured in alternation (A B, then B A, ...), GET by id and a
 #              50-row list, requests spread over all tenants; then the memory of the PostgreSQL
-#              backends serving each database and of each tenantry process.
+#              backends serving each database and of each tenantry process. Then the schema
+#              tenants again with sqlx's statement cache raised from 100 to SCHEMA_CACHE per
+#              connection, against the default (with 2,000 schemas every tenant has its own
+#              statement texts, which do not fit in 100).
 #   provision  one schema tenant: Registry::provision in process (examples/placements.rs, one
 #              tenant after the other), against a catalog record alone (a row tenant); then the
 #              wall time of `tenantry tenants create ID --placement schema` against `--placement
@@ -13,8 +16,9 @@
 #              check that the CLI and the helper make identical schemas (pg_dump, names replaced).
 #   databases  500 SQLite tenant databases, the demo's default pool cap (64 pools of 2
 #              connections): requests spread over all 500 (pools opened and evicted all the time)
-#              vs over 10 (always cached), alternating on one server; errors, and the server's
-#              open file descriptors before, during and after.
+#              vs over 10 (always cached), alternating on one server; then over 60 (many
+#              databases, all cached) vs 10; errors, and the server's open file descriptors
+#              before, during and after.
 #
 #   bench/placements.sh                        # all three (about 20 minutes after the build)
 #   PARTS=provision bench/placements.sh        # one part;  SKIP_BUILD=1 to reuse target/release
@@ -22,7 +26,9 @@
 #
 # Env: PARTS (schemas provision databases), TENANTS (2000), PER_TENANT (100 items each),
 #      SQLITE_TENANTS (500), HOT_TENANTS (10), ROUNDS (5), DURATION (10s), WARMUP (5s),
-#      THREADS (2), CONNS (32), PROVISION_N (100), CLI_N (30), BENCH_DIR
+#      THREADS (2), CONNS (32), PROVISION_N (100), CLI_N (30), SCHEMA_CACHE (8192: prepared
+#      statements per connection of a third server on the schema tenants; 0: no third),
+#      FIT_TENANTS (60: a spread that fits in the pool cap, against HOT_TENANTS; 0: none), BENCH_DIR
 #      (/tmp/tenantry-bench-placements), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
 #      SKIP_BUILD=1. Loopback only; every wrk run is bounded; every server started here is
 #      stopped on exit. Results: $BENCH_DIR/*.md and the raw wrk outputs in $BENCH_DIR/runs/.
@@ -42,6 +48,8 @@ THREADS="${THREADS:-2}"
 CONNS="${CONNS:-32}"
 PROVISION_N="${PROVISION_N:-100}"
 CLI_N="${CLI_N:-30}"
+SCHEMA_CACHE="${SCHEMA_CACHE:-8192}"
+FIT_TENANTS="${FIT_TENANTS:-60}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_BASE="${PG_ADMIN_URL%/*}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -178,26 +186,27 @@ pair_header() {  # pair_header A B
 # ---- memory ---------------------------------------------------------------------------------
 # kb PID FIELD: a /proc/PID/status field in kB.
 kb() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# backends DB: the pids of PostgreSQL's client backends connected to DB (not this psql).
+# backends APP: the pids of PostgreSQL's client backends of one server (its URL sets
+# application_name=APP).
 backends() {
-  pg "$PG_ADMIN_URL" -tAc "SELECT pid FROM pg_stat_activity WHERE datname = '$1' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+  pg "$PG_ADMIN_URL" -tAc "SELECT pid FROM pg_stat_activity WHERE application_name = '$1' AND backend_type = 'client backend'"
 }
-# mem_row WHEN DB SERVER_PID: one table row: backends, their private (RssAnon) and total (VmRSS)
+# mem_row WHEN APP SERVER_PID: one table row: backends, their private (RssAnon) and total (VmRSS)
 # resident memory, and the tenantry process's.
 mem_row() {
-  local when="$1" db="$2" pid="$3" p anon=() rss=()
-  for p in $(backends "$db"); do anon+=("$(kb "$p" RssAnon)"); rss+=("$(kb "$p" VmRSS)"); done
+  local when="$1" app="$2" pid="$3" p anon=() rss=()
+  for p in $(backends "$app"); do anon+=("$(kb "$p" RssAnon)"); rss+=("$(kb "$p" VmRSS)"); done
   local n=${#anon[@]}
   local sum max med rsum
   sum=$(printf '%s\n' "${anon[@]:-0}" | awk '{ s += $1 } END { print s + 0 }')
   max=$(printf '%s\n' "${anon[@]:-0}" | sort -g | tail -n 1)
   med=$(median "${anon[@]:-0}")
   rsum=$(printf '%s\n' "${rss[@]:-0}" | awk '{ s += $1 } END { print s + 0 }')
-  echo "| $when | $db | $n | $med | $max | $sum | $rsum | $(kb "$pid" VmRSS) | $(kb "$pid" VmHWM) |" >>"$MEM"
+  echo "| $when | $app | $n | $med | $max | $sum | $rsum | $(kb "$pid" VmRSS) | $(kb "$pid" VmHWM) |" >>"$MEM"
 }
 mem_header() {
   {
-    echo "| when | database | backends | backend RssAnon kB (median) | (max) | (sum) | backends VmRSS kB (sum) | tenantry VmRSS kB | tenantry VmHWM kB |"
+    echo "| when | server | backends | backend RssAnon kB (median) | (max) | (sum) | backends VmRSS kB (sum) | tenantry VmRSS kB | tenantry VmHWM kB |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
   } >>"$MEM"
 }
@@ -265,9 +274,10 @@ SQL
   [ "$(pg "$url_schemas" -tAc "SELECT count(*) FROM pg_namespace WHERE nspname ~ '^t_s[0-9]{4}_'")" = "$TENANTS" ] ||
     die "not $TENANTS tenant schemas in $schemas"
 
-  up "$PORT_A" "$WORK/serve-schemas.log" serve "$PORT_A" "$url_schemas"
+  # Each server names its connections (application_name), so that its backends can be found.
+  up "$PORT_A" "$WORK/serve-schemas.log" serve "$PORT_A" "$url_schemas?application_name=bench_schema"
   local pid_schemas="${PIDS[-1]}"
-  up "$PORT_B" "$WORK/serve-rows.log" serve "$PORT_B" "$url_rows"
+  up "$PORT_B" "$WORK/serve-rows.log" serve "$PORT_B" "$url_rows?application_name=bench_row"
   local pid_rows="${PIDS[-1]}"
   local last; last="$(printf '%04d' "$TENANTS")"
   check "$PORT_A" s0001 /api/v1/items/1 200 '"name":"Item 1"'
@@ -278,14 +288,37 @@ SQL
   check "$PORT_B" r0002 '/api/v1/items?limit=50' 200 "\"total\":$PER_TENANT"
 
   MEM="$WORK/schemas-memory.md"; : >"$MEM"; mem_header
-  mem_row "after start" $schemas "$pid_schemas"; mem_row "after start" $rows "$pid_rows"
+  mem_row "after start" bench_schema "$pid_schemas"; mem_row "after start" bench_row "$pid_rows"
   TABLE="$WORK/schemas.md"; : >"$TABLE"; ERRS=0
   echo "# $(date -u +%FT%TZ), $TENANTS tenants each side, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TABLE"
   pair_header schema row
   pair schema "$PORT_A" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" get
-  mem_row "after get" $schemas "$pid_schemas"; mem_row "after get" $rows "$pid_rows"
+  mem_row "after get" bench_schema "$pid_schemas"; mem_row "after get" bench_row "$pid_rows"
   pair schema "$PORT_A" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" list
-  mem_row "after list" $schemas "$pid_schemas"; mem_row "after list" $rows "$pid_rows"
+  mem_row "after list" bench_schema "$pid_schemas"; mem_row "after list" bench_row "$pid_rows"
+  stop_all
+  if [ "$SCHEMA_CACHE" -gt 0 ]; then
+    # The same schema tenants, each connection keeping SCHEMA_CACHE prepared statements
+    # instead of sqlx's 100 (a URL parameter of sqlx), against the default, alternating.
+    up "$PORT_A" "$WORK/serve-schemas-cache.log" serve "$PORT_A" \
+      "$url_schemas?application_name=bench_schema_cache&statement-cache-capacity=$SCHEMA_CACHE"
+    local pid_cache="${PIDS[-1]}"
+    up "$PORT_B" "$WORK/serve-schemas-2.log" serve "$PORT_B" "$url_schemas?application_name=bench_schema"
+    pid_schemas="${PIDS[-1]}"
+    check "$PORT_A" s0001 /api/v1/items/1 200 '"name":"Item 1"'
+    mem_row "after start" bench_schema_cache "$pid_cache"; mem_row "after start" bench_schema "$pid_schemas"
+    {
+      echo
+      echo "statement cache of $SCHEMA_CACHE per connection (schema-cache) vs sqlx's default of 100 (schema), same schema tenants:"
+      echo
+    } >>"$TABLE"
+    pair_header schema-cache schema
+    pair schema-cache "$PORT_A" "s $TENANTS own" schema "$PORT_B" "s $TENANTS own" get
+    mem_row "after get" bench_schema_cache "$pid_cache"; mem_row "after get" bench_schema "$pid_schemas"
+    pair schema-cache "$PORT_A" "s $TENANTS own" schema "$PORT_B" "s $TENANTS own" list
+    mem_row "after list" bench_schema_cache "$pid_cache"; mem_row "after list" bench_schema "$pid_schemas"
+    stop_all
+  fi
   local tables
   tables="$(pg "$url_schemas" -tAc "SELECT count(*) FROM pg_class WHERE relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname ~ '^t_s[0-9]{4}_')")"
   {
@@ -397,8 +430,14 @@ SQL
   pair "all-$n" "$PORT_A" "d $n own" "hot-$HOT_TENANTS" "$PORT_A" "d $HOT_TENANTS own" get
   echo "after-get $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
   pair "all-$n" "$PORT_A" "d $n own" "hot-$HOT_TENANTS" "$PORT_A" "d $HOT_TENANTS own" list
+  if [ "$FIT_TENANTS" -gt 0 ]; then
+    # Spread over as many tenants as the cache holds: many databases, no churn.
+    echo >>"$TABLE"
+    pair_header "fit-$FIT_TENANTS" "hot-$HOT_TENANTS"
+    pair "fit-$FIT_TENANTS" "$PORT_A" "d $FIT_TENANTS own" "hot-$HOT_TENANTS" "$PORT_A" "d $HOT_TENANTS own" get
+  fi
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""
-  echo "after-list $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
+  echo "after-runs $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
   sleep 5
   echo "after-5s $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
   {
