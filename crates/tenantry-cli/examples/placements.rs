@@ -22,7 +22,7 @@ use clap::{Parser, ValueEnum};
 use tenantry::{
     TenantId,
     catalog::{Catalog, CatalogStore as _, PlacementKind, TenantRecord, TenantStatus},
-    data::{DataStore, Registry, Servers},
+    data::{DataStore, Registry, Servers, TenantSetup},
 };
 
 /// The demo's `items` resource, the same definition `tenantry tenants create` provisions.
@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
         if !placement.is_row() {
             let t = Instant::now();
             registry
-                .provision(&placement, std::slice::from_ref(&items))
+                .provision(&placement, &TenantSetup::tables([items.clone()]))
                 .await
                 .with_context(|| format!("cannot provision {id} at {placement}"))?;
             provision = ms(t);
