@@ -500,6 +500,8 @@ enum RunLock {
     None,
 }
 
+// `registry` names the SQLite catalog's file; the other backends lock on a connection.
+#[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
 async fn lock(central: &DataStore, registry: &Registry) -> Result<RunLock, FleetError> {
     use crate::driver::AnyPool;
     let fail = |e: &dyn std::fmt::Display| FleetError::Lock(e.to_string());
