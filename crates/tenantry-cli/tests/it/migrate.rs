@@ -117,6 +117,28 @@ fn fleet(url: &str, kind: &str, dir: &TempDir) {
         "{report}"
     );
 
+    // A tenant provisioned with the migrations already has them: the next run finds it done.
+    let src = source.display().to_string();
+    assert_ok(&on(
+        url,
+        &[
+            "tenants",
+            "create",
+            "late",
+            "--placement",
+            kind,
+            "--migrations",
+            &src,
+        ],
+    ));
+    let (out, report) = migrate(url, &source, &["--all-tenants"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        outcomes(&report).iter().all(|(_, o)| o == "current"),
+        "{report}"
+    );
+    assert_eq!(outcomes(&report).len(), placed.len() + 2, "{report}");
+
     // A file changed after it ran is refused before anything runs, naming where it ran.
     std::fs::write(
         source.join("0001_notes.sql"),

@@ -291,6 +291,51 @@ impl Registry {
     }
 }
 
+/// A new placement's migrations, at provisioning: applied and recorded in both ledgers, as
+/// [`Registry::migrate_fleet`] would, so later fleet runs find them done.
+pub(super) async fn provision_migrations(
+    registry: &Registry,
+    placement: &Placement,
+    migrator: &Migrator,
+) -> Result<(), DataError> {
+    let central = registry.store();
+    ensure_ledger(&central).await?;
+    let default_server = registry.servers().default_server().to_string();
+    let k = key(placement, &default_server);
+    match migrate_one(registry, &central, &k, placement, &steps(migrator)).await {
+        Outcome::Failed { version, error } => Err(DataError::Placement(match version {
+            Some(v) => format!("migration {v} failed: {error}"),
+            None => format!("the migrations could not run: {error}"),
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// Forgets what the central ledger says ran at `placement` (it was dropped). A ledger that
+/// does not exist yet has nothing to forget.
+pub(super) async fn forget_placement(registry: &Registry, placement: &Placement) {
+    let central = registry.store();
+    let default_server = registry.servers().default_server().to_string();
+    let k = key(placement, &default_server);
+    let delete = Query::delete()
+        .from_table(sea_query::Alias::new(LEDGER))
+        .and_where(Expr::col(sea_query::Alias::new("placement")).eq(k.as_str()))
+        .to_owned();
+    let done = dispatch!(central.pool(), |pool| delete_on(pool, &delete).await);
+    if let Err(e) = done {
+        tracing::debug!(target: "tenantry::migrate", placement = %k, error = %e, "ledger not cleared");
+    }
+}
+
+async fn delete_on<D: Driver>(
+    pool: &sqlx::Pool<D>,
+    delete: &sea_query::DeleteStatement,
+) -> Result<(), DataError> {
+    let (sql, values) = D::build(delete);
+    query::<D, _>(sql, values).execute(D::on_pool(pool)).await?;
+    Ok(())
+}
+
 /// Brings one placement up to date: its own ledger says what is applied (recorded centrally
 /// too if a killed run did not), then each pending migration runs with its ledger row.
 async fn migrate_one(

@@ -349,7 +349,9 @@ impl Registry {
         let spec = &self.0.servers.specs[i];
         open::drop_container(&spec.url, container.as_container())
             .await
-            .map_err(container_error)
+            .map_err(container_error)?;
+        super::fleet::forget_placement(self, placement).await;
+        Ok(())
     }
 
     fn container(&self, placement: &Placement) -> Result<Option<(usize, Owned)>, DataError> {
@@ -421,10 +423,8 @@ impl Registry {
             if let Some(migrations) = setup.migrations.as_deref()
                 && !placement.is_row()
             {
-                let store = self.admin_store(placement).await?;
-                let ran = dispatch!(store.pool(), |pool| migrations.run(pool).await);
-                dispatch!(store.pool(), |pool| pool.close().await);
-                ran.map_err(|e| DataError::Placement(format!("a migration failed: {e}")))?;
+                // Through the fleet's ledgers, so `tenantry migrate` later knows what ran here.
+                super::fleet::provision_migrations(self, placement, migrations).await?;
             }
             Ok::<_, DataError>(())
         }

@@ -471,7 +471,7 @@ async fn provisioning_fails_cleanly_at_each_step() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-        assert_eq!(tables, ["_sqlx_migrations", "items", "notes"]);
+        assert_eq!(tables, ["_tenantry_migrations", "items", "notes"]);
     }
     table(&registry, "m-fail")
         .create(row(json!({"name": "served", "sku": "S"})))
