@@ -257,12 +257,7 @@ impl Registry {
                 ..Location::shared(self.shared(i)?)
             },
             Placement::Schema { schema, .. } => {
-                if spec.backend != Backend::Postgres {
-                    return Err(DataError::Placement(format!(
-                        "schema placement needs PostgreSQL; server {} is {}",
-                        spec.name, spec.backend
-                    )));
-                }
+                schemas_on(spec).map_err(DataError::Placement)?;
                 Location {
                     pool: Handle::Shared(self.shared(i)?),
                     schema: Some(object_ident(schema)?),
@@ -382,11 +377,8 @@ impl Registry {
             ))
         })?;
         let spec = &self.0.servers.specs[i];
-        if kind == PlacementKind::Schema && spec.backend != Backend::Postgres {
-            return Err(ConfigError::Servers(format!(
-                "schema placement needs PostgreSQL; server {} is {}",
-                spec.name, spec.backend
-            )));
+        if kind == PlacementKind::Schema {
+            schemas_on(spec).map_err(ConfigError::Servers)?;
         }
         let prefix = match spec.backend {
             Backend::Sqlite => None,
@@ -458,12 +450,7 @@ impl Registry {
             Placement::Row { .. } => self.shared(i)?.clone(),
             Placement::Schema { schema, .. } => {
                 object_ident(schema)?;
-                if spec.backend != Backend::Postgres {
-                    return Err(DataError::Placement(format!(
-                        "schema placement needs PostgreSQL; server {} is {}",
-                        spec.name, spec.backend
-                    )));
-                }
+                schemas_on(spec).map_err(DataError::Placement)?;
                 let mut url = spec.url.clone();
                 let joint = if url.url.contains('?') { '&' } else { '?' };
                 url.url = format!("{}{joint}options[search_path]={schema}", url.url);
@@ -628,6 +615,17 @@ pub enum ProvisionError {
         /// Whether the failure was written to the tenant's record.
         recorded: bool,
     },
+}
+
+/// Whether `spec`'s server can hold schema tenants (PostgreSQL only); else why not.
+fn schemas_on(spec: &super::server::ServerSpec) -> Result<(), String> {
+    match spec.backend {
+        Backend::Postgres => Ok(()),
+        other => Err(format!(
+            "schema placement needs PostgreSQL; server {} is {other}",
+            spec.name
+        )),
+    }
 }
 
 /// The database a PostgreSQL or MariaDB URL names (`…/NAME?…`), if any.
