@@ -50,10 +50,12 @@ pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     if args.catalog.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // One line per placement where something happened or would; the current ones are
+        // counted in the summary (a no-op run over 2,000 schemas is one line, not 2,001).
         for line in &report.placements {
             let what = match &line.outcome {
                 Outcome::Applied { versions } => format!("applied {}", list(versions)),
-                Outcome::Current => "already current".to_owned(),
+                Outcome::Current => continue,
                 Outcome::WouldApply { versions } => format!("would apply {}", list(versions)),
                 Outcome::Failed { version, error } => match version {
                     Some(v) => format!("FAILED at {v}: {error}"),
@@ -78,6 +80,11 @@ pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
                 "{} placements: {would} to migrate, {} already current (dry run: nothing applied)",
                 report.placements.len(),
                 report.current(),
+            );
+        } else if report.current() == report.placements.len() {
+            eprintln!(
+                "{} placements: all already current, nothing to apply",
+                report.placements.len()
             );
         } else {
             eprintln!(

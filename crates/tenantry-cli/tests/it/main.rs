@@ -10,6 +10,7 @@ mod import;
 mod items;
 mod limits;
 mod migrate;
+mod migrate_fleet;
 mod outage;
 mod own;
 mod placements;

@@ -350,14 +350,12 @@ async fn migrate_one(
         Err(e) => {
             return Outcome::Failed {
                 version: None,
-                error: e.to_string(),
+                error: why(&e),
             };
         }
     };
     let result = async {
-        let local = local_ledger(&store)
-            .await
-            .map_err(|e| (None, e.to_string()))?;
+        let local = local_ledger(&store).await.map_err(|e| (None, why(&e)))?;
         let mut applied = Vec::new();
         for (version, description, sql, checksum) in steps {
             match local.get(version) {
@@ -371,13 +369,13 @@ async fn migrate_one(
                 None => {
                     dispatch!(store.pool(), |pool| apply(pool, *version, sql, checksum)
                         .await)
-                    .map_err(|e| (Some(*version), e.to_string()))?;
+                    .map_err(|e| (Some(*version), why(&e)))?;
                     applied.push(*version);
                 }
             }
             record(central, key, *version, description, checksum)
                 .await
-                .map_err(|e| (Some(*version), format!("recording it: {e}")))?;
+                .map_err(|e| (Some(*version), format!("recording it: {}", why(&e))))?;
         }
         Ok(applied)
     }
@@ -390,6 +388,24 @@ async fn migrate_one(
         Ok(versions) => Outcome::Applied { versions },
         Err((version, error)) => Outcome::Failed { version, error },
     }
+}
+
+/// What the database said, for the report: its own message where it sent one, else the
+/// innermost cause (a connection refused, a pool timed out).
+fn why(e: &DataError) -> String {
+    if let DataError::Placement(why) = e {
+        return why.clone();
+    }
+    let mut last = e.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(sqlx::Error::Database(db)) = s.downcast_ref::<sqlx::Error>() {
+            return db.message().to_owned();
+        }
+        last = s.to_string();
+        source = s.source();
+    }
+    last
 }
 
 /// The placement's own ledger (made if missing): version → checksum.
