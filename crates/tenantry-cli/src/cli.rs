@@ -48,9 +48,12 @@ pub(crate) struct MigrateArgs {
     /// Only these tenants' placements (comma-separated ids).
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub(crate) tenants: Option<Vec<String>>,
-    /// Placements migrated at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub(crate) concurrency: usize,
+    /// Placements migrated at once [default: from the servers' connection limits: for each
+    /// server with work, the smaller of its pool's max_connections (10 unless the --servers
+    /// file says) and a quarter of the connections the server has free (PostgreSQL, MariaDB;
+    /// SQLite: the pool's size); the smallest over the servers, from 1 to 32].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) concurrency: Option<u16>,
     /// Say what would be applied where; apply nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -47,7 +47,7 @@ pub use collation::{
 };
 pub use column::{Column, ColumnDef, ColumnType, IdKind};
 pub use error::DataError;
-pub use fleet::{FleetError, FleetOptions, FleetReport, Outcome, PlacementReport};
+pub use fleet::{FleetError, FleetOptions, FleetProgress, FleetReport, Outcome, PlacementReport};
 pub use ident::{Ident, InvalidIdent};
 pub use pools::PoolStats;
 pub use query::{ListQuery, Order, Page, Search};
