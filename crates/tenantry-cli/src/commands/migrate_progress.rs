@@ -75,6 +75,9 @@ impl Drop for Bar {
     }
 }
 
+/// Placements to migrate from which the plain lines say how far the run is.
+const MIN_FOR_LINES: usize = 10;
+
 /// `migrating: 40% (88/220 placements), 1 failed`, at each tenth.
 #[derive(Default)]
 struct Lines {
@@ -86,7 +89,7 @@ struct Lines {
 impl FleetProgress for Lines {
     fn planned(&self, placements: usize, to_migrate: usize) {
         self.total.store(to_migrate, Ordering::Relaxed);
-        if to_migrate > 0 {
+        if to_migrate >= MIN_FOR_LINES {
             eprintln!("migrating {to_migrate} of {placements} placements");
         }
     }
@@ -99,8 +102,9 @@ impl FleetProgress for Lines {
         };
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.total.load(Ordering::Relaxed).max(1);
-        // A line when the done count enters a new tenth of the work.
-        if done * 10 / total > (done - 1) * 10 / total {
+        // A line when the done count enters a new tenth of the work (a run of fewer than ten
+        // placements is over before a line would help).
+        if total >= MIN_FOR_LINES && done * 10 / total > (done - 1) * 10 / total {
             eprintln!(
                 "migrating: {}% ({done}/{total} placements), {failed} failed",
                 done * 100 / total
