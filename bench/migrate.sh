@@ -5,9 +5,9 @@
 #   1. setup      SCHEMAS tenants in schemas of their own, each with the demo's `items` table:
 #                 one `tenantry tenants create` for the catalog and a model schema, then catalog
 #                 rows and schemas made in bulk by SQL (200 schemas per transaction).
-#   2. apply      migration 0002 (ADD COLUMN + CREATE INDEX on items) to every schema with
-#                 `tenantry migrate --all-tenants --concurrency 1`; then 0003 (the same shape,
-#                 another column) at the default concurrency (no --concurrency flag).
+#   2. apply      for each entry of CONCURRENCIES, a new migration (ADD COLUMN + CREATE INDEX
+#                 on items, versions 0002, 0003, ...) to every schema with `tenantry migrate
+#                 --all-tenants --concurrency C` (`default`: no flag, the derived default).
 #   3. no-op      the same directory again, nothing to apply, NOOP_RUNS times.
 #   4. baseline   the same shape of migration (columns 4 and 5) applied one schema after the
 #                 other, as django-tenants' `migrate_schemas` does, without any of Django's
@@ -18,7 +18,7 @@
 #   bench/migrate.sh                   # all of it (a few minutes after the build)
 #   SCHEMAS=200 bench/migrate.sh       # a quick try;  SKIP_BUILD=1 to reuse target/release
 #
-# Env: SCHEMAS (2000), NOOP_RUNS (5), BASELINE_PER_PROCESS (1: run baseline (b); 0: skip),
+# Env: SCHEMAS (2000), CONCURRENCIES ("1 default"; e.g. "1 2 4 default"), NOOP_RUNS (5), BASELINE_PER_PROCESS (1: run baseline (b); 0: skip),
 #      BENCH_DIR (/tmp/tenantry-bench-migrate), PG_ADMIN_URL
 #      (postgres://postgres@127.0.0.1:5432/postgres), DB (tenantry_bench_migrate), SKIP_BUILD=1.
 # Results: $BENCH_DIR/migrate.md (the table), $BENCH_DIR/*.log (each run's stderr and report).
@@ -28,6 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${BENCH_DIR:-/tmp/tenantry-bench-migrate}"
 SCHEMAS="${SCHEMAS:-2000}"
 NOOP_RUNS="${NOOP_RUNS:-5}"
+CONCURRENCIES="${CONCURRENCIES:-1 default}"
 BASELINE_PER_PROCESS="${BASELINE_PER_PROCESS:-1}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 DB="${DB:-tenantry_bench_migrate}"
@@ -82,7 +83,8 @@ END
 \$\$;
 SQL
 done
-pg "$URL" -c "VACUUM ANALYZE"
+# The shared tables (row@main) get the same migrations: an items table there too.
+pg "$URL" -c "CREATE TABLE public.items (LIKE \"$model\".items INCLUDING ALL)" -c "VACUUM ANALYZE"
 t1=$(now)
 [ "$(pg "$URL" -tAc "SELECT count(*) FROM pg_namespace WHERE nspname ~ '^t_b[0-9]{5}\$'")" = "$SCHEMAS" ] ||
   die "not $SCHEMAS schemas"
@@ -120,22 +122,25 @@ outcomes() {  # outcomes NAME: "applied N current M failed K"
 }
 
 # ---- 2. apply ---------------------------------------------------------------------------------
-say "apply at --concurrency 1"
-cat >"$SRC/0002_items_note.sql" <<'SQL'
-ALTER TABLE items ADD COLUMN note text;
-CREATE INDEX items_note ON items (note);
-SQL
-migrate apply-1 --concurrency 1
-row "tenantry migrate --concurrency 1" "0002: ADD COLUMN + CREATE INDEX" "$LAST" "$(outcomes apply-1)"
-
-say "apply at the default concurrency"
-cat >"$SRC/0003_items_label.sql" <<'SQL'
-ALTER TABLE items ADD COLUMN label text;
-CREATE INDEX items_label ON items (label);
-SQL
-migrate apply-default
-default_n="$(grep -o 'concurrency [0-9]*' "$WORK/apply-default.log" | head -n 1 | cut -d' ' -f2)"
-row "tenantry migrate (default concurrency${default_n:+: $default_n})" "0003: ADD COLUMN + CREATE INDEX" "$LAST" "$(outcomes apply-default)"
+# One run per entry of CONCURRENCIES, each with a migration of its own (version 2, 3, ...):
+# ADD COLUMN + CREATE INDEX on items in every schema.
+version=1
+for c in $CONCURRENCIES; do
+  version=$((version + 1))
+  v="$(printf '%04d' "$version")"
+  say "apply $v at concurrency $c"
+  printf 'ALTER TABLE items ADD COLUMN m%s text;\nCREATE INDEX items_m%s ON items (m%s);\n' "$v" "$v" "$v" >"$SRC/${v}_items_m$v.sql"
+  if [ "$c" = default ]; then
+    migrate "apply-$c"
+    used="$(grep -o '"concurrency": [0-9]*' "$WORK/apply-$c.json" | head -n 1 | grep -o '[0-9]*$')"
+    label="tenantry migrate (default concurrency: $used)"
+  else
+    migrate "apply-$c" --concurrency "$c"
+    label="tenantry migrate --concurrency $c"
+  fi
+  row "$label" "$v: ADD COLUMN + CREATE INDEX" "$LAST" "$(outcomes "apply-$c")"
+done
+APPLIED=$((version - 1))
 
 # ---- 3. no-op ---------------------------------------------------------------------------------
 say "no-op runs"
@@ -143,11 +148,11 @@ noop=()
 for r in $(seq "$NOOP_RUNS"); do
   migrate "noop-$r"
   noop+=("$LAST")
-  [ "$(outcomes "noop-$r")" = "applied 0, current $((SCHEMAS + 1)), failed 0" ] || die "noop-$r: $(outcomes "noop-$r")"
+  [ "$(outcomes "noop-$r")" = "applied 0, current $((SCHEMAS + 2)), failed 0" ] || die "noop-$r: $(outcomes "noop-$r")"
 done
 best="$(printf '%s\n' "${noop[@]}" | sort -g | head -n 1)"
 median="$(printf '%s\n' "${noop[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
-row "tenantry migrate, nothing to apply (median of $NOOP_RUNS)" "0001-0003 all current" "$median" "best $(secs "$best") s; $(outcomes noop-1)"
+row "tenantry migrate, nothing to apply (median of $NOOP_RUNS)" "0001-$(printf '%04d' "$version") all current" "$median" "best $(secs "$best") s; $(outcomes noop-1)"
 
 # ---- 4. baseline ------------------------------------------------------------------------------
 say "baseline: one psql session, schema after schema"
@@ -169,7 +174,7 @@ if [ "$BASELINE_PER_PROCESS" = 1 ]; then
 fi
 
 # Every schema has the columns of every run.
-[ "$(pg "$URL" -tAc "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name IN ('note', 'label') AND table_schema ~ '^t_b'")" = $((2 * SCHEMAS)) ] ||
+[ "$(pg "$URL" -tAc "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name ~ '^(m[0-9]{4}|c4|c5)\$' AND table_schema ~ '^t_b'")" = $(((APPLIED + 1 + BASELINE_PER_PROCESS) * SCHEMAS)) ] ||
   die "not every schema has the migrated columns"
 echo "# end $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"
 cat "$OUT"
