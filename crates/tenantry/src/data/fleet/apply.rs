@@ -166,6 +166,7 @@ impl Run {
 
     /// A schema (PostgreSQL only), through the run's pool of its server. `done` gets each
     /// version known applied, and whether it was applied now.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables, clippy::ptr_arg))]
     async fn on_schema(
         &self,
         pool: &AnyPool,

@@ -12,10 +12,11 @@
 //! The run's default is the smallest budget, at least [`FLOOR`] and at most [`CEILING`]. A
 //! server whose limits cannot be read counts with its pool's size.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::driver::AnyPool;
 use crate::{
     catalog::{Placement, ServerName},
     data::Registry,
-    driver::AnyPool,
 };
 
 /// The fewest placements migrated at once by default.
@@ -73,7 +74,9 @@ async fn free_connections(registry: &Registry, server: &ServerName) -> Option<us
             .await
         }
         #[allow(unreachable_patterns)]
-        _ => return None,
+        _ => Err(sqlx::Error::Configuration(
+            "no connection limits on this backend".into(),
+        )),
     };
     match free {
         Ok(free) => Some(usize::try_from(free).unwrap_or(0)),
