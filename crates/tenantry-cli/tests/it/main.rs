@@ -13,6 +13,7 @@ mod migrate;
 mod outage;
 mod own;
 mod placements;
+mod restore;
 mod secrets;
 mod serve;
 mod slow;

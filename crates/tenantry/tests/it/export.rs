@@ -139,3 +139,4 @@ async fn imports_a_clone_and_refuses_foreign_rows() {
 }
 
 mod fidelity;
+mod restore;

@@ -32,6 +32,8 @@ impl ImportRows for Sqlite {
         match t {
             _ if t.contains("bool") => Kind::Bool,
             _ if t.starts_with("json") => Kind::Json,
+            // tenantry's own name for a decimal kept as its text.
+            _ if t.starts_with("decimal_text") => Kind::Decimal,
             _ if t.contains("int") => Kind::Int,
             _ if t.contains("char") || t.contains("clob") || t.contains("text") => Kind::Text,
             _ if t.contains("blob") => Kind::Bytes,
