@@ -333,6 +333,13 @@ pub(crate) mod sealed {
         /// What a column takes, from its catalog type: each imported value is checked
         /// against it before anything is written.
         fn import_kind(c: &ColumnInfo) -> crate::export::import::check::Kind;
+        /// Inserts every row of `feed` (checked as it is read); how many went in. SQLite and
+        /// MariaDB: [`batched`](crate::export::import::batched) `INSERT`s; PostgreSQL: `COPY`.
+        fn insert_rows(
+            conn: &mut Self::Connection,
+            feed: &mut Feed<'_>,
+            reporter: &dyn crate::export::Reporter,
+        ) -> impl Future<Output = Result<u64, ExportError>> + Send;
         /// Inserts one batch of checked rows (cells in `feed.targets` order); how many went in.
         fn insert_batch(
             conn: &mut Self::Connection,

@@ -8,9 +8,9 @@ use crate::{
     driver::each_value as bind,
     driver::sealed::ImportRows,
     export::{
-        ExportError,
+        ExportError, Reporter,
         import::{
-            Feed,
+            Feed, batched,
             check::{Cell, Kind},
         },
         schema::ColumnInfo,
@@ -46,6 +46,14 @@ impl ImportRows for Sqlite {
             _ if t.contains("numeric") || t.contains("decimal") => Kind::Decimal,
             _ => Kind::Any,
         }
+    }
+
+    async fn insert_rows(
+        conn: &mut SqliteConnection,
+        feed: &mut Feed<'_>,
+        reporter: &dyn Reporter,
+    ) -> Result<u64, ExportError> {
+        batched::<Sqlite>(conn, feed, reporter).await
     }
 
     async fn insert_batch(

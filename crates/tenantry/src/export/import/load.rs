@@ -127,24 +127,31 @@ async fn transact<D: Driver>(
     for (job, info) in jobs.iter().zip(&tables) {
         let mut feed = Feed::open(job, info, opts, D::import_kind)?;
         reporter.start(info.name.as_str());
-        let mut inserted = 0;
-        loop {
-            let batch = feed.next_batch(D::import_batch(feed.width()))?;
-            if batch.is_empty() {
-                break;
-            }
-            if feed.targets.is_empty() {
-                return Err(ExportError::Input(format!(
-                    "{}: the rows have no column that can be inserted into `{}`",
-                    feed.reader.name, feed.info.name
-                )));
-            }
-            inserted += D::insert_batch(&mut tx, &feed, batch).await?;
-            reporter.rows(inserted);
-        }
+        let inserted = D::insert_rows(&mut tx, &mut feed, reporter).await?;
         D::after_import(&mut tx, &feed).await?;
         done.push(feed.finish(inserted, reporter)?);
     }
     tx.commit().await?;
     Ok(done)
+}
+
+/// Every row of `feed` into its table on `conn`, in multi-row `INSERT`s of
+/// [`import_batch`](crate::driver::sealed::ImportRows::import_batch) rows (SQLite, MariaDB;
+/// PostgreSQL where `COPY` cannot be used); how many went in.
+pub(crate) async fn batched<D: Driver>(
+    conn: &mut D::Connection,
+    feed: &mut Feed<'_>,
+    reporter: &dyn Reporter,
+) -> Result<u64, ExportError> {
+    let mut inserted = 0;
+    loop {
+        let batch = feed.next_batch(D::import_batch(feed.width()))?;
+        if batch.is_empty() {
+            break;
+        }
+        feed.has_columns()?;
+        inserted += D::insert_batch(conn, feed, batch).await?;
+        reporter.rows(inserted);
+    }
+    Ok(inserted)
 }

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub(crate) use feed::Feed;
+pub(crate) use load::batched;
 
 use super::{ExportError, MANIFEST_FILE, Manifest, Reporter, TableDefinition};
 use crate::{
