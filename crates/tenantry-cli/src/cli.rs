@@ -211,6 +211,13 @@ pub(crate) enum SqlCommand {
     /// clone into another database). New ids are not rewritten in other tables that refer to
     /// them. Other keys (text or UUID ids) are always kept.
     ///
+    /// Tables: with --create-tables, a directory's tables that do not exist are created from
+    /// its manifest (columns, types mapped between backends, NOT NULL, primary key, the
+    /// database-assigned id, simple defaults, an index on the tenant column): a restore into a
+    /// fresh database. A type the target cannot hold is refused naming the table and the
+    /// column. Other defaults, indexes, unique and foreign keys are not carried. Manifests written before
+    /// exports carried definitions import as before, without --create-tables.
+    ///
     /// Exit status: 0 done, 1 failed or refused (nothing imported), 2 usage.
     #[command(verbatim_doc_comment)]
     ImportTenant(ImportTenantArgs),
@@ -318,6 +325,10 @@ pub(crate) struct ImportTenantArgs {
     /// it is not there; without this flag an --as-tenant unknown to the catalog is refused.
     #[arg(long, requires = "as_tenant")]
     pub(crate) create_tenant: bool,
+    /// Create the tables of DIR that the database lacks, from the definitions in its
+    /// manifest.json (any backend to any other: SQLite, PostgreSQL, MariaDB); see Tables above.
+    #[arg(long)]
+    pub(crate) create_tables: bool,
     /// The column holding the tenant (a directory's manifest names its own).
     #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
     pub(crate) tenant_field: String,

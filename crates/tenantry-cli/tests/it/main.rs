@@ -14,6 +14,7 @@ mod migrate_fleet;
 mod outage;
 mod own;
 mod placements;
+mod restore;
 mod secrets;
 mod serve;
 mod slow;

@@ -46,6 +46,7 @@ pub use collation::{
     InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
 };
 pub use column::{Column, ColumnDef, ColumnType, IdKind};
+pub(crate) use ddl::index_name;
 pub use error::DataError;
 pub use fleet::{FleetError, FleetOptions, FleetProgress, FleetReport, Outcome, PlacementReport};
 pub use ident::{Ident, InvalidIdent};

@@ -132,7 +132,8 @@ pub(crate) mod sealed {
         catalog::{CatalogError, TenantRecord, sql::CatalogDdl},
         data::{ColumnType, DataError, Resource, RowSink, TenantColumn},
         export::{
-            ExportError,
+            ExportError, PortableType,
+            create::{IdentitySql, Spelling},
             encode::{Enc, Plan},
             import::Feed,
             schema::{ColumnInfo, TableInfo},
@@ -213,6 +214,15 @@ pub(crate) mod sealed {
         fn exact_collation(
             pool: &Pool<Self>,
         ) -> impl Future<Output = Result<Option<&'static str>, DataError>> + Send;
+
+        /// How a table created from an export's definition gets its database-assigned id.
+        const IDENTITY: IdentitySql;
+        /// Whether `CREATE TABLE` is part of a transaction (MariaDB / MySQL: no, it commits).
+        const TRANSACTIONAL_DDL: bool;
+        /// How this backend spells `ty` for a column created from an export's definition
+        /// (`key`: in the primary key or the tenant column, so indexable); why not, if it
+        /// cannot hold it.
+        fn spell(ty: PortableType, key: bool) -> Result<Spelling, &'static str>;
     }
 
     /// Database rows to the data layer's JSON (`decode.rs`).
@@ -253,9 +263,11 @@ pub(crate) mod sealed {
         /// The table as the database's catalog describes it; [`ExportError::UnknownTable`] if
         /// there is no such table or view.
         fn describe(
-            pool: &Pool<Self>,
+            conn: &mut Self::Connection,
             table: &Ident,
         ) -> impl Future<Output = Result<TableInfo, ExportError>> + Send;
+        /// A column's type in the vocabulary of export manifests, from its catalog type.
+        fn portable_type(column: &ColumnInfo) -> PortableType;
         /// Names of the base tables (of the current schema / database) with a column `field`.
         fn tables_with(
             pool: &Pool<Self>,
@@ -321,6 +333,13 @@ pub(crate) mod sealed {
         /// What a column takes, from its catalog type: each imported value is checked
         /// against it before anything is written.
         fn import_kind(c: &ColumnInfo) -> crate::export::import::check::Kind;
+        /// Inserts every row of `feed` (checked as it is read); how many went in. SQLite and
+        /// MariaDB: [`batched`](crate::export::import::batched) `INSERT`s; PostgreSQL: `COPY`.
+        fn insert_rows(
+            conn: &mut Self::Connection,
+            feed: &mut Feed<'_>,
+            reporter: &dyn crate::export::Reporter,
+        ) -> impl Future<Output = Result<u64, ExportError>> + Send;
         /// Inserts one batch of checked rows (cells in `feed.targets` order); how many went in.
         fn insert_batch(
             conn: &mut Self::Connection,
