@@ -92,6 +92,7 @@ pub struct GroupCommitStats {
     pub batches: u64,
     /// Writes those transactions committed.
     pub writes: u64,
-    /// Most writes one transaction committed.
+    /// Most writes one committed transaction held (those that failed on their own and were
+    /// rolled back to their savepoint included).
     pub largest_batch: u64,
 }

@@ -183,11 +183,12 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, counters: Arc<C
                 }
             },
         };
+        let taken = batch.len() as u64;
         let committed = commit(&mut conn, &mut batch).await;
-        if committed > 0 {
+        if let Some(committed) = committed {
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.writes.fetch_add(committed, Ordering::Relaxed);
-            counters.largest.fetch_max(committed, Ordering::Relaxed);
+            counters.largest.fetch_max(taken, Ordering::Relaxed);
         }
         // Keep the connection while writes are waiting; else give it back to the pool.
         if !jobs.is_empty() {
@@ -201,22 +202,21 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, counters: Arc<C
     }
 }
 
-/// Runs and commits `batch` (emptying it), answering each write; how many were committed.
-async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> u64 {
+/// Runs and commits `batch` (emptying it), answering each write; how many writes were
+/// committed, `None` if the transaction was not.
+async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> Option<u64> {
     if batch.len() == 1 {
-        let Some(Job { write, reply }) = batch.pop() else {
-            return 0;
-        };
+        let Job { write, reply } = batch.pop()?;
         let outcome = run(write, conn).await.map_err(DataError::from);
         let ok = outcome.is_ok();
         let _ = reply.send(outcome);
-        return u64::from(ok);
+        return ok.then_some(1);
     }
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             fail(batch.drain(..).map(|j| j.reply), &Arc::new(e));
-            return 0;
+            return None;
         }
     };
     // Each write's outcome; `None`: not run (its transaction was gone first).
@@ -263,7 +263,7 @@ async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> u64 {
         };
         let _ = reply.send(outcome);
     }
-    committed
+    failed.is_none().then_some(committed)
 }
 
 /// Runs one write on `conn` (prepared once per connection and reused).
