@@ -207,7 +207,7 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, counters: Arc<C
 async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> Option<u64> {
     if batch.len() == 1 {
         let Job { write, reply } = batch.pop()?;
-        let outcome = run(write, conn).await.map_err(DataError::from);
+        let outcome = run(write, conn, false).await.map_err(DataError::from);
         let ok = outcome.is_ok();
         let _ = reply.send(outcome);
         return ok.then_some(1);
@@ -229,14 +229,10 @@ async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> Option<u64
             ran.push((reply, None));
             continue;
         }
-        if let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
-            lost = Some(e);
-            ran.push((reply, None));
-            continue;
-        }
-        match run(write, &mut tx).await {
+        match run(write, &mut tx, true).await {
             Ok(written) => ran.push((reply, Some(Ok(written)))),
             Err(e) => {
+                // The write, or its savepoint (if the transaction is gone): back to before it.
                 if let Err(gone) = sqlx::query("ROLLBACK TO w").execute(&mut *tx).await {
                     lost = Some(gone);
                 }
@@ -266,17 +262,34 @@ async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) -> Option<u64
     failed.is_none().then_some(committed)
 }
 
-/// Runs one write on `conn` (prepared once per connection and reused).
-async fn run(write: Write, conn: &mut SqliteConnection) -> Result<Written<Sqlite>, sqlx::Error> {
+/// Runs one write on `conn` (prepared once per connection and reused), behind a new savepoint
+/// `w` if `savepoint`. A `RETURNING` write and its savepoint are one statement text, so one
+/// round trip to the connection's thread; a counting write runs its savepoint first (SQLite's
+/// count of changed rows after a `SAVEPOINT` is the previous statement's, which a combined
+/// text would add in).
+async fn run(
+    write: Write,
+    conn: &mut SqliteConnection,
+    savepoint: bool,
+) -> Result<Written<Sqlite>, sqlx::Error> {
     let returning = write.is_returning();
     let (sql, values) = write.into_parts();
-    let q = query::<Sqlite, _>(sql, values);
     if returning {
-        q.fetch_optional(conn).await.map(Written::Row)
-    } else {
-        let done = q.execute(conn).await?;
-        Ok(Written::Changed(done.rows_affected()))
+        let sql = if savepoint {
+            format!("SAVEPOINT w; {sql}")
+        } else {
+            sql
+        };
+        return query::<Sqlite, _>(sql, values)
+            .fetch_optional(conn)
+            .await
+            .map(Written::Row);
     }
+    if savepoint {
+        sqlx::query("SAVEPOINT w").execute(&mut *conn).await?;
+    }
+    let done = query::<Sqlite, _>(sql, values).execute(conn).await?;
+    Ok(Written::Changed(done.rows_affected()))
 }
 
 /// Answers every reply with the failure of the batch's transaction.

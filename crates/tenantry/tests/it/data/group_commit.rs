@@ -53,9 +53,15 @@ async fn every_acknowledged_write_is_stored_exactly_once() {
     }
     let acked: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
     assert_eq!(acked.len(), 16 * 40);
-    let stats = fx.db.group_commit_stats().expect("SQLite group-commits by default");
+    let stats = fx
+        .db
+        .group_commit_stats()
+        .expect("SQLite group-commits by default");
     assert_eq!(stats.writes, 640, "{stats:?}");
-    assert!(stats.largest_batch > 1, "no two writes shared a commit: {stats:?}");
+    assert!(
+        stats.largest_batch > 1,
+        "no two writes shared a commit: {stats:?}"
+    );
     assert!(stats.batches < 640, "{stats:?}");
 
     let (by_sku, n) = stored(&url).await;
@@ -120,11 +126,64 @@ async fn a_unique_violation_fails_only_its_own_write_of_the_batch() {
     }
 }
 
+/// Updates and deletes share batches with creates and each other, and each answers for its
+/// own row: a delete of a missing id is 404 even next to deletes that removed rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_and_deletes_in_a_batch_answer_for_their_own_rows() {
+    let url = crate::db::sqlite_url().await;
+    let fx = Fixture::new(DataStore::connect(&url).await.unwrap(), "items").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let table = fx.service("acme");
+        tasks.spawn(async move {
+            for i in 0..10 {
+                let sku = format!("w{w}-{i}");
+                let id = table
+                    .create(row(json!({"name": "n", "sku": sku})))
+                    .await
+                    .unwrap()["id"]
+                    .as_i64()
+                    .unwrap();
+                let updated = table
+                    .update(id, row(json!({"name": "renamed"})))
+                    .await
+                    .unwrap();
+                assert_eq!(updated["name"], "renamed");
+                let missing = 1_000_000 + w * 100 + i;
+                assert!(matches!(
+                    table.delete(missing).await,
+                    Err(DataError::NotFound)
+                ));
+                assert!(matches!(
+                    table.update(missing, row(json!({"name": "x"}))).await,
+                    Err(DataError::NotFound)
+                ));
+                if i % 2 == 0 {
+                    table.delete(id).await.unwrap();
+                }
+            }
+        });
+    }
+    tasks.join_all().await;
+    let stats = fx.db.group_commit_stats().unwrap();
+    assert!(stats.largest_batch > 1, "{stats:?}");
+    let (by_sku, n) = stored(&url).await;
+    assert_eq!(n, 16 * 5);
+    assert!(
+        by_sku
+            .keys()
+            .all(|sku| sku.ends_with(['1', '3', '5', '7', '9']))
+    );
+}
+
 /// The same store without group commit writes each row on its own, and says so.
 #[tokio::test]
 async fn group_commit_can_be_turned_off() {
     let url = crate::db::sqlite_url().await;
-    let db = DataStore::connect(&url).await.unwrap().without_group_commit();
+    let db = DataStore::connect(&url)
+        .await
+        .unwrap()
+        .without_group_commit();
     assert_eq!(db.group_commit_stats(), None);
     let fx = Fixture::new(db, "items").await;
     fx.item("acme", "a", "a").await;
@@ -274,9 +333,14 @@ mod killed {
                     if res.status() != StatusCode::CREATED {
                         continue;
                     }
-                    let Ok(body) = res.json::<Value>().await else { break };
+                    let Ok(body) = res.json::<Value>().await else {
+                        break;
+                    };
                     assert_eq!(body["sku"], sku.as_str());
-                    acked.lock().unwrap().push((sku, body["id"].as_i64().unwrap()));
+                    acked
+                        .lock()
+                        .unwrap()
+                        .push((sku, body["id"].as_i64().unwrap()));
                 }
             });
         }
@@ -284,7 +348,10 @@ mod killed {
         let deadline = Instant::now() + Duration::from_secs(60);
         let largest = loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            assert!(Instant::now() < deadline, "400 POSTs not acknowledged in 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "400 POSTs not acknowledged in 60 s"
+            );
             if acked.lock().unwrap().len() < 400 {
                 continue;
             }
