@@ -12,10 +12,12 @@
 #
 #   bench/crud.sh                 # everything (about 6 minutes after the build)
 #   BACKENDS=sqlite bench/crud.sh # only SQLite;  SYSTEMS="tenantry-header plain" to pick systems
+#   BACKENDS=sqlite ROUTES=post SYSTEMS="tenantry-header tenantry-token tenantry-header-nogc
+#     tenantry-token-nogc plain svc-infra" bench/crud.sh   # writes, with and without group commit
 #
 # Env: DURATION (10s), WARMUP (2s), THREADS (2), CONNS (32), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres), PEER_DIR, VENV, PEER_WORKERS (2),
-#      SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
+#      BENCH_PORT (18481), SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
 #      others may use), QUIET_BUDGET (240: seconds the script may wait for a quiet machine before
 #      runs), RETRIES (2: reruns of a measurement during which others used more than QUIET_MAX %;
 #      the disturbed outputs are kept as *.disturbedN.txt).
@@ -38,12 +40,12 @@ PEER_WORKERS="${PEER_WORKERS:-2}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TENANTRY="$TARGET/release/tenantry"
 PLAIN="$TARGET/release/examples/plain_items"
-PORT=18481
+PORT="${BENCH_PORT:-18481}"
 HOST=127.0.0.1
 PER_TENANT=10000
 TENANTS=(acme globex bench03 bench04 bench05 bench06 bench07 bench08 bench09 bench10)
 TENANT_LIST="$(IFS=,; echo "${TENANTS[*]}")"
-ROUTES=(get list post)
+read -r -a ROUTES <<<"${ROUTES:-get list post}"
 LUA="$ROOT/bench/crud.lua"
 RESULTS="$WORK/results"
 
@@ -299,6 +301,9 @@ run_system() {
   case "$sys" in
     tenantry-header) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header "${NO_LIMITS[@]}") ;;
     tenantry-token) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" "${NO_LIMITS[@]}"); auth=token ;;
+    # Before group commit (issue 16, item 2): each SQLite write in its own transaction.
+    tenantry-header-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header --no-group-commit "${NO_LIMITS[@]}") ;;
+    tenantry-token-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --no-group-commit "${NO_LIMITS[@]}"); auth=token ;;
     plain) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url") ;;
     plain-list-all) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url" --list-all); routes=(list) ;;
     svc-infra)
@@ -421,7 +426,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "|---|---|---|---:|---:|---|"
   for backend in $BACKENDS; do
     for route in "${ROUTES[@]}"; do
-      for mode in tenantry-header tenantry-token; do
+      for mode in tenantry-header tenantry-token tenantry-header-nogc tenantry-token-nogc; do
         have "$backend" "$mode" "$route" || continue
         a="$(field "$backend" "$mode" "$route" 1)"
         ab="-"; ac="-"; pc="-"

@@ -105,6 +105,11 @@ pub(crate) struct ServeArgs {
     /// Serve no /metrics and record none.
     #[arg(long)]
     pub(crate) no_metrics: bool,
+    /// SQLite: run each write in its own transaction. By default the writes waiting at one
+    /// moment for a database file are committed together in one transaction (a savepoint
+    /// each, so a failing write fails alone), each answered only after that commit.
+    #[arg(long)]
+    pub(crate) no_group_commit: bool,
 }
 
 /// `serve --log-format`.

@@ -41,7 +41,7 @@ mod table;
 mod typed;
 mod value;
 
-pub use crate::driver::{Backend, Driver};
+pub use crate::driver::{Backend, Driver, GroupCommitStats};
 pub use collation::{
     InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
 };
