@@ -181,6 +181,8 @@ sqlite_template() {
 PRAGMA journal_mode = WAL;
 INSERT INTO tenantry_tenants (id, name, status, plan, placement, settings, created_at, updated_at)
 VALUES $(tenant_rows "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')");
+-- The demo places globex in a database of its own; here every tenant reads the shared rows.
+UPDATE tenantry_tenants SET placement = 'row' WHERE id = 'globex';
 DELETE FROM items;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TOTAL),
   t(k, id) AS (VALUES $(tenant_values))
@@ -223,6 +225,8 @@ pg_create() {
   pg "$PG_URL" -c "INSERT INTO tenantry_tenants
     (id, name, status, plan, placement, settings, created_at, updated_at)
     VALUES $(tenant_rows 'now()')"
+  # The demo places globex in a schema of its own; here every tenant reads the shared rows.
+  pg "$PG_URL" -c "UPDATE tenantry_tenants SET placement = 'row' WHERE id = 'globex'"
 }
 
 # Fresh items on PostgreSQL (before every system).
@@ -341,7 +345,7 @@ run_system() {
           hdr=(-H "X-Tenant-Id: $t")
         fi
         curl -fsS "${hdr[@]}" "http://$HOST:$PORT$prefix?limit=1000&offset=8990&count=none" |
-          sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p'
+          grep -o '"next_cursor":"[^"]*"' | cut -d'"' -f4
       done >"$WORK/cursors.txt"
       hdr=("${first_hdr[@]}")
       [ "$(grep -c . "$WORK/cursors.txt")" = "${#TENANTS[@]}" ] || die "no cursor for every tenant"
