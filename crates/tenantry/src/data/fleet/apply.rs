@@ -136,6 +136,8 @@ impl Run {
             idle_timeout: Duration::from_secs(60),
             acquire_timeout: ACQUIRE,
             create: false,
+            // Migrations run their own transactions; nothing to batch.
+            group_commit: false,
         };
         let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
         pools.insert(name.clone(), pool.clone());
@@ -158,6 +160,8 @@ impl Run {
             idle_timeout: Duration::from_secs(60),
             acquire_timeout: ACQUIRE,
             create: false,
+            // Migrations run their own transactions; nothing to batch.
+            group_commit: false,
         };
         let pool =
             AnyPool::open(&spec.url, Some(database.as_str()), &settings).map_err(connect_error)?;
