@@ -197,9 +197,7 @@ fn keyset<D: Driver>(
     for key in &keys {
         let col = resource
             .column(key.column())
-            .filter(|c| {
-                c.name == *resource.id() || resource.sortable().iter().any(|s| *s == c.name)
-            })
+            .filter(|c| c.name == *resource.id() || resource.sortable().contains(&c.name))
             .ok_or_else(|| {
                 DataError::query(
                     "order_by",

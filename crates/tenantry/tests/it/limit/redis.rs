@@ -203,7 +203,7 @@ mod only {
         let rate = Rate::per_minute(nz(1)).allow_burst(nz(10));
         let tasks: Vec<_> = (0..400)
             .map(|i| {
-                let (redis, rate) = (redis.clone(), rate.clone());
+                let redis = redis.clone();
                 tokio::spawn(async move {
                     let key = format!("k{}", i % 7);
                     (key.clone(), redis.decide(&key, &rate).await.unwrap())
@@ -226,7 +226,7 @@ mod only {
         clock.advance(Duration::from_secs(60));
         let tasks: Vec<_> = (0..14)
             .map(|i| {
-                let (redis, rate) = (redis.clone(), rate.clone());
+                let redis = redis.clone();
                 tokio::spawn(
                     async move { redis.decide(&format!("k{}", i % 7), &rate).await.unwrap() },
                 )
