@@ -12,10 +12,14 @@
 #
 #   bench/crud.sh                 # everything (about 6 minutes after the build)
 #   BACKENDS=sqlite bench/crud.sh # only SQLite;  SYSTEMS="tenantry-header plain" to pick systems
+#   BACKENDS=sqlite ROUTES=post SYSTEMS="tenantry-header tenantry-token tenantry-header-nogc
+#     tenantry-token-nogc plain svc-infra" bench/crud.sh   # writes, with and without group commit
+#   ROUTES="list list-none page1 page1000-offset page1000-cursor" bench/crud.sh  # issue 16, item 3
+#                                 # (bench/lists.sh); the list-none and page* routes run on tenantry only
 #
 # Env: DURATION (10s), WARMUP (2s), THREADS (2), CONNS (32), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres), PEER_DIR, VENV, PEER_WORKERS (2),
-#      SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
+#      BENCH_PORT (18481), SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
 #      others may use), QUIET_BUDGET (240: seconds the script may wait for a quiet machine before
 #      runs), RETRIES (2: reruns of a measurement during which others used more than QUIET_MAX %;
 #      the disturbed outputs are kept as *.disturbedN.txt).
@@ -38,12 +42,12 @@ PEER_WORKERS="${PEER_WORKERS:-2}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TENANTRY="$TARGET/release/tenantry"
 PLAIN="$TARGET/release/examples/plain_items"
-PORT=18481
+PORT="${BENCH_PORT:-18481}"
 HOST=127.0.0.1
 PER_TENANT=10000
 TENANTS=(acme globex bench03 bench04 bench05 bench06 bench07 bench08 bench09 bench10)
 TENANT_LIST="$(IFS=,; echo "${TENANTS[*]}")"
-ROUTES=(get list post)
+read -r -a ROUTES <<<"${ROUTES:-get list post}"
 LUA="$ROOT/bench/crud.lua"
 RESULTS="$WORK/results"
 
@@ -179,6 +183,8 @@ sqlite_template() {
 PRAGMA journal_mode = WAL;
 INSERT INTO tenantry_tenants (id, name, status, plan, placement, settings, created_at, updated_at)
 VALUES $(tenant_rows "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')");
+-- The demo places globex in a database of its own; here every tenant reads the shared rows.
+UPDATE tenantry_tenants SET placement = 'row' WHERE id = 'globex';
 DELETE FROM items;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TOTAL),
   t(k, id) AS (VALUES $(tenant_values))
@@ -221,6 +227,8 @@ pg_create() {
   pg "$PG_URL" -c "INSERT INTO tenantry_tenants
     (id, name, status, plan, placement, settings, created_at, updated_at)
     VALUES $(tenant_rows 'now()')"
+  # The demo places globex in a schema of its own; here every tenant reads the shared rows.
+  pg "$PG_URL" -c "UPDATE tenantry_tenants SET placement = 'row' WHERE id = 'globex'"
 }
 
 # Fresh items on PostgreSQL (before every system).
@@ -262,7 +270,7 @@ measure() {
     echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# wrk -t$THREADS -c$CONNS -d$DURATION --latency -s bench/crud.lua http://$HOST:$PORT -- $route $prefix $auth $TENANT_LIST $PER_TENANT $nonce $body"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "http://$HOST:$PORT" -- \
-      "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt"
+      "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt" "$WORK/cursors.txt"
     times >"$WORK/times.txt"  # not in a pipe: a forked `times` would report nothing
     echo "# wrk cpu (user system): $(tail -n 1 "$WORK/times.txt")"
   ) >"$out" 2>&1
@@ -299,6 +307,9 @@ run_system() {
   case "$sys" in
     tenantry-header) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header "${NO_LIMITS[@]}") ;;
     tenantry-token) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" "${NO_LIMITS[@]}"); auth=token ;;
+    # Before group commit (issue 16, item 2): each SQLite write in its own transaction.
+    tenantry-header-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header --no-group-commit "${NO_LIMITS[@]}") ;;
+    tenantry-token-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --no-group-commit "${NO_LIMITS[@]}"); auth=token ;;
     plain) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url") ;;
     plain-list-all) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url" --list-all); routes=(list) ;;
     svc-infra)
@@ -323,15 +334,35 @@ run_system() {
     check GET "$prefix/$((PER_TENANT + 1))" 404 'not_found' "${hdr[@]}" ;;
   esac
 
-  local route nonce out attempt
+  local route nonce out attempt t
   for route in "${routes[@]}"; do
+    case "$route" in list-none|page*)
+      [[ "$sys" == tenantry-* ]] || continue ;;
+    esac
+    if [ "$route" = page1000-cursor ]; then
+      # Each tenant's cursor after its 9,990th row: the next_cursor of a page ending there.
+      local k=0 first_hdr=("${hdr[@]}")
+      for t in "${TENANTS[@]}"; do
+        k=$((k + 1))
+        if [ "$auth" = token ]; then
+          hdr=(-H "Authorization: Bearer $(sed -n "${k}p" "$WORK/tokens.txt")")
+        else
+          hdr=(-H "X-Tenant-Id: $t")
+        fi
+        curl -fsS "${hdr[@]}" "http://$HOST:$PORT$prefix?limit=1000&offset=8990&count=none" |
+          grep -o '"next_cursor":"[^"]*"' | cut -d'"' -f4
+      done >"$WORK/cursors.txt"
+      hdr=("${first_hdr[@]}")
+      [ "$(grep -c . "$WORK/cursors.txt")" = "${#TENANTS[@]}" ] || die "no cursor for every tenant"
+      check GET "$prefix?limit=10&count=none&after=$(head -n 1 "$WORK/cursors.txt")" 200 '"id":9991,' "${hdr[@]}"
+    fi
     if [ "$route" = post ]; then
       check POST "$prefix" 201 '"id":' "${hdr[@]}" -H 'Content-Type: application/json' \
         -d "$( [ "$body" = name ] && echo '{"name":"check"}' || echo '{"name":"check","sku":"check-1"}')"
     fi
     nonce="w$RANDOM$RANDOM"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$LUA" "http://$HOST:$PORT" -- \
-      "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt" >/dev/null
+      "$route" "$prefix" "$auth" "$TENANT_LIST" "$PER_TENANT" "$nonce" "$body" "$WORK/tokens.txt" "$WORK/cursors.txt" >/dev/null
     out="$RESULTS/$backend.$sys.$route.txt"
     for attempt in $(seq 0 "$RETRIES"); do
       [ "$attempt" -gt 0 ] && mv "$out" "${out%.txt}.disturbed$attempt.txt"
@@ -421,7 +452,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "|---|---|---|---:|---:|---|"
   for backend in $BACKENDS; do
     for route in "${ROUTES[@]}"; do
-      for mode in tenantry-header tenantry-token; do
+      for mode in tenantry-header tenantry-token tenantry-header-nogc tenantry-token-nogc; do
         have "$backend" "$mode" "$route" || continue
         a="$(field "$backend" "$mode" "$route" 1)"
         ab="-"; ac="-"; pc="-"
@@ -436,6 +467,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
           fi
         fi
         echo "| $backend | $route | ${mode#tenantry-} | $ab | $ac | $pc |"
+      done
+    done
+  done
+  # Issue 16, item 3: across routes.
+  first=1
+  for backend in $BACKENDS; do
+    for mode in tenantry-header tenantry-token; do
+      for pair in "list-none plain list" "list svc-infra list" "page1000-cursor $mode page1" "page1000-offset $mode page1" "page1000-cursor $mode page1000-offset"; do
+        read -r ra sb rb <<<"$pair"
+        have "$backend" "$mode" "$ra" && have "$backend" "$sb" "$rb" || continue
+        if [ "$first" = 1 ]; then
+          echo; echo "| backend | tenantry mode | req/s of | over req/s of | ratio |"; echo "|---|---|---|---|---:|"; first=0
+        fi
+        echo "| $backend | ${mode#tenantry-} | $ra | $sb $rb | $(ratio "$(field "$backend" "$mode" "$ra" 1)" "$(field "$backend" "$sb" "$rb" 1)") |"
       done
     done
   done

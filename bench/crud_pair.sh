@@ -19,7 +19,8 @@
 #
 # Env: ROUNDS (5), DURATION (8s), WARMUP (2s), THREADS (2), CONNS (32), BACKENDS (sqlite postgres),
 #      ROUTES (get list post), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
-#      PG_ADMIN_URL.
+#      PG_ADMIN_URL, BENCH_PORT (18482; plain on the next port), TENANTRY_ARGS (more `tenantry serve` flags: `--no-group-commit` writes each
+#      SQLite row in its own transaction, as before issue 16's item 2).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,8 +40,8 @@ TENANTRY="$TARGET/release/tenantry"
 PLAIN="$TARGET/release/examples/plain_items"
 LUA="$ROOT/bench/crud.lua"
 HOST=127.0.0.1
-PORT_A=18482
-PORT_B=18483
+PORT_A="${BENCH_PORT:-18482}"
+PORT_B=$((PORT_A + 1))
 TENANTS="acme,globex,bench03,bench04,bench05,bench06,bench07,bench08,bench09,bench10"
 PER_TENANT=10000
 
@@ -82,7 +83,7 @@ rps() {
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-echo "# $(date -u +%FT%TZ) MODE=$MODE, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ) MODE=$MODE TENANTRY_ARGS=${TENANTRY_ARGS:-}, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| backend | route | rounds | tenantry req/s (median) | plain req/s (median) | (a)/(b): ratio of medians | median of per-round ratios | per-round ratios |"
 echo "|---|---|---:|---:|---:|---:|---:|---|"
 for backend in $BACKENDS; do
@@ -95,7 +96,7 @@ for backend in $BACKENDS; do
     *) die "unknown backend $backend" ;;
   esac
   up "$PORT_A" "$WORK/pair-tenantry.log" "$TENANTRY" serve --bind "$HOST:$PORT_A" --database-url "$url" \
-    "${TENANTRY_AUTH[@]}" --no-rate-limit
+    "${TENANTRY_AUTH[@]}" --no-rate-limit ${TENANTRY_ARGS:-}
   up "$PORT_B" "$WORK/pair-plain.log" "$PLAIN" --bind "$HOST:$PORT_B" --database-url "$url"
   for route in "${ROUTE_LIST[@]}"; do
     rps "$PORT_A" "$route" "$WARMUP" "$MODE" >/dev/null

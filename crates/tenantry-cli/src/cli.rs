@@ -48,9 +48,12 @@ pub(crate) struct MigrateArgs {
     /// Only these tenants' placements (comma-separated ids).
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub(crate) tenants: Option<Vec<String>>,
-    /// Placements migrated at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub(crate) concurrency: usize,
+    /// Placements migrated at once [default: from the servers' connection limits: for each
+    /// server with work, the smaller of its pool's max_connections (10 unless the --servers
+    /// file says) and a quarter of the connections the server has free (PostgreSQL, MariaDB;
+    /// SQLite: the pool's size); the smallest over the servers, from 1 to 32].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) concurrency: Option<u16>,
     /// Say what would be applied where; apply nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -102,6 +105,11 @@ pub(crate) struct ServeArgs {
     /// Serve no /metrics and record none.
     #[arg(long)]
     pub(crate) no_metrics: bool,
+    /// SQLite: run each write in its own transaction. By default the writes waiting at one
+    /// moment for a database file are committed together in one transaction (a savepoint
+    /// each, so a failing write fails alone), each answered only after that commit.
+    #[arg(long)]
+    pub(crate) no_group_commit: bool,
 }
 
 /// `serve --log-format`.
@@ -207,6 +215,13 @@ pub(crate) enum SqlCommand {
     /// PRIMARY KEY) are left out so the clone gets new ones; --keep-ids keeps them (for a
     /// clone into another database). New ids are not rewritten in other tables that refer to
     /// them. Other keys (text or UUID ids) are always kept.
+    ///
+    /// Tables: with --create-tables, a directory's tables that do not exist are created from
+    /// its manifest (columns, types mapped between backends, NOT NULL, primary key, the
+    /// database-assigned id, simple defaults, an index on the tenant column): a restore into a
+    /// fresh database. A type the target cannot hold is refused naming the table and the
+    /// column. Other defaults, indexes, unique and foreign keys are not carried. Manifests written before
+    /// exports carried definitions import as before, without --create-tables.
     ///
     /// Exit status: 0 done, 1 failed or refused (nothing imported), 2 usage.
     #[command(verbatim_doc_comment)]
@@ -315,6 +330,10 @@ pub(crate) struct ImportTenantArgs {
     /// it is not there; without this flag an --as-tenant unknown to the catalog is refused.
     #[arg(long, requires = "as_tenant")]
     pub(crate) create_tenant: bool,
+    /// Create the tables of DIR that the database lacks, from the definitions in its
+    /// manifest.json (any backend to any other: SQLite, PostgreSQL, MariaDB); see Tables above.
+    #[arg(long)]
+    pub(crate) create_tables: bool,
     /// The column holding the tenant (a directory's manifest names its own).
     #[arg(long, value_name = "COLUMN", default_value = "tenant_id")]
     pub(crate) tenant_field: String,

@@ -16,6 +16,7 @@
 //! | `not_found` | 404 | no such row for this tenant, or no route at this path |
 //! | `method_not_allowed` | 405 | the path exists but not with this method (`Allow` lists those that do) |
 //! | `invalid_json` | 400 | the body is not valid JSON, or could not be read |
+//! | `cursor_invalid` | 400 | the `after` cursor is malformed or altered, or was issued for another tenant, resource or order (start again from the first page) |
 //! | `payload_too_large` | 413 | the body is larger than the service accepts |
 //! | `request_timeout` | 408 | the request, its body included, took longer than the service allows |
 //! | `unsupported_media_type` | 415 | the body is not sent as `application/json` |
@@ -137,6 +138,8 @@ problem_codes! {
         "the path exists but not with this method (`Allow` lists those that do)";
     InvalidJson = "invalid_json", BAD_REQUEST,
         "the body is not valid JSON, or could not be read";
+    CursorInvalid = "cursor_invalid", BAD_REQUEST,
+        "the `after` cursor is malformed or altered, or was issued for another tenant, resource or order (start again from the first page)";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
         "the body is larger than the service accepts";
     RequestTimeout = "request_timeout", REQUEST_TIMEOUT,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use tenantry::{
     TenantId,
     catalog::Catalog,
-    data::{FleetOptions, Outcome, Registry},
+    data::{FleetOptions, Outcome, PlacementReport, Registry},
 };
 
 use super::USAGE;
@@ -44,48 +44,39 @@ pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::with_store(servers, Catalog::new(db.catalog()), &db);
     let mut options = FleetOptions::default();
     options.tenants = tenants;
-    options.concurrency = args.concurrency.max(1);
+    options.concurrency = args.concurrency.map(usize::from);
     options.dry_run = args.dry_run;
-    let report = registry.migrate_fleet(&migrator, &options).await?;
+    options.progress = super::migrate_progress::for_run(args.catalog.json);
+    let report = registry.migrate_fleet(&migrator, &options).await;
+    // The bar, if any, is cleared before the report is printed.
+    drop(options);
+    let report = report?;
     if args.catalog.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for line in &report.placements {
-            let what = match &line.outcome {
-                Outcome::Applied { versions } => format!("applied {}", list(versions)),
-                Outcome::Current => "already current".to_owned(),
-                Outcome::WouldApply { versions } => format!("would apply {}", list(versions)),
-                Outcome::Failed { version, error } => match version {
-                    Some(v) => format!("FAILED at {v}: {error}"),
-                    None => format!("FAILED: {error}"),
-                },
-                _ => "?".to_owned(),
-            };
-            let tenants = if line.tenants.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", line.tenants.join(", "))
-            };
-            eprintln!("{}{tenants}: {what}", line.placement);
+            eprintln!("{}", describe(line));
         }
         let would = report
             .placements
             .iter()
             .filter(|p| matches!(p.outcome, Outcome::WouldApply { .. }))
             .count();
+        let total = report.placements.len();
         if args.dry_run {
             eprintln!(
-                "{} placements: {would} to migrate, {} already current (dry run: nothing applied)",
-                report.placements.len(),
+                "{total} placements: {would} to migrate, {} already current (dry run: nothing applied)",
                 report.current(),
             );
+        } else if report.current() == total {
+            eprintln!("{total} placements: all already current, nothing to apply");
         } else {
             eprintln!(
-                "{} placements: {} applied, {} already current, {} failed",
-                report.placements.len(),
+                "{total} placements: {} applied, {} already current, {} failed (concurrency {})",
                 report.applied(),
                 report.current(),
-                report.failed()
+                report.failed(),
+                report.concurrency,
             );
         }
     }
@@ -94,6 +85,26 @@ pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `PLACEMENT (TENANTS): OUTCOME`, one report line.
+pub(super) fn describe(line: &PlacementReport) -> String {
+    let what = match &line.outcome {
+        Outcome::Applied { versions } => format!("applied {}", list(versions)),
+        Outcome::Current => "already current".to_owned(),
+        Outcome::WouldApply { versions } => format!("would apply {}", list(versions)),
+        Outcome::Failed { version, error } => match version {
+            Some(v) => format!("FAILED at {v}: {error}"),
+            None => format!("FAILED: {error}"),
+        },
+        _ => "?".to_owned(),
+    };
+    let tenants = if line.tenants.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", line.tenants.join(", "))
+    };
+    format!("{}{tenants}: {what}", line.placement)
 }
 
 fn list(versions: &[i64]) -> String {

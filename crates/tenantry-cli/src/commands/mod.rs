@@ -1,6 +1,7 @@
 //! One module per verb.
 
 mod migrate;
+mod migrate_progress;
 mod serve;
 mod sql;
 mod tenants;

@@ -39,7 +39,12 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.resolve(false);
-    let db = database::open_as(&url, Create::Yes, database::Use::Serving).await?;
+    let mut db = database::open_as(&url, Create::Yes, database::Use::Serving).await?;
+    let mut servers = database::servers(&args.db, &url)?;
+    if args.no_group_commit {
+        db = db.without_group_commit();
+        servers = servers.without_group_commit();
+    }
     let store = db.catalog();
     store
         .migrate()
@@ -48,7 +53,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::new(store);
     // Every tenant is served where the catalog places it: shared rows, its own schema or its
     // own database on this server (`tenantry tenants create ID --placement schema|database`).
-    let registry = Registry::with_store(database::servers(&args.db, &url)?, catalog.clone(), &db);
+    let registry = Registry::with_store(servers, catalog.clone(), &db);
     seed(&catalog, &registry, &url).await?;
     let catalog_for_banner = catalog.clone();
     let items = crate::demo::prepare(&registry).await?;
@@ -117,6 +122,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         url = %database::redact(&url),
         tenants = tenants.len(),
         metrics = metrics.is_some(),
+        group_commit = db.group_commit_stats().is_some(),
         "listening"
     );
     banner(&format!("http://{addr}"), secret, &args, &url, &tenants)?;

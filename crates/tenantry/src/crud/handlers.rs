@@ -15,10 +15,14 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{CrudState, params::list_query};
+use super::{
+    CrudState,
+    count::{Count, PREFERENCE_APPLIED},
+    params::{ListParams, list_params},
+};
 use crate::{
     TenantId,
-    data::{DataError, JsonRow, Record, TenantTable},
+    data::{DataError, JsonRow, Order, Record, TenantTable},
     problem::{Problem, ProblemCode},
 };
 
@@ -108,10 +112,27 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response {
     res
 }
 
-/// `{"total":..,"items":[..],"limit":..,"offset":..}`, the rows' text copied in once.
-fn page(total: u64, items: &[JsonRow], limit: u32, offset: u64) -> Vec<u8> {
-    let head = format!("{{\"total\":{total},\"items\":[");
-    let tail = format!("],\"limit\":{limit},\"offset\":{offset}}}");
+/// `{"total":..,"items":[..],"limit":..,"offset":..,"next_cursor":..}`, the rows' text copied
+/// in once; `total` only when counted, `next_cursor` only when more rows follow.
+fn page(
+    total: Option<u64>,
+    items: &[JsonRow],
+    limit: u32,
+    offset: u64,
+    next: Option<&str>,
+) -> Vec<u8> {
+    let head = match total {
+        Some(total) => format!("{{\"total\":{total},\"items\":["),
+        None => "{\"items\":[".to_owned(),
+    };
+    let mut tail = format!("],\"limit\":{limit},\"offset\":{offset}");
+    if let Some(next) = next {
+        // base64url: nothing in it needs escaping.
+        tail.push_str(",\"next_cursor\":\"");
+        tail.push_str(next);
+        tail.push('"');
+    }
+    tail.push('}');
     let rows: usize = items.iter().map(|r| r.as_bytes().len() + 1).sum();
     let mut out = Vec::with_capacity(head.len() + rows + tail.len());
     out.extend_from_slice(head.as_bytes());
@@ -125,21 +146,78 @@ fn page(total: u64, items: &[JsonRow], limit: u32, offset: u64) -> Vec<u8> {
     out
 }
 
+/// The sort key values of `row` (one per key: the order's columns, then the id).
+fn position(row: &JsonRow, keys: &[Order]) -> Result<Vec<Value>, DataError> {
+    let mut row: Record = serde_json::from_slice(row.as_bytes())
+        .map_err(|e| DataError::Decode(format!("a row read back as JSON: {e}")))?;
+    Ok(keys
+        .iter()
+        .map(|k| row.remove(k.column()).unwrap_or(Value::Null))
+        .collect())
+}
+
 pub(crate) async fn list(
     State(state): State<Arc<CrudState>>,
     tenant: TenantId,
     uri: Uri,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
-        let query = list_query(&state.resource, raw.as_deref())?;
+        let ListParams {
+            mut query,
+            count,
+            cursor,
+        } = list_params(&state.resource, raw.as_deref())?;
+        let asked = count.or_else(|| Count::preferred(&headers));
+        let keys = query.sort_keys(state.resource.id().as_str());
+        let scope = state
+            .cursor
+            .scope(state.resource.table().as_str(), &tenant, &keys);
+        if let Some(cursor) = cursor {
+            query.after = Some(state.cursor.decode(&scope, &cursor)?);
+        }
         let svc = service(&state, tenant);
-        let items = svc.find_json(&query).await?;
-        let total = svc.count_where(&query).await?;
-        Ok(page(total, &items, query.page.limit(), query.page.offset()))
+        let (items, more) = svc.find_page_json(&query).await?;
+        let next = match items.last() {
+            Some(last) if more => Some(state.cursor.encode(&scope, &position(last, &keys)?)),
+            _ => None,
+        };
+        let (total, applied) = match asked.unwrap_or(Count::Exact) {
+            Count::Exact => (Some(svc.count_where(&query).await?), Count::Exact),
+            Count::None => (None, Count::None),
+            mode @ (Count::Planned | Count::Estimated) => match svc.estimate_where(&query).await? {
+                // Few rows expected: counting them is cheap, and exact.
+                Some(n) if mode == Count::Estimated && n < state.exact_below => {
+                    (Some(svc.count_where(&query).await?), mode)
+                }
+                Some(n) => (Some(n), mode),
+                // No estimate on this backend: the exact count, and `Preference-Applied` says so.
+                None => (Some(svc.count_where(&query).await?), Count::Exact),
+            },
+        };
+        let body = page(
+            total,
+            &items,
+            query.page.limit(),
+            query.page.offset(),
+            next.as_deref(),
+        );
+        Ok::<_, DataError>((body, asked.map(|_| applied)))
     };
     match run.await {
-        Ok(body) => json(StatusCode::OK, body),
+        Ok((body, applied)) => {
+            let mut res = json(StatusCode::OK, body);
+            let h = res.headers_mut();
+            h.insert(header::VARY, HeaderValue::from_static("prefer"));
+            if let Some(applied) = applied {
+                h.insert(
+                    PREFERENCE_APPLIED.clone(),
+                    HeaderValue::from_static(applied.applied()),
+                );
+            }
+            res
+        }
         Err(e) => refuse(e, &uri),
     }
 }

@@ -18,7 +18,7 @@ use self::parts::{
     BODY, column_schema, limit_headers, list_parameters, pascal, problem_schema, refusals,
     tenant_header,
 };
-use super::Crud;
+use super::{Crud, count::Count};
 use crate::{data::ColumnType, problem::ProblemCode};
 
 /// The OpenAPI 3.1 document describing `cruds`; see [`OpenApi`] to add other operations.
@@ -49,7 +49,7 @@ pub fn openapi(title: &str, version: &str, cruds: &[&Crud]) -> Value {
 ///     .into_json();
 /// let list = &doc["paths"]["/api/items"]["get"];
 /// assert_eq!(list["responses"]["400"]["content"]["application/problem+json"]["schema"]["allOf"][1]
-///     ["properties"]["code"]["enum"], json!(["tenant_invalid", "tenant_unresolvable"]));
+///     ["properties"]["code"]["enum"], json!(["tenant_invalid", "tenant_unresolvable", "cursor_invalid"]));
 /// assert_eq!(doc["paths"]["/api/items/{id}"]["parameters"][0]["schema"]["type"], "integer");
 /// assert!(doc["paths"]["/api/whoami"]["get"]["responses"]["429"].is_object());
 /// assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
@@ -110,12 +110,16 @@ impl OpenApi {
             format!("The tenant's {table}, a page at a time."),
             [list_parameters(crud), vec![tenant_header()]].concat(),
             None,
-            &[ProblemCode::ValidationFailed],
-            [(
-                "200",
-                json!({"description": "a page of the tenant's rows", "headers": limit_headers(false),
-                    "content": {"application/json": {"schema": reference(&format!("{name}Page"))}}}),
-            )],
+            &[ProblemCode::ValidationFailed, ProblemCode::CursorInvalid],
+            [("200", {
+                let mut headers = limit_headers(false);
+                headers["Preference-Applied"] = json!({"required": false, "description":
+                    "the count mode applied, when one was asked for (by `count` or `Prefer`): `count=exact` \
+                    where `planned` or `estimated` was asked of a backend without an estimate",
+                    "schema": {"type": "string", "enum": Count::NAMES.map(|n| format!("count={n}"))}});
+                json!({"description": "a page of the tenant's rows", "headers": headers,
+                    "content": {"application/json": {"schema": reference(&format!("{name}Page"))}}})
+            })],
         );
         let mut created = with_row("created; `Location` is the row's URL");
         created["headers"] = limit_headers(false);

@@ -1,13 +1,27 @@
-//! The list's query string: `limit`, `offset`, `order_by`, `q`, `fields`, and equality filters
-//! on declared fields. Anything else is refused, naming the parameter. What is accepted is
-//! exactly what the OpenAPI document ([`super::openapi`]) describes.
+//! The list's query string: `limit`, `offset`, `order_by`, `q`, `fields`, `after`, `count`, and
+//! equality filters on declared fields. Anything else is refused, naming the parameter. What is
+//! accepted is exactly what the OpenAPI document ([`super::openapi`]) describes.
 
 use serde_json::Value as Json;
 
+use super::count::Count;
 use crate::data::{ColumnType, DataError, ListQuery, Order, Page, Resource};
 
-/// Parses a raw query string into a [`ListQuery`] for `resource`.
-pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQuery, DataError> {
+/// A list request's query string, parsed.
+#[derive(Debug)]
+pub(crate) struct ListParams {
+    /// What to list (`after` not yet decoded: see `cursor`).
+    pub(crate) query: ListQuery,
+    /// `count=`, if given.
+    pub(crate) count: Option<Count>,
+    /// `after=`, if given and not empty.
+    pub(crate) cursor: Option<String>,
+}
+
+/// Parses a raw query string into [`ListParams`] for `resource`.
+pub(crate) fn list_params(resource: &Resource, raw: Option<&str>) -> Result<ListParams, DataError> {
+    let mut count = None;
+    let mut cursor = None;
     let mut limit: Option<u32> = None;
     let mut offset: u64 = 0;
     let mut query = ListQuery::new();
@@ -38,6 +52,14 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
             "order_by" if value.trim().is_empty() => {}
             "order_by" => query.order = Order::parse_list(&value)?,
             "q" => q = Some(value.into_owned()),
+            // An empty cursor is the first page, so that a loop can start with `after=`.
+            "after" if value.is_empty() => {}
+            "after" => cursor = Some(value.into_owned()),
+            "count" => {
+                count = Some(Count::parse(&value).ok_or_else(|| {
+                    DataError::query("count", "must be one of exact, planned, estimated, none")
+                })?);
+            }
             "fields" => {
                 let names: Vec<String> = value.split(',').map(|f| f.trim().to_owned()).collect();
                 // Checked here too, not only by the search: `fields` without `q` is accepted,
@@ -71,7 +93,11 @@ pub(crate) fn list_query(resource: &Resource, raw: Option<&str>) -> Result<ListQ
     if let Some(q) = q {
         query.search = Some(crate::data::Search { q, fields });
     }
-    Ok(query)
+    Ok(ListParams {
+        query,
+        count,
+        cursor,
+    })
 }
 
 /// A query-string value as the JSON value of a column's type.

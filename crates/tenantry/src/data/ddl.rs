@@ -7,7 +7,7 @@ use super::{ColumnType, DataError, IdKind, Ident, Resource, column::Role};
 use crate::driver::{Driver, SqlText};
 
 /// An index name from the table and columns, within the 63-byte limit.
-fn index_name(table: &Ident, cols: &[&Ident], suffix: &str) -> Result<Ident, DataError> {
+pub(crate) fn index_name(table: &Ident, cols: &[&Ident], suffix: &str) -> Result<Ident, DataError> {
     let mut name = table.as_str().to_owned();
     for c in cols {
         name.push('_');

@@ -37,6 +37,11 @@ pub enum DataError {
         /// What is wrong with it.
         detail: String,
     },
+    /// A list's `after` cursor is not one this resource issued for this tenant and order
+    /// (malformed, altered, signed with another key, or issued for another tenant or order):
+    /// answered 400 `cursor_invalid`, saying which.
+    #[error("invalid `after` cursor: {0}")]
+    InvalidCursor(&'static str),
     /// A unique key already holds these values (for this tenant).
     #[error("a row with the same unique values already exists")]
     Conflict(#[source] sqlx::Error),
@@ -96,6 +101,7 @@ impl DataError {
     pub fn code(&self) -> ProblemCode {
         match self {
             Self::NotFound => ProblemCode::NotFound,
+            Self::InvalidCursor(_) => ProblemCode::CursorInvalid,
             Self::TenantMismatch { .. } => ProblemCode::TenantMismatch,
             Self::ImmutableField(_)
             | Self::UnknownField(_)

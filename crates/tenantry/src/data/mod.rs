@@ -41,13 +41,14 @@ mod table;
 mod typed;
 mod value;
 
-pub use crate::driver::{Backend, Driver};
+pub use crate::driver::{Backend, Driver, GroupCommitStats};
 pub use collation::{
     InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
 };
 pub use column::{Column, ColumnDef, ColumnType, IdKind};
+pub(crate) use ddl::index_name;
 pub use error::DataError;
-pub use fleet::{FleetError, FleetOptions, FleetReport, Outcome, PlacementReport};
+pub use fleet::{FleetError, FleetOptions, FleetProgress, FleetReport, Outcome, PlacementReport};
 pub use ident::{Ident, InvalidIdent};
 pub use pools::PoolStats;
 pub use query::{ListQuery, Order, Page, Search};

@@ -1,4 +1,5 @@
-//! What a list asks for: a page, an order, equality filters, a search.
+//! What a list asks for: a page, an order, equality filters, a search, and where a keyset
+//! page starts.
 
 use serde_json::Value as Json;
 
@@ -156,6 +157,11 @@ pub struct ListQuery {
     pub filters: Vec<(String, Json)>,
     /// A search.
     pub search: Option<Search>,
+    /// Keyset pagination: only rows strictly after this position in the order, one value per
+    /// [sort key](Self::sort_keys) (the values of the last row of the previous page). It
+    /// narrows the filters, never widens them, and the page's offset still applies after it;
+    /// counts ignore it.
+    pub after: Option<Vec<Json>>,
 }
 
 impl ListQuery {
@@ -180,6 +186,31 @@ impl ListQuery {
     pub fn filter(mut self, field: impl Into<String>, value: impl Into<Json>) -> Self {
         self.filters.push((field.into(), value.into()));
         self
+    }
+
+    /// Starts the page after the row whose sort keys hold `values` (see [`after`](Self#structfield.after)).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tenantry::data::{ListQuery, Order};
+    ///
+    /// // The page after the row {"name": "anvil", "id": 7} in `name` order:
+    /// let q = ListQuery::new().order(vec![Order::asc("name")]).after(vec![json!("anvil"), json!(7)]);
+    /// assert_eq!(q.sort_keys("id"), vec![Order::asc("name"), Order::asc("id")]);
+    /// ```
+    pub fn after(mut self, values: Vec<Json>) -> Self {
+        self.after = Some(values);
+        self
+    }
+
+    /// The keys rows are sorted by: the order, then the id column `id` ascending unless the
+    /// order names it (it breaks ties, so every row has one position).
+    pub fn sort_keys(&self, id: &str) -> Vec<Order> {
+        let mut keys = self.order.clone();
+        if !keys.iter().any(|o| o.column() == id) {
+            keys.push(Order::asc(id));
+        }
+        keys
     }
 
     /// Sets the search.

@@ -143,6 +143,10 @@ impl Registry {
             // As `DataStore::connect`: in-memory SQLite kept alive, files created if missing.
             None => AnyPool::connect_with(&spec.url.url, spec.shared.acquire_timeout)
                 .await
+                .map(|p| match spec.shared.group_commit {
+                    true => p,
+                    false => p.without_group_commit(),
+                })
                 .map_err(connect_error)?,
             Some(_) => {
                 let mut settings = spec.shared;

@@ -49,6 +49,11 @@ pub struct ServerConfig {
     /// `false`. Schema placement needs nothing else: its SQL is schema-qualified.
     #[serde(default)]
     pub transaction_pooler: bool,
+    /// SQLite: concurrent writes to one database file are group-committed, several in one
+    /// transaction, each acknowledged only after its commit (see
+    /// [`DataStore::without_group_commit`](super::DataStore::without_group_commit)). Default
+    /// `true`; `false` runs each write in its own transaction. Other backends ignore it.
+    pub group_commit: Option<bool>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -62,6 +67,7 @@ impl fmt::Debug for ServerConfig {
             .field("tenant_pool_connections", &self.tenant_pool_connections)
             .field("tenant_pool_idle_seconds", &self.tenant_pool_idle_seconds)
             .field("transaction_pooler", &self.transaction_pooler)
+            .field("group_commit", &self.group_commit)
             .finish()
     }
 }
@@ -92,6 +98,13 @@ impl ServerConfig {
     /// [`transaction_pooler`](Self::transaction_pooler)).
     pub fn behind_transaction_pooler(mut self) -> Self {
         self.transaction_pooler = true;
+        self
+    }
+
+    /// SQLite: each write in its own transaction, no group commit (see
+    /// [`group_commit`](Self::group_commit)).
+    pub fn without_group_commit(mut self) -> Self {
+        self.group_commit = Some(false);
         self
     }
 
@@ -239,6 +252,16 @@ impl Servers {
     pub(crate) fn spec(&self, name: &ServerName) -> Option<&ServerSpec> {
         self.specs.iter().find(|s| s.name == *name)
     }
+
+    /// Every server without group commit: on SQLite each write in its own transaction (see
+    /// [`ServerConfig::group_commit`]).
+    pub fn without_group_commit(mut self) -> Self {
+        for spec in &mut self.specs {
+            spec.shared.group_commit = false;
+            spec.tenant_pool.group_commit = false;
+        }
+        self
+    }
 }
 
 fn spec(
@@ -277,6 +300,7 @@ fn spec(
         Some(n) => Ok(n),
         None => Ok(default),
     };
+    let group_commit = config.group_commit.unwrap_or(true);
     let tenant_pools = match config.max_tenant_pools {
         Some(0) => return Err(bad("`max_tenant_pools` must be at least 1".into())),
         Some(n) => n,
@@ -296,6 +320,7 @@ fn spec(
             idle_timeout: Duration::from_secs(600),
             acquire_timeout,
             create: false,
+            group_commit,
         },
         tenant_pools,
         tenant_pool: PoolSettings {
@@ -307,6 +332,7 @@ fn spec(
             idle_timeout: idle,
             acquire_timeout,
             create: false,
+            group_commit,
         },
     })
 }

@@ -163,6 +163,48 @@ impl DataStore {
         Ok(self)
     }
 
+    /// SQLite: each write in its own transaction on the pool, instead of group-committed.
+    ///
+    /// By default the creates, updates and deletes of [`TenantTable`](super::TenantTable) (and
+    /// so of the CRUD router) on a SQLite database go through one writer per database file,
+    /// which takes every write waiting at that moment (up to 64) and commits them in one
+    /// transaction, each behind its own savepoint: a write that fails (a unique violation: 409)
+    /// fails alone, and each is answered only after the commit holding it returned. An
+    /// acknowledged write is therefore committed, as durable as the database's `synchronous`
+    /// setting makes a commit (tenantry keeps SQLite's default, `FULL`: in WAL mode, the log is
+    /// on disk before the commit returns). With concurrent writers that is one disk flush for
+    /// many writes instead of one each (docs/PERFORMANCE.md, "Writes: group commit on
+    /// SQLite"). Reads keep using the pool; raw transactions ([`begin_for`](Self::begin_for))
+    /// do not go through the writer.
+    ///
+    /// Only this store's own pool changes: for the tenants a [`Registry`] places, set
+    /// [`ServerConfig::group_commit`](super::ServerConfig::group_commit) (or
+    /// [`Servers::without_group_commit`](super::Servers::without_group_commit)), and build the
+    /// registry with [`Registry::with_store`] over this store. Other backends have no group
+    /// commit; there it changes nothing.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tenantry::data::DataStore;
+    ///
+    /// let store = DataStore::connect("sqlite::memory:").await.unwrap();
+    /// assert!(store.group_commit_stats().is_some());
+    /// let store = store.without_group_commit();
+    /// assert!(store.group_commit_stats().is_none());
+    /// # });
+    /// ```
+    pub fn without_group_commit(mut self) -> Self {
+        self.pool = self.pool.without_group_commit();
+        self
+    }
+
+    /// What the group-commit writer of this store's own pool did so far; `None` if its writes
+    /// are not group-committed (another backend, or
+    /// [`without_group_commit`](Self::without_group_commit)).
+    pub fn group_commit_stats(&self) -> Option<crate::driver::GroupCommitStats> {
+        self.pool.group_commit_stats()
+    }
+
     /// Whether scoped operations set `app.tenant_id` (PostgreSQL row-level security).
     pub fn uses_row_level_security(&self) -> bool {
         self.rls

@@ -26,6 +26,14 @@ pub struct ColumnInfo {
     /// MariaDB `column_type` (`tinyint(1)`, `bigint(20) unsigned`); the type name elsewhere.
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     pub(crate) column_type: String,
+    /// The type as the catalog spells it in full, modifiers included: PostgreSQL
+    /// `format_type` (`character varying(10)`, `numeric(12,2)`), MariaDB `column_type`,
+    /// SQLite's declared type.
+    pub(crate) declared: String,
+    /// Whether the column takes SQL `NULL`.
+    pub(crate) nullable: bool,
+    /// Its default expression, as the catalog prints it.
+    pub(crate) default: Option<String>,
     pub(crate) generated: Generated,
     /// MariaDB's `JSON` (a `longtext` with a `json_valid` check).
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]

@@ -43,6 +43,7 @@ mod sql;
 mod tenant_id;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod typed;
+mod write;
 
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -50,12 +51,16 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+pub(crate) use sqlite::SqliteDb;
 
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) use args::query_as;
 pub(crate) use args::{Args, query, query_scalar};
 pub(crate) use describe::{ColumnInfo, Generated, TableInfo, checked};
 pub(crate) use sql::SqlText;
+pub use write::GroupCommitStats;
+pub(crate) use write::{Write, Written};
 
 /// A SQL backend tenantry drives: [`sqlx::Sqlite`], [`sqlx::Postgres`] or [`sqlx::MySql`]
 /// (features `sqlite`, `postgres`, `mysql`). Sealed: its methods are tenantry's own.
@@ -132,7 +137,8 @@ pub(crate) mod sealed {
         catalog::{CatalogError, TenantRecord, sql::CatalogDdl},
         data::{ColumnType, DataError, Resource, RowSink, TenantColumn},
         export::{
-            ExportError,
+            ExportError, PortableType,
+            create::{IdentitySql, Spelling},
             encode::{Enc, Plan},
             import::Feed,
             schema::{ColumnInfo, TableInfo},
@@ -177,6 +183,17 @@ pub(crate) mod sealed {
         /// A checked identifier quoted for this backend.
         fn quote(ident: &Ident) -> String;
 
+        /// Hands `write` to `pool`'s group-commit writer, if it has one (SQLite unless turned
+        /// off: `sqlite/group_commit.rs`), for a future answering once its transaction
+        /// committed; else gives it back, to be run on the pool (every other backend).
+        fn group_write(
+            pool: &AnyPool,
+            write: Write,
+        ) -> Result<impl Future<Output = Result<Written<Self>, DataError>> + Send, Write> {
+            let _ = pool;
+            Err::<std::future::Ready<_>, _>(write)
+        }
+
         /// `INSERT`/`UPDATE ... RETURNING` exists (MariaDB / MySQL: no, the row is read back).
         const RETURNING: bool;
         /// The id the database assigned to the row an `INSERT` made (read-back backends only).
@@ -213,6 +230,15 @@ pub(crate) mod sealed {
         fn exact_collation(
             pool: &Pool<Self>,
         ) -> impl Future<Output = Result<Option<&'static str>, DataError>> + Send;
+
+        /// How a table created from an export's definition gets its database-assigned id.
+        const IDENTITY: IdentitySql;
+        /// Whether `CREATE TABLE` is part of a transaction (MariaDB / MySQL: no, it commits).
+        const TRANSACTIONAL_DDL: bool;
+        /// How this backend spells `ty` for a column created from an export's definition
+        /// (`key`: in the primary key or the tenant column, so indexable); why not, if it
+        /// cannot hold it.
+        fn spell(ty: PortableType, key: bool) -> Result<Spelling, &'static str>;
     }
 
     /// Database rows to the data layer's JSON (`decode.rs`).
@@ -253,9 +279,11 @@ pub(crate) mod sealed {
         /// The table as the database's catalog describes it; [`ExportError::UnknownTable`] if
         /// there is no such table or view.
         fn describe(
-            pool: &Pool<Self>,
+            conn: &mut Self::Connection,
             table: &Ident,
         ) -> impl Future<Output = Result<TableInfo, ExportError>> + Send;
+        /// A column's type in the vocabulary of export manifests, from its catalog type.
+        fn portable_type(column: &ColumnInfo) -> PortableType;
         /// Names of the base tables (of the current schema / database) with a column `field`.
         fn tables_with(
             pool: &Pool<Self>,
@@ -321,6 +349,13 @@ pub(crate) mod sealed {
         /// What a column takes, from its catalog type: each imported value is checked
         /// against it before anything is written.
         fn import_kind(c: &ColumnInfo) -> crate::export::import::check::Kind;
+        /// Inserts every row of `feed` (checked as it is read); how many went in. SQLite and
+        /// MariaDB: [`batched`](crate::export::import::batched) `INSERT`s; PostgreSQL: `COPY`.
+        fn insert_rows(
+            conn: &mut Self::Connection,
+            feed: &mut Feed<'_>,
+            reporter: &dyn crate::export::Reporter,
+        ) -> impl Future<Output = Result<u64, ExportError>> + Send;
         /// Inserts one batch of checked rows (cells in `feed.targets` order); how many went in.
         fn insert_batch(
             conn: &mut Self::Connection,
@@ -343,7 +378,7 @@ pub(crate) mod sealed {
 #[non_exhaustive]
 pub(crate) enum AnyPool {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(SqliteDb),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
@@ -357,7 +392,7 @@ macro_rules! dispatch {
     ($any:expr, |$pool:ident| $body:expr) => {
         match $any {
             #[cfg(feature = "sqlite")]
-            $crate::driver::AnyPool::Sqlite($pool) => $body,
+            $crate::driver::AnyPool::Sqlite($crate::driver::SqliteDb { pool: $pool, .. }) => $body,
             #[cfg(feature = "postgres")]
             $crate::driver::AnyPool::Postgres($pool) => $body,
             #[cfg(feature = "mysql")]
@@ -373,12 +408,14 @@ pub(crate) use dispatch;
 macro_rules! pool_glue {
     ($variant:ident, $builder:expr) => {
         fn wrap(pool: sqlx::Pool<Self>) -> $crate::driver::AnyPool {
-            $crate::driver::AnyPool::$variant(pool)
+            $crate::driver::AnyPool::$variant(pool.into())
         }
 
         fn unwrap(any: &$crate::driver::AnyPool) -> Option<&sqlx::Pool<Self>> {
             match any {
-                $crate::driver::AnyPool::$variant(pool) => Some(pool),
+                $crate::driver::AnyPool::$variant(held) => {
+                    Some($crate::driver::Held::<Self>::pool(held))
+                }
                 #[allow(unreachable_patterns)]
                 _ => None,
             }
@@ -409,6 +446,18 @@ macro_rules! pool_glue {
 }
 use pool_glue;
 
+/// What an [`AnyPool`] variant holds: the pool itself (PostgreSQL, MariaDB / MySQL), or the
+/// pool with what goes with it (SQLite: [`SqliteDb`], its group-commit writer).
+pub(crate) trait Held<D: sqlx::Database>: From<Pool<D>> {
+    fn pool(&self) -> &Pool<D>;
+}
+
+impl<D: sqlx::Database> Held<D> for Pool<D> {
+    fn pool(&self) -> &Pool<D> {
+        self
+    }
+}
+
 /// Why a pool could not be made.
 #[derive(Debug)]
 pub(crate) enum ConnectError {
@@ -433,9 +482,11 @@ impl AnyPool {
         let scheme = Scheme::of(url);
         Ok(match scheme.0.as_deref() {
             #[cfg(feature = "sqlite")]
-            Some("sqlite") => {
-                Self::Sqlite(<sqlx::Sqlite as sealed::Sealed>::connect(url, acquire).await?)
-            }
+            Some("sqlite") => Self::Sqlite(
+                <sqlx::Sqlite as sealed::Sealed>::connect(url, acquire)
+                    .await?
+                    .into(),
+            ),
             #[cfg(feature = "postgres")]
             Some("postgres" | "postgresql") => {
                 Self::Postgres(<sqlx::Postgres as sealed::Sealed>::connect(url, acquire).await?)
@@ -456,6 +507,27 @@ impl AnyPool {
     /// The typed pool, if this is `D`'s.
     pub(crate) fn get<D: Driver>(&self) -> Option<&Pool<D>> {
         D::unwrap(self)
+    }
+
+    /// The same pool, every write in its own transaction on it (SQLite: no group commit;
+    /// other backends have none).
+    pub(crate) fn without_group_commit(self) -> Self {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(db) => Self::Sqlite(db.without_group_commit()),
+            #[allow(unreachable_patterns)]
+            other => other,
+        }
+    }
+
+    /// What the pool's group-commit writer did so far, if it has one.
+    pub(crate) fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(db) => db.group_commit_stats(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct PoolSettings {
     /// SQLite: create the file if it is missing (provisioning only; a request for a tenant
     /// whose file is gone must fail, not find an empty database).
     pub(crate) create: bool,
+    /// SQLite: concurrent writes are group-committed (`driver/sqlite/group_commit.rs`).
+    pub(crate) group_commit: bool,
 }
 
 impl AnyPool {
@@ -46,9 +48,10 @@ impl AnyPool {
         let scheme = Scheme::of(&server.url);
         Ok(match scheme.0.as_deref() {
             #[cfg(feature = "sqlite")]
-            Some("sqlite") => {
-                Self::Sqlite(<sqlx::Sqlite as Open>::open(server, database, settings)?)
-            }
+            Some("sqlite") => Self::Sqlite(super::SqliteDb::new(
+                <sqlx::Sqlite as Open>::open(server, database, settings)?,
+                settings.group_commit,
+            )),
             #[cfg(feature = "postgres")]
             Some("postgres" | "postgresql") => {
                 Self::Postgres(<sqlx::Postgres as Open>::open(server, database, settings)?)

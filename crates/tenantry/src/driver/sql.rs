@@ -67,6 +67,21 @@ impl<D: Driver> SqlText<D> {
         self
     }
 
+    /// Appends a number (a type's length, precision or scale): digits only, so it cannot
+    /// change a statement's shape.
+    pub(crate) fn number(mut self, n: u32) -> Self {
+        use std::fmt::Write as _;
+        write!(self.text, "{n}").expect("writing to a String cannot fail");
+        self
+    }
+
+    /// Appends an integer literal (a column's default): a sign and digits only.
+    pub(crate) fn integer(mut self, n: i64) -> Self {
+        use std::fmt::Write as _;
+        write!(self.text, "{n}").expect("writing to a String cannot fail");
+        self
+    }
+
     /// Appends a name chosen among fixed ones (a collation, a type name).
     pub(crate) fn keyword(self, fixed: &'static str) -> Self {
         self.push(fixed)

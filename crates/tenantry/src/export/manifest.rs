@@ -5,7 +5,7 @@ use std::{fs, path::Path};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ExportError, ExportRequest, Format, TOOL_VERSION};
+use super::{ExportError, ExportRequest, Format, TOOL_VERSION, TableDefinition};
 
 /// The manifest's file name in an export directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -60,6 +60,10 @@ pub struct ManifestTable {
     pub sha256: String,
     /// The columns the rows are ordered by (empty: database order).
     pub order_by: Vec<String>,
+    /// The table's definition, for `--create-tables` (`None` in manifests written before
+    /// exports carried one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<TableDefinition>,
 }
 
 impl Manifest {

@@ -6,8 +6,11 @@
 //!   arrive. [`export_table_to_path`] does the same into a file that appears only when complete
 //!   (temporary file in the same directory, renamed on success).
 //! - [`export_all_tables`] writes every table that has the tenant field, one file each, plus a
-//!   [`Manifest`] (tables, row counts, SHA-256 per file, tool version, time), into a directory
-//!   that likewise appears only when complete.
+//!   [`Manifest`] (tables, row counts, SHA-256 per file, each table's [`TableDefinition`], tool
+//!   version, time), into a directory that likewise appears only when complete.
+//! - [`import`] with [`ImportOptions::create_tables`] creates the tables a directory's manifest
+//!   defines that the target lacks, on any backend (see [`TableDefinition`] for how types map
+//!   between SQLite, PostgreSQL and MariaDB): a restore into a fresh database.
 //! - [`import`] loads a file or an exported directory back in **one transaction**, refusing rows
 //!   of another tenant, optionally rewriting the tenant (clone), and checking counts and
 //!   checksums before it commits.
@@ -56,6 +59,8 @@
 //! MariaDB table without a primary key is exported in the order the database returns (the
 //! manifest records `order_by: []`).
 
+pub(crate) mod create;
+mod definition;
 pub(crate) mod encode;
 mod file;
 pub(crate) mod import;
@@ -70,6 +75,7 @@ use std::{
 use serde::Serialize;
 use sqlx::Pool;
 
+pub use definition::{ColumnDefinition, PortableDefault, PortableType, TableDefinition};
 pub use file::{AtomicFile, OutputFile, TEMP_MARKER};
 pub use import::{IdPolicy, ImportOptions, ImportSource, ImportSummary, TableImport, import};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestTable};
@@ -362,6 +368,7 @@ async fn all_tables<D: Driver>(
             bytes: done.bytes,
             sha256,
             order_by: done.order_by,
+            definition: Some(TableDefinition::of::<D>(table)),
         });
     }
     manifest.write(out.path())?;

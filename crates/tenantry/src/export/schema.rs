@@ -14,7 +14,16 @@ pub(crate) async fn describe<D: Driver>(
     pool: &Pool<D>,
     table: &Ident,
 ) -> Result<TableInfo, ExportError> {
-    D::describe(pool, table).await
+    let mut conn = pool.acquire().await?;
+    D::describe(&mut conn, table).await
+}
+
+/// [`describe`] on a connection (or a transaction: what it created so far is seen).
+pub(crate) async fn describe_on<D: Driver>(
+    conn: &mut D::Connection,
+    table: &Ident,
+) -> Result<TableInfo, ExportError> {
+    D::describe(conn, table).await
 }
 
 /// Base tables (of the current schema / database) that have a column `field`, by name; and the

@@ -12,6 +12,8 @@ use tenantry::{
 };
 use tower::Layer;
 
+mod lists;
+
 #[cfg(feature = "sqlite")]
 use crate::support::{claims, hs256};
 use crate::{data::items, support::SECRET};
@@ -901,7 +903,7 @@ async fn openapi_document_says_what_the_server_does() {
     };
     assert_eq!(
         codes("/api/items", "get", "400"),
-        json!(["tenant_invalid", "tenant_unresolvable"])
+        json!(["tenant_invalid", "tenant_unresolvable", "cursor_invalid"])
     );
     assert_eq!(
         codes("/api/items", "post", "400"),
@@ -920,6 +922,15 @@ async fn openapi_document_says_what_the_server_does() {
     assert_eq!(param("limit")["schema"]["maximum"], 1000);
     assert_eq!(param("offset")["schema"]["maximum"], i64::MAX);
     assert_eq!(param("order_by")["explode"], false);
+    assert_eq!(
+        param("count")["schema"]["enum"],
+        json!(["exact", "planned", "estimated", "none"])
+    );
+    assert_eq!(param("Prefer")["in"], "header");
+    assert_eq!(param("after")["schema"]["type"], "string");
+    let page = &doc["components"]["schemas"]["ItemsPage"];
+    assert_eq!(page["required"], json!(["items", "limit", "offset"]));
+    assert!(page["properties"]["next_cursor"].is_object());
     let orders = param("order_by")["schema"]["items"]["enum"].clone();
     assert!(
         orders.as_array().unwrap().contains(&json!("-price_cents")),
@@ -968,6 +979,8 @@ async fn arbitrary_parameters_get_an_answer(db: DataStore) {
         Just("order_by".to_owned()),
         Just("q".to_owned()),
         Just("fields".to_owned()),
+        Just("after".to_owned()),
+        Just("count".to_owned()),
         Just("sku".to_owned()),
         Just("name".to_owned()),
         Just("tenant_id".to_owned()),

@@ -2,6 +2,8 @@
 
 mod adversarial;
 mod collation;
+#[cfg(feature = "sqlite")]
+mod group_commit;
 mod ids;
 mod model;
 mod placement;

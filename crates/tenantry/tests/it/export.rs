@@ -138,4 +138,7 @@ async fn imports_a_clone_and_refuses_foreign_rows() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[cfg(feature = "postgres")]
+mod bulk;
 mod fidelity;
+mod restore;

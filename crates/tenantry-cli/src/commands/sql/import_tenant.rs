@@ -26,6 +26,12 @@ pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
         }
         ImportSource::Directory(dir.to_path_buf())
     } else {
+        if args.create_tables {
+            return usage(
+                "--create-tables needs an export directory (`export-tenant --all-tables`), whose \
+                 manifest carries the table definitions; one table's file has none",
+            );
+        }
         let table = match ident("TABLE", &args.target) {
             Ok(t) => t,
             Err(e) => {
@@ -94,6 +100,7 @@ pub(crate) async fn run(args: ImportTenantArgs) -> anyhow::Result<ExitCode> {
         tenant: tenant_id.to_string(),
         as_tenant: as_tenant.as_ref().map(ToString::to_string),
         keep_ids: args.keep_ids,
+        create_tables: args.create_tables,
     };
     let summary = interruptible(
         async { Ok(export::import(&pool, source, &opts, reporter.as_ref()).await?) },

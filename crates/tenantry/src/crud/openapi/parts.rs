@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::crud::{Crud, params::type_name};
+use crate::crud::{Crud, count::Count, params::type_name};
 use crate::{
     TenantId,
     data::{Backend, ColumnDef, ColumnType, IdKind, Ident, Resource},
@@ -96,12 +96,15 @@ pub(super) fn row_schemas(r: &Resource, backend: Backend, name: &str) -> Vec<(St
         format!("{name}Page"),
         json!({
             "type": "object", "additionalProperties": false,
-            "required": ["total", "items", "limit", "offset"],
+            "required": ["items", "limit", "offset"],
             "properties": {
-                "total": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0, "description": "how many rows match the filters and \
+                    search (not only those after `after`), counted as `count` asks; absent with `count=none`"},
                 "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                 "offset": {"type": "integer", "minimum": 0, "maximum": i64::MAX},
+                "next_cursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description":
+                    "present when more rows follow: pass it as `after` for the next page"},
             }
         }),
     ));
@@ -166,8 +169,8 @@ pub(super) fn limit_headers(refused: bool) -> Value {
     h
 }
 
-/// `limit`, `offset`, `order_by`, `q`, `fields` and the equality filters, as the server parses
-/// them (`params.rs`).
+/// `limit`, `offset`, `after`, `count` (and `Prefer`), `order_by`, `q`, `fields` and the
+/// equality filters, as the server parses them (`params.rs`, `count.rs`).
 pub(super) fn list_parameters(crud: &Crud) -> Vec<Value> {
     let r = crud.resource();
     let backend = crud.store.backend();
@@ -184,6 +187,18 @@ pub(super) fn list_parameters(crud: &Crud) -> Vec<Value> {
             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}),
         json!({"name": "offset", "in": "query", "description": "rows skipped",
             "schema": {"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}}),
+        json!({"name": "after", "in": "query", "description": "keyset pagination: the `next_cursor` of the \
+            previous page, to read the rows after its last one (as fast however deep). Opaque and signed; bound \
+            to the tenant, the resource and the `order_by` it was issued for (with the same filters, the pages \
+            neither overlap nor skip). Any other value is 400 `cursor_invalid`; empty is the first page",
+            "schema": {"type": "string"}}),
+        json!({"name": "count", "in": "query", "description": "how `total` is counted (wins over `Prefer`): \
+            `exact` (the default), `planned` (the query planner's estimate; exact on SQLite), `estimated` \
+            (exact below a threshold, else planned), `none` (no total)",
+            "schema": {"type": "string", "enum": Count::NAMES}}),
+        json!({"name": "Prefer", "in": "header", "description": "RFC 7240 preferences; `count=...` as the \
+            `count` parameter (PostgREST's), answered with `Preference-Applied`; others are ignored",
+            "schema": {"type": "string", "enum": Count::NAMES.map(|n| format!("count={n}"))}}),
         json!({"name": "order_by", "in": "query", "style": "form", "explode": false,
             "description": "comma-separated sort keys, `-` for descending (the id breaks ties; by id when empty)",
             "schema": {"type": "array", "items": {"type": "string", "enum": orders}}}),

@@ -12,10 +12,10 @@ use sea_query_sqlx::SqlxValues;
 use super::{IdValue, Placed};
 use crate::{
     data::{
-        DataError, IdKind, Ident, ListQuery, Order, Record, column::Role, query::like_pattern,
-        value::to_sql,
+        ColumnType, DataError, IdKind, Ident, ListQuery, Order, Record, column::Role,
+        query::like_pattern, value::to_sql,
     },
-    driver::Driver,
+    driver::{Backend, Driver},
 };
 
 /// Statement text and its values.
@@ -149,15 +149,145 @@ fn ordered(t: &Placed<'_>, stmt: &mut SelectStatement, order: &[Order]) -> Resul
     Ok(())
 }
 
-/// The rows matching `query` (filters, search, order, page).
-pub(super) fn find<D: Driver>(t: &Placed<'_>, query: &ListQuery) -> Result<Built, DataError> {
+/// The rows matching `query` (filters, search, keyset start, order, page), and `extra` rows
+/// more than the page holds (1 tells whether another page follows).
+pub(super) fn find<D: Driver>(
+    t: &Placed<'_>,
+    query: &ListQuery,
+    extra: u64,
+) -> Result<Built, DataError> {
+    let mut cond = conditions::<D>(t, query)?;
+    if let Some(after) = &query.after {
+        cond = cond.add(keyset::<D>(t, query, after)?);
+    }
     let mut stmt = Query::select();
     stmt.columns(columns(t))
         .from(table(t))
-        .cond_where(conditions::<D>(t, query)?)
-        .limit(u64::from(query.page.limit()))
+        .cond_where(cond)
+        .limit(u64::from(query.page.limit()) + extra)
         .offset(query.page.offset());
     ordered(t, &mut stmt, &query.order)?;
+    Ok(D::build(&stmt))
+}
+
+/// Rows strictly after the position `after` (one value per sort key) in the list's order.
+///
+/// Only values come from `after`, each bound and checked against its column's type; the columns
+/// and directions come from the order, already checked against the resource. So whatever
+/// `after` holds, the condition is one more `AND` beside the tenant's: it can only narrow.
+///
+/// NULLs sort as the backend sorts them: below every value on SQLite and MariaDB, above on
+/// PostgreSQL. With every key ascending (or every key descending) and none nullable, it is one
+/// row-value comparison, `(a, id) > ($1, $2)`, which an index on the keys serves as a range;
+/// otherwise the expanded form `a > $1 OR (a = $1 AND id > $2)`, with NULLs placed.
+fn keyset<D: Driver>(
+    t: &Placed<'_>,
+    query: &ListQuery,
+    after: &[serde_json::Value],
+) -> Result<Condition, DataError> {
+    let resource = &t.resource;
+    let keys = query.sort_keys(resource.id().as_str());
+    if keys.len() != after.len() {
+        return Err(DataError::query(
+            "after",
+            format!("needs {} values, one per sort key", keys.len()),
+        ));
+    }
+    let mut cols = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let col = resource
+            .column(key.column())
+            .filter(|c| c.name == *resource.id() || resource.sortable().contains(&c.name))
+            .ok_or_else(|| {
+                DataError::query(
+                    "order_by",
+                    format!("{:?} is not a sortable field", key.column()),
+                )
+            })?;
+        if col.ty == ColumnType::Json {
+            return Err(DataError::query(
+                "after",
+                format!("cannot start after a value of JSON column `{}`", col.name),
+            ));
+        }
+        cols.push(col);
+    }
+    let value = |i: usize| -> Result<sea_query::Value, DataError> {
+        to_sql::<D>(cols[i], &after[i]).map_err(|e| DataError::query("after", e.to_string()))
+    };
+    let descending = keys[0].is_descending();
+    let past = |c: Expr, v: sea_query::Value| if descending { c.lt(v) } else { c.gt(v) };
+    if cols.len() == 1 {
+        return Ok(Cond::all().add(past(Expr::col(cols[0].name.iden()), value(0)?)));
+    }
+    if cols.iter().all(|c| !c.nullable) && keys.iter().all(|k| k.is_descending() == descending) {
+        // The leading key's bound on its own as well: what MariaDB's optimizer turns into a
+        // range (it reads row-value comparisons as a filter).
+        let first = Expr::col(cols[0].name.iden());
+        let bound = if descending {
+            first.lte(value(0)?)
+        } else {
+            first.gte(value(0)?)
+        };
+        let left = Expr::tuple(cols.iter().map(|c| Expr::col(c.name.iden())));
+        let right = Expr::tuple(
+            (0..cols.len())
+                .map(|i| value(i).map(Expr::val))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        let beyond = if descending {
+            left.lt(right)
+        } else {
+            left.gt(right)
+        };
+        return Ok(Cond::all().add(bound).add(beyond));
+    }
+    // Where a NULL sorts: first in an ascending order when NULL is the lowest value.
+    let nulls_low = D::BACKEND != Backend::Postgres;
+    let mut any = Cond::any();
+    for i in 0..keys.len() {
+        let mut all = Cond::all();
+        for j in 0..i {
+            let c = Expr::col(cols[j].name.iden());
+            all = all.add(if after[j] == serde_json::Value::Null {
+                c.is_null()
+            } else {
+                c.eq(value(j)?)
+            });
+        }
+        let c = Expr::col(cols[i].name.iden());
+        let nulls_first = nulls_low != keys[i].is_descending();
+        let past = if after[i] == serde_json::Value::Null {
+            if !nulls_first {
+                continue; // nothing sorts after NULL at the end
+            }
+            Cond::all().add(c.is_not_null())
+        } else {
+            let v = value(i)?;
+            let beyond = if keys[i].is_descending() {
+                c.clone().lt(v)
+            } else {
+                c.clone().gt(v)
+            };
+            if nulls_first || !cols[i].nullable {
+                Cond::all().add(beyond)
+            } else {
+                Cond::any().add(beyond).add(c.is_null())
+            }
+        };
+        any = any.add(all.add(past));
+    }
+    Ok(any)
+}
+
+/// The rows `query`'s filters and search match, as the planner would read them, for
+/// `EXPLAIN`: the tenant scope and filters, no order, no page.
+pub(super) fn explain<D: Driver>(t: &Placed<'_>, query: &ListQuery) -> Result<Built, DataError> {
+    let stmt = Query::select()
+        .column(t.resource.id().iden())
+        .from(table(t))
+        .cond_where(conditions::<D>(t, query)?)
+        .to_owned();
     Ok(D::build(&stmt))
 }
 

@@ -1,5 +1,7 @@
 //! Writing a tenant's rows: create, update, delete. Backends without `RETURNING` (MariaDB /
-//! MySQL) write and read the row back in one transaction.
+//! MySQL) write and read the row back in one transaction. On SQLite each write goes to the
+//! database's group-commit writer when it has one (`driver/sqlite/group_commit.rs`), and
+//! answers once the transaction holding it committed.
 
 use sea_query::Value;
 use sqlx::Pool;
@@ -11,7 +13,7 @@ use super::{
 };
 use crate::{
     data::{DataError, JsonRow, Record, RowSink},
-    driver::{Driver, dispatch, query},
+    driver::{Driver, Write, Written, dispatch, query},
 };
 
 impl TenantTable {
@@ -67,6 +69,10 @@ async fn create<D: Driver, S: RowSink>(
 ) -> Result<S::Out, DataError> {
     let ((sql, args), id_value) = statements::insert::<D>(t, values)?;
     if D::RETURNING {
+        let (sql, args) = match to_writer::<D>(t, Write::returning(sql, args)) {
+            Ok(written) => return D::decode_row::<S>(&written.await?.one_row()?, &t.resource),
+            Err(write) => write.into_parts(),
+        };
         return run(pool, t, async |mut ex| {
             let row = ex.fetch_one(query::<D, _>(sql, args)).await?;
             D::decode_row::<S>(&row, &t.resource)
@@ -102,6 +108,15 @@ async fn update<D: Driver, S: RowSink>(
         Some(Patch::Update((sql, args), id)) => (sql, args, id),
     };
     if D::RETURNING {
+        let (sql, args) = match to_writer::<D>(t, Write::returning(sql, args)) {
+            Ok(written) => {
+                return match written.await?.row() {
+                    Some(r) => D::decode_row::<S>(&r, &t.resource),
+                    None => Err(DataError::NotFound),
+                };
+            }
+            Err(write) => write.into_parts(),
+        };
         return run(pool, t, async |mut ex| {
             match ex.fetch_optional(query::<D, _>(sql, args)).await? {
                 Some(r) => D::decode_row::<S>(&r, &t.resource),
@@ -124,14 +139,34 @@ async fn delete<D: Driver>(pool: &Pool<D>, t: &Placed<'_>, id: &IdValue) -> Resu
     let Some((sql, values)) = statements::delete::<D>(t, id) else {
         return Err(DataError::NotFound);
     };
-    let affected = run(pool, t, async |mut ex| {
-        let done = ex.execute(query::<D, _>(sql, values)).await?;
-        Ok(D::rows_affected(&done))
-    })
-    .await?;
+    let affected = match to_writer::<D>(t, Write::counting(sql, values)) {
+        Ok(written) => written.await?.changed(),
+        Err(write) => {
+            let (sql, values) = write.into_parts();
+            run(pool, t, async |mut ex| {
+                let done = ex.execute(query::<D, _>(sql, values)).await?;
+                Ok(D::rows_affected(&done))
+            })
+            .await?
+        }
+    };
     if affected == 0 {
         Err(DataError::NotFound)
     } else {
         Ok(())
     }
+}
+
+/// `write` handed to the group-commit writer of the tenant's database, if it has one (SQLite),
+/// for a future answering once the transaction holding it committed; else given back, to run
+/// on the pool. Writes that must run in a transaction of their own (row-level security, a
+/// transaction-mode pooler) are given back too.
+fn to_writer<'a, D: Driver>(
+    t: &'a Placed<'_>,
+    write: Write,
+) -> Result<impl Future<Output = Result<Written<D>, DataError>> + Send + 'a, Write> {
+    if t.rls() || !t.at.persistent {
+        return Err(write);
+    }
+    D::group_write(t.pool(), write)
 }

@@ -5,10 +5,61 @@ use sqlx::{MySql, MySqlPool, Pool};
 use crate::{
     data::{ColumnType, DataError},
     driver::sealed::Ddl,
+    export::{
+        PortableType,
+        create::{IdentitySql, Spelling, SpellingArg},
+    },
 };
 
 impl Ddl for MySql {
     const GENERATED_ID: &'static str = " AUTO_INCREMENT PRIMARY KEY";
+
+    const IDENTITY: IdentitySql = IdentitySql::FirstKeyColumn(" AUTO_INCREMENT");
+
+    /// `CREATE TABLE` commits the transaction it is in.
+    const TRANSACTIONAL_DDL: bool = false;
+
+    /// Key columns (which InnoDB indexes whole) of unbounded text or bytes get 255
+    /// characters or bytes; timestamps are `datetime(6)`, as the data layer makes them
+    /// (`TIMESTAMP` ends in 2038); UUIDs `char(36)`.
+    fn spell(ty: PortableType, key: bool) -> Result<Spelling, &'static str> {
+        use SpellingArg::{First, Fixed, Second};
+        Ok(match ty {
+            PortableType::Text if key => Spelling::text("varchar").with(&[Fixed(255)]),
+            PortableType::Text => Spelling::text("longtext"),
+            // `CHAR` drops trailing spaces on MariaDB: PostgreSQL's padding would be lost.
+            PortableType::Varchar(_) | PortableType::Char(_) => {
+                Spelling::text("varchar").with(&[First])
+            }
+            PortableType::SmallInt => Spelling::plain("smallint"),
+            PortableType::Integer => Spelling::plain("int"),
+            PortableType::BigInt => Spelling::plain("bigint"),
+            PortableType::BigIntUnsigned => Spelling::plain("bigint unsigned"),
+            PortableType::Real => Spelling::plain("float"),
+            PortableType::Double => Spelling::plain("double"),
+            PortableType::Numeric(None) => {
+                return Err(
+                    "its decimals have a fixed precision and scale; give the source column \
+                     one (numeric(P,S))",
+                );
+            }
+            PortableType::Numeric(Some((p, s))) if p > 65 || s > 38 || s > p => {
+                return Err("its decimals have at most 65 digits, 38 after the point");
+            }
+            PortableType::Numeric(Some(_)) => Spelling::plain("decimal").with(&[First, Second]),
+            PortableType::Boolean => Spelling::plain("boolean"),
+            PortableType::Timestamptz | PortableType::Timestamp => {
+                Spelling::plain("datetime").with(&[Fixed(6)])
+            }
+            PortableType::Date => Spelling::plain("date"),
+            PortableType::Time => Spelling::plain("time").with(&[Fixed(6)]),
+            PortableType::Uuid => Spelling::text("char").with(&[Fixed(36)]),
+            PortableType::Json | PortableType::Jsonb => Spelling::plain("json"),
+            PortableType::Bytes if key => Spelling::plain("varbinary").with(&[Fixed(255)]),
+            PortableType::Bytes => Spelling::plain("longblob"),
+            PortableType::Unsupported => return Err("its type has no portable name"),
+        })
+    }
 
     /// The server's default collation (`utf8mb4_general_ci`) ignores case: text columns get a
     /// binary no-pad one.

@@ -8,9 +8,9 @@ use crate::{
     driver::each_value as bind,
     driver::sealed::ImportRows,
     export::{
-        ExportError,
+        ExportError, Reporter,
         import::{
-            Feed,
+            Feed, batched,
             check::{Cell, Kind},
         },
         schema::ColumnInfo,
@@ -41,6 +41,14 @@ impl ImportRows for MySql {
             // TIME is a duration (`-838:59:59`), YEAR, ENUM and SET are checked by the server.
             _ => Kind::Any,
         }
+    }
+
+    async fn insert_rows(
+        conn: &mut MySqlConnection,
+        feed: &mut Feed<'_>,
+        reporter: &dyn Reporter,
+    ) -> Result<u64, ExportError> {
+        batched::<MySql>(conn, feed, reporter).await
     }
 
     async fn insert_batch(

@@ -1,31 +1,45 @@
 //! What PostgreSQL's own catalog (`pg_class`, `pg_attribute`, `pg_index`) says about a table.
 
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::{
     data::{Backend, Ident},
     driver::sealed::Sealed,
     driver::{ColumnInfo, Generated, TableInfo, checked, sealed::Schema},
-    export::ExportError,
+    export::{ExportError, PortableType},
 };
 
 impl Schema for Postgres {
-    async fn describe(pool: &PgPool, table: &Ident) -> Result<TableInfo, ExportError> {
+    async fn describe(conn: &mut PgConnection, table: &Ident) -> Result<TableInfo, ExportError> {
         // `to_regclass` resolves the quoted name through the search path, like the queries will.
         let kind: Option<String> =
             sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
                 .bind(Postgres::quote(table))
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         let Some(kind) = kind.filter(|k| ["r", "p", "v", "m", "f"].contains(&k.as_str())) else {
             return Err(ExportError::UnknownTable(table.to_string()));
         };
-        let rows: Vec<(String, String, String, String, bool, bool)> = sqlx::query_as(
+        /// name, type, identity, generated, serial, exact, format_type, not null, default
+        type ColumnRow = (
+            String,
+            String,
+            String,
+            String,
+            bool,
+            bool,
+            String,
+            bool,
+            Option<String>,
+        );
+        let rows: Vec<ColumnRow> = sqlx::query_as(
             "SELECT a.attname::text, t.typname::text, a.attidentity::text, a.attgenerated::text, \
                     COALESCE(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false), \
                     NOT (t.typname = 'citext' OR (t.typtype = 'd' AND EXISTS ( \
                         SELECT 1 FROM pg_type b WHERE b.oid = t.typbasetype AND b.typname = 'citext'))) \
-                    AND COALESCE(co.collisdeterministic, true) \
+                    AND COALESCE(co.collisdeterministic, true), \
+                    format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                    pg_get_expr(d.adbin, d.adrelid) \
              FROM pg_attribute a \
              JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -34,10 +48,10 @@ impl Schema for Postgres {
              ORDER BY a.attnum",
         )
         .bind(Postgres::quote(table))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let mut columns = Vec::with_capacity(rows.len());
-        for (name, ty, identity, generated, serial, exact) in rows {
+        for (name, ty, identity, generated, serial, exact, declared, not_null, default) in rows {
             let generated = match (identity.as_str(), generated.as_str(), serial) {
                 ("a", _, _) => Generated::Id { always: true },
                 ("d", _, _) | (_, _, true) => Generated::Id { always: false },
@@ -51,6 +65,9 @@ impl Schema for Postgres {
                 generated,
                 json_text: false,
                 exact,
+                declared,
+                nullable: !not_null,
+                default,
             });
         }
         let pk: Vec<String> = sqlx::query_scalar(
@@ -60,7 +77,7 @@ impl Schema for Postgres {
              WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY k.ord",
         )
         .bind(Postgres::quote(table))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         Ok(TableInfo {
             name: table.clone(),
@@ -73,6 +90,32 @@ impl Schema for Postgres {
             is_table: kind == "r" || kind == "p",
             backend: Backend::Postgres,
         })
+    }
+
+    fn portable_type(c: &ColumnInfo) -> PortableType {
+        let declared = c.declared.as_str();
+        match c.type_name.as_str() {
+            "bool" => PortableType::Boolean,
+            "int2" => PortableType::SmallInt,
+            "int4" => PortableType::Integer,
+            "int8" => PortableType::BigInt,
+            "float4" => PortableType::Real,
+            "float8" => PortableType::Double,
+            "numeric" => PortableType::numeric(declared),
+            "text" => PortableType::Text,
+            "varchar" => PortableType::sized(declared, PortableType::Varchar, PortableType::Text),
+            "bpchar" => PortableType::sized(declared, PortableType::Char, PortableType::Text),
+            "bytea" => PortableType::Bytes,
+            "json" => PortableType::Json,
+            "jsonb" => PortableType::Jsonb,
+            "uuid" => PortableType::Uuid,
+            "timestamptz" => PortableType::Timestamptz,
+            "timestamp" => PortableType::Timestamp,
+            "date" => PortableType::Date,
+            "time" => PortableType::Time,
+            // Arrays, intervals, enums, domains, ranges, `citext`, ...
+            _ => PortableType::Unsupported,
+        }
     }
 
     /// Base tables of the current schema with a column `field`, by name.

@@ -8,9 +8,9 @@ use crate::{
     driver::each_value as bind,
     driver::sealed::ImportRows,
     export::{
-        ExportError,
+        ExportError, Reporter,
         import::{
-            Feed,
+            Feed, batched,
             check::{Cell, Kind},
         },
         schema::ColumnInfo,
@@ -32,6 +32,8 @@ impl ImportRows for Sqlite {
         match t {
             _ if t.contains("bool") => Kind::Bool,
             _ if t.starts_with("json") => Kind::Json,
+            // tenantry's own name for a decimal kept as its text.
+            _ if t.starts_with("decimal_text") => Kind::Decimal,
             _ if t.contains("int") => Kind::Int,
             _ if t.contains("char") || t.contains("clob") || t.contains("text") => Kind::Text,
             _ if t.contains("blob") => Kind::Bytes,
@@ -44,6 +46,14 @@ impl ImportRows for Sqlite {
             _ if t.contains("numeric") || t.contains("decimal") => Kind::Decimal,
             _ => Kind::Any,
         }
+    }
+
+    async fn insert_rows(
+        conn: &mut SqliteConnection,
+        feed: &mut Feed<'_>,
+        reporter: &dyn Reporter,
+    ) -> Result<u64, ExportError> {
+        batched::<Sqlite>(conn, feed, reporter).await
     }
 
     async fn insert_batch(

@@ -5,6 +5,7 @@ mod catalog;
 mod ddl;
 mod decode;
 mod encode;
+mod group_commit;
 mod import;
 mod open;
 mod schema;
@@ -18,11 +19,59 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
 };
 
-use super::{ACQUIRE_TIMEOUT, Backend, ConnectError, Scheme, sealed::Sealed};
+use super::{
+    ACQUIRE_TIMEOUT, AnyPool, Backend, ConnectError, GroupCommitStats, Scheme, Write, Written,
+    sealed::Sealed,
+};
 use crate::{
     TenantId,
     data::{ColumnType, DataError, Ident},
 };
+use group_commit::GroupCommit;
+
+/// A SQLite database as tenantry holds it: its pool and, unless turned off, the group-commit
+/// writer its writes go through (`group_commit.rs`), created with the pool and ending when it
+/// is closed.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteDb {
+    pub(crate) pool: Pool<Sqlite>,
+    writer: Option<GroupCommit>,
+}
+
+impl SqliteDb {
+    /// `pool`, its writes group-committed when `group_commit` is set (a write waits at most the
+    /// pool's acquire timeout for room in the writer's queue).
+    pub(crate) fn new(pool: Pool<Sqlite>, group_commit: bool) -> Self {
+        let writer = group_commit
+            .then(|| GroupCommit::new(pool.clone(), pool.options().get_acquire_timeout()));
+        Self { pool, writer }
+    }
+
+    /// The same pool, each write in its own transaction on it.
+    pub(crate) fn without_group_commit(self) -> Self {
+        Self {
+            writer: None,
+            ..self
+        }
+    }
+
+    pub(crate) fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        self.writer.as_ref().map(GroupCommit::stats)
+    }
+}
+
+impl From<Pool<Sqlite>> for SqliteDb {
+    /// Group commit on, as for every SQLite pool tenantry opens.
+    fn from(pool: Pool<Sqlite>) -> Self {
+        Self::new(pool, true)
+    }
+}
+
+impl super::Held<Sqlite> for SqliteDb {
+    fn pool(&self) -> &Pool<Sqlite> {
+        &self.pool
+    }
+}
 
 /// How long a connection waits for another writer's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,6 +110,21 @@ impl Sealed for Sqlite {
 
     fn last_insert_id(_: &Self::QueryResult) -> Option<i64> {
         None
+    }
+
+    fn group_write(
+        pool: &AnyPool,
+        write: Write,
+    ) -> Result<impl Future<Output = Result<Written<Self>, DataError>> + Send, Write> {
+        #[allow(irrefutable_let_patterns)]
+        let AnyPool::Sqlite(SqliteDb {
+            writer: Some(writer),
+            ..
+        }) = pool
+        else {
+            return Err(write);
+        };
+        Ok(writer.write(write))
     }
 
     fn bind_tenant(

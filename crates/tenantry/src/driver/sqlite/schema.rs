@@ -1,21 +1,23 @@
 //! What SQLite's own catalog (`sqlite_master`, `pragma_table_xinfo`) says about a table.
 
-use sqlx::Sqlite;
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{
     data::{Backend, Ident},
     driver::{ColumnInfo, Generated, TableInfo, checked, sealed::Schema},
-    export::ExportError,
+    export::{ExportError, PortableType},
 };
 
 impl Schema for Sqlite {
-    async fn describe(pool: &SqlitePool, table: &Ident) -> Result<TableInfo, ExportError> {
+    async fn describe(
+        conn: &mut SqliteConnection,
+        table: &Ident,
+    ) -> Result<TableInfo, ExportError> {
         let found: Option<(String, Option<String>)> = sqlx::query_as(
             "SELECT type, sql FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')",
         )
         .bind(table.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some((kind, ddl)) = found else {
             return Err(ExportError::UnknownTable(table.to_string()));
@@ -27,15 +29,16 @@ impl Schema for Sqlite {
             .collect::<Vec<_>>()
             .join(" ")
             .contains("without rowid");
-        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT name, type, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+        let rows: Vec<(String, String, i64, i64, bool, Option<String>)> = sqlx::query_as(
+            "SELECT name, type, pk, hidden, \"notnull\", dflt_value \
+             FROM pragma_table_xinfo(?1) ORDER BY cid",
         )
         .bind(table.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let mut columns = Vec::with_capacity(rows.len());
         let mut pk: Vec<(i64, Ident)> = Vec::new();
-        for (name, decl, key, hidden) in &rows {
+        for (name, decl, key, hidden, not_null, default) in &rows {
             if *hidden == 1 {
                 continue; // hidden column of a virtual table
             }
@@ -48,7 +51,10 @@ impl Schema for Sqlite {
             columns.push(ColumnInfo {
                 name,
                 column_type: decl.clone(),
+                declared: decl.clone(),
                 type_name: decl,
+                nullable: !not_null,
+                default: default.clone(),
                 generated: if *hidden >= 2 {
                     Generated::Computed
                 } else {
@@ -66,6 +72,7 @@ impl Schema for Sqlite {
             && c.type_name == "integer"
         {
             c.generated = Generated::Id { always: false };
+            c.nullable = false;
         }
         let is_table = kind == "table";
         Ok(TableInfo {
@@ -76,6 +83,44 @@ impl Schema for Sqlite {
             is_table,
             backend: Backend::Sqlite,
         })
+    }
+
+    /// By the declared type, as SQLite reads its affinity and as tenantry declares the types
+    /// it creates (`decimal_text`, `int4`, `float4`, `timestamptz`, `jsonb`).
+    fn portable_type(c: &ColumnInfo) -> PortableType {
+        let t = c.type_name.as_str();
+        let base = t.split('(').next().unwrap_or_default().trim();
+        match base {
+            _ if t.contains("bool") => PortableType::Boolean,
+            _ if t.starts_with("jsonb") => PortableType::Jsonb,
+            _ if t.starts_with("json") => PortableType::Json,
+            _ if t.starts_with("decimal") || t.starts_with("numeric") => PortableType::numeric(t),
+            "smallint" | "int2" | "tinyint" => PortableType::SmallInt,
+            "int4" | "mediumint" => PortableType::Integer,
+            _ if t.contains("int") => PortableType::BigInt,
+            "varchar" | "character varying" | "varying character" | "nvarchar"
+            | "native character" => {
+                PortableType::sized(t, PortableType::Varchar, PortableType::Text)
+            }
+            "char" | "character" | "nchar" => {
+                PortableType::sized(t, PortableType::Char, PortableType::Text)
+            }
+            _ if t.contains("char") || t.contains("clob") || t.contains("text") => {
+                PortableType::Text
+            }
+            _ if t.contains("blob") => PortableType::Bytes,
+            "float4" => PortableType::Real,
+            _ if t.contains("real") || t.contains("floa") || t.contains("doub") => {
+                PortableType::Double
+            }
+            _ if t.contains("timestamptz") => PortableType::Timestamptz,
+            _ if t.contains("timestamp") || t.contains("datetime") => PortableType::Timestamp,
+            "date" => PortableType::Date,
+            "time" => PortableType::Time,
+            "uuid" => PortableType::Uuid,
+            // No type (takes anything), or one that says nothing portable.
+            _ => PortableType::Unsupported,
+        }
     }
 
     /// Base tables of the current database with a column `field`, by name.

@@ -100,6 +100,17 @@ impl<'a> Feed<'a> {
         Ok(())
     }
 
+    /// Refuses rows none of whose columns can be inserted (all generated).
+    pub(crate) fn has_columns(&self) -> Result<(), ExportError> {
+        if self.targets.is_empty() {
+            return Err(ExportError::Input(format!(
+                "{}: the rows have no column that can be inserted into `{}`",
+                self.reader.name, self.info.name
+            )));
+        }
+        Ok(())
+    }
+
     fn refuse(&self, row: u64, why: impl std::fmt::Display) -> ExportError {
         ExportError::Refused(format!(
             "row {row} of {} {why}; nothing was imported",

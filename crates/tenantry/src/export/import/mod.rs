@@ -5,8 +5,9 @@
 //! - `feed.rs` checks each row (tenant, columns) and rewrites it (tenant, ids);
 //! - `check.rs` checks each value against its column's type (the driver says which) and
 //!   converts it for binding;
-//! - `load.rs` runs the transaction, once for every driver; each driver's `import.rs` inserts a
-//!   batch its own way.
+//! - `load.rs` runs the transaction, once for every driver, creating missing tables from the
+//!   manifest's definitions when asked (`export/create.rs`); each driver's `import.rs` inserts
+//!   a batch its own way.
 
 pub(crate) mod check;
 mod feed;
@@ -18,8 +19,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub(crate) use feed::Feed;
+pub(crate) use load::batched;
 
-use super::{ExportError, MANIFEST_FILE, Manifest, Reporter};
+use super::{ExportError, MANIFEST_FILE, Manifest, Reporter, TableDefinition};
 use crate::{
     data::{AdminPool, Ident},
     driver::dispatch,
@@ -53,6 +55,12 @@ pub struct ImportOptions {
     /// Keep database-assigned ids even with `as_tenant` (by default they are left out, so the
     /// database assigns new ones and a clone into the same table does not collide).
     pub keep_ids: bool,
+    /// Create the tables that do not exist, from the definitions in the directory's manifest
+    /// (see [`TableDefinition`](super::TableDefinition)); in the import's transaction where
+    /// the backend allows it (SQLite, PostgreSQL), else just before it and dropped again if
+    /// the import fails (MariaDB / MySQL, where `CREATE TABLE` commits). Only for an
+    /// [`ImportSource::Directory`]: a single table's file carries no definition.
+    pub create_tables: bool,
 }
 
 impl ImportOptions {
@@ -62,6 +70,7 @@ impl ImportOptions {
             tenant: tenant.into(),
             as_tenant: None,
             keep_ids: false,
+            create_tables: false,
         }
     }
 
@@ -117,6 +126,8 @@ pub(crate) struct Job {
     pub(crate) input: Option<PathBuf>,
     /// Rows and SHA-256 from the manifest.
     pub(crate) expected: Option<(u64, String)>,
+    /// The table's definition from the manifest, and the backend it was read on.
+    pub(crate) definition: Option<(TableDefinition, String)>,
 }
 
 /// Loads `source` in one transaction. Nothing is committed unless every row belongs to
@@ -145,6 +156,13 @@ pub async fn import(
 }
 
 fn plan(source: ImportSource, opts: &ImportOptions) -> Result<Vec<Job>, ExportError> {
+    if opts.create_tables && matches!(source, ImportSource::Table { .. }) {
+        return Err(ExportError::Input(
+            "--create-tables needs an export directory (`export-tenant --all-tables`), whose \
+             manifest carries the table definitions; one table's file has none"
+                .to_owned(),
+        ));
+    }
     Ok(match source {
         ImportSource::Table {
             table,
@@ -155,6 +173,7 @@ fn plan(source: ImportSource, opts: &ImportOptions) -> Result<Vec<Job>, ExportEr
             tenant_field,
             input,
             expected: None,
+            definition: None,
         }],
         ImportSource::Directory(dir) => {
             let manifest = Manifest::read(&dir)?;
@@ -168,6 +187,18 @@ fn plan(source: ImportSource, opts: &ImportOptions) -> Result<Vec<Job>, ExportEr
             }
             let field = Ident::new(&manifest.tenant_field)
                 .map_err(|e| ExportError::Input(format!("{MANIFEST_FILE}: tenant field: {e}")))?;
+            if opts.create_tables
+                && let Some(t) = manifest.tables.iter().find(|t| t.definition.is_none())
+            {
+                return Err(ExportError::Input(format!(
+                    "--create-tables: {} has no definition of table `{}` (it was written by \
+                     {}, before exports carried table definitions); create the tables first \
+                     and import without --create-tables, or export the tenant again",
+                    dir.join(MANIFEST_FILE).display(),
+                    t.table,
+                    manifest.tool
+                )));
+            }
             manifest
                 .tables
                 .iter()
@@ -179,6 +210,7 @@ fn plan(source: ImportSource, opts: &ImportOptions) -> Result<Vec<Job>, ExportEr
                         tenant_field: field.clone(),
                         input: Some(dir.join(&t.file)),
                         expected: Some((t.rows, t.sha256.clone())),
+                        definition: t.definition.clone().map(|d| (d, manifest.backend.clone())),
                     })
                 })
                 .collect::<Result<_, ExportError>>()?

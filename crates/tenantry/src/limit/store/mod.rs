@@ -4,6 +4,8 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_batch;
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,6 +1,7 @@
-//! [`RedisStore`]: one atomic Lua script per decision, on Redis's clock.
+//! [`RedisStore`]: one atomic Lua script per call, on Redis's clock; concurrent decisions
+//! coalesced into one call.
 //!
-//! A decision is one round trip: `EVALSHA <sha> 1 <key> <t> <tau>`, the script loaded once
+//! A lone decision is one round trip: `EVALSHA <sha> 1 <key> <t> <tau>`, the script loaded once
 //! when the store connects (and again, once, if Redis answers `NOSCRIPT` after a restart). The
 //! command is written straight into redis-rs's command buffer; the quota travels as two
 //! integers (the emission interval `t` and the tolerance `tau`, in microseconds), so one script
@@ -19,8 +20,13 @@
 //! 5. one integer reply (the reset time, negated when refused), the cheapest reply to encode
 //!    and parse; retry-after and the remaining count follow from it.
 //!
-//! No hash, no second key, no table built in Lua, no reply array. What it costs Redis per call
-//! against a script that only returns is measured in docs/PERFORMANCE.md ("Rate limits").
+//! Decisions that arrive while calls are in flight are coalesced (`redis_batch.rs`): they wait,
+//! and leave together as one `EVALSHA` of `store/redis_batch.lua` over all their keys, which
+//! runs the same decision for each key in arrival order but reads `TIME` once, the keys with one
+//! `MGET`, and answers one array. Per decision that leaves the `SET ... PX` (the expiry has to
+//! move with each key's TAT, and `MSET` would drop it) and the arithmetic; the call itself, the
+//! clock, the read and the reply are shared. What each costs Redis is measured in
+//! docs/PERFORMANCE.md ("Rate limits").
 
 use std::{
     fmt,
@@ -37,7 +43,10 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-use super::{LimitStore, StoreError};
+use super::{
+    LimitStore, StoreError,
+    redis_batch::{Answer, Entry, Failed, Queue, Waiting},
+};
 use crate::{
     BoxFuture,
     limit::{Clock, Decision, Rate},
@@ -45,6 +54,8 @@ use crate::{
 
 /// The script: `store/redis.lua`.
 const GCRA_LUA: &str = include_str!("redis.lua");
+/// The script of a batch: `store/redis_batch.lua`.
+const BATCH_LUA: &str = include_str!("redis_batch.lua");
 
 /// A store on Redis, shared by every instance of a service.
 ///
@@ -53,7 +64,9 @@ const GCRA_LUA: &str = include_str!("redis.lua");
 /// `TIME`, so instances with skewed clocks agree. A key is set with `PX` to expire when its
 /// bucket is full again, so idle keys vanish on their own. Connections are multiplexed
 /// (redis-rs `ConnectionManager`, reconnecting on its own); [`connections`](RedisStoreBuilder::connections)
-/// of them are used in turn.
+/// of them are used in turn. Decisions that arrive while two calls are in flight wait and go
+/// together in the next call, one script over all their keys (each decided exactly as alone,
+/// in arrival order); a lone decision is sent at once.
 ///
 /// Every call is bounded by a [timeout](RedisStoreBuilder::timeout) (50 ms by default): a
 /// Redis that is down, or up but not answering, fails the decision quickly, and the layer
@@ -78,13 +91,20 @@ const GCRA_LUA: &str = include_str!("redis.lua");
 /// # let _ = limits; Ok(()) }
 /// ```
 pub struct RedisStore {
+    shared: Arc<Shared>,
+    prefix: String,
+    failures: AtomicU64,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+/// What the tasks that send batches need as well.
+struct Shared {
     connections: Box<[ConnectionManager]>,
     next: AtomicUsize,
     script: Script,
-    prefix: String,
+    batch: Script,
     timeout: Duration,
-    failures: AtomicU64,
-    clock: Option<Arc<dyn Clock>>,
+    queue: Queue,
 }
 
 /// Builds a [`RedisStore`].
@@ -140,52 +160,184 @@ impl RedisStore {
 
     /// Decides one request for `key` at `rate` (the [`LimitStore`] impl calls this).
     pub async fn decide(&self, key: &str, rate: &Rate) -> Result<Decision, StoreError> {
-        let result = tokio::time::timeout(self.timeout, self.eval(key, rate)).await;
-        let result = match result {
-            Ok(Ok(reply)) => to_decision(rate, reply),
-            Ok(Err(e)) => Err(StoreError::Backend(Box::new(e))),
-            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        let now = self.clock.as_ref().map(|c| c.now_us());
+        let timeout = self.shared.timeout;
+        let entry = self.shared.queue.enter(|reply| Waiting {
+            key: format!("{}{key}", self.prefix),
+            interval_us: rate.interval_us(),
+            tau_us: rate.tau_us(),
+            now_us: now,
+            reply,
+        });
+        let answer: Answer = match entry {
+            Entry::Send => {
+                // Hands the slot to the waiting batch, also when this future is dropped.
+                let _sending = Sending(&self.shared);
+                let cmd = evalsha(
+                    self.shared.script.get_hash(),
+                    &[self.prefix.as_bytes(), key.as_bytes()],
+                    rate.interval_us(),
+                    rate.tau_us(),
+                    now,
+                );
+                match tokio::time::timeout(timeout, self.shared.eval(&cmd, &self.shared.script))
+                    .await
+                {
+                    Ok(reply) => reply.map_err(Failed::Redis),
+                    Err(_) => Err(Failed::Timeout),
+                }
+            }
+            Entry::Wait(rx) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(answer)) => answer,
+                // The batch was abandoned unsent (no runtime left to send it on).
+                Ok(Err(_)) => Err(Failed::Protocol("the batch was abandoned".to_owned())),
+                Err(_) => Err(Failed::Timeout),
+            },
+        };
+        let result = match answer {
+            Ok(reply) => to_decision(rate, reply),
+            Err(Failed::Redis(e)) => Err(StoreError::Backend(Box::new(e))),
+            Err(Failed::Timeout) => Err(StoreError::Timeout(timeout)),
+            Err(Failed::Protocol(why)) => Err(StoreError::Protocol(why)),
         };
         if result.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
         result
     }
+}
 
-    async fn eval(&self, key: &str, rate: &Rate) -> redis::RedisResult<i64> {
+/// A call in flight: when it is done (or dropped), the next batch leaves on a task of its own.
+struct Sending<'a>(&'a Arc<Shared>);
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        let Some(batch) = self.0.queue.next_batch() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(send_batches(self.0.clone(), batch));
+            }
+            Err(_) => {
+                drop(batch);
+                self.0.queue.abandon();
+            }
+        }
+    }
+}
+
+/// Sends `batch`, answers each of its decisions, and goes on with the next batch until nobody
+/// waits.
+async fn send_batches(shared: Arc<Shared>, mut batch: Vec<Waiting>) {
+    loop {
+        let answers = match tokio::time::timeout(shared.timeout, shared.eval_batch(&batch)).await {
+            Ok(Ok(replies)) if replies.len() == batch.len() => {
+                replies.into_iter().map(Ok).collect()
+            }
+            Ok(Ok(replies)) => {
+                let why = format!("{} answers to {} decisions", replies.len(), batch.len());
+                vec![Err(Failed::Protocol(why)); batch.len()]
+            }
+            Ok(Err(e)) => vec![Err(Failed::Redis(e)); batch.len()],
+            Err(_) => vec![Err(Failed::Timeout); batch.len()],
+        };
+        for (w, answer) in batch.into_iter().zip(answers) {
+            // A caller that gave up (timed out, or its request went away) hears nothing.
+            let _ = w.reply.send(answer);
+        }
+        match shared.queue.next_batch() {
+            Some(next) => batch = next,
+            None => return,
+        }
+    }
+}
+
+impl Shared {
+    fn connection(&self) -> ConnectionManager {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
-        let mut conn = self.connections[i].clone();
-        let cmd = self.evalsha(key, rate);
+        self.connections[i].clone()
+    }
+
+    /// Runs `cmd`, an `EVALSHA` of `script`; if Redis lost its scripts (restart, `SCRIPT
+    /// FLUSH`, failover), loads it and runs `cmd` again, once.
+    async fn eval<T: redis::FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        script: &Script,
+    ) -> redis::RedisResult<T> {
+        let mut conn = self.connection();
         match cmd.query_async(&mut conn).await {
-            // Redis lost its script cache (restart, SCRIPT FLUSH, failover): load it, once.
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                self.script.prepare_invoke().load_async(&mut conn).await?;
+                script.prepare_invoke().load_async(&mut conn).await?;
                 cmd.query_async(&mut conn).await
             }
             reply => reply,
         }
     }
 
-    /// `EVALSHA <sha> 1 <prefix><key> <t> <tau> [<now>]`, written into one buffer: no
-    /// intermediate strings or argument vectors (two allocations, the command's own).
-    fn evalsha(&self, key: &str, rate: &Rate) -> Cmd {
-        let now = self.clock.as_ref().map(|c| c.now_us());
-        let args = if now.is_some() { 7 } else { 6 };
-        let bytes = 7 + 40 + 1 + self.prefix.len() + key.len() + 2 * 20 + 20;
-        let mut cmd = Cmd::with_capacity(args, bytes);
-        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(1u8);
-        {
-            let mut k = cmd.writer_for_next_arg();
-            // Writing into a Vec cannot fail.
-            let _ = k.write_all(self.prefix.as_bytes());
-            let _ = k.write_all(key.as_bytes());
+    /// One call for `batch`: the single-key script for one decision, the batch script for more.
+    async fn eval_batch(&self, batch: &[Waiting]) -> redis::RedisResult<Vec<i64>> {
+        if let [w] = batch {
+            let cmd = evalsha(
+                self.script.get_hash(),
+                &[w.key.as_bytes()],
+                w.interval_us,
+                w.tau_us,
+                w.now_us,
+            );
+            return self.eval::<i64>(&cmd, &self.script).await.map(|r| vec![r]);
         }
-        cmd.arg(rate.interval_us()).arg(rate.tau_us());
-        if let Some(now) = now {
-            cmd.arg(now);
-        }
-        cmd
+        self.eval(&batch_evalsha(self.batch.get_hash(), batch), &self.batch)
+            .await
     }
+}
+
+/// `EVALSHA <sha> 1 <key> <t> <tau> [<now>]`, the key written from `key` (its parts, one after
+/// the other) into one buffer: no intermediate strings or argument vectors (two allocations,
+/// the command's own).
+fn evalsha(sha: &str, key: &[&[u8]], interval_us: u64, tau_us: u64, now: Option<u64>) -> Cmd {
+    let args = if now.is_some() { 7 } else { 6 };
+    let key_len: usize = key.iter().map(|p| p.len()).sum();
+    let bytes = 7 + 40 + 1 + key_len + 2 * 20 + 20;
+    let mut cmd = Cmd::with_capacity(args, bytes);
+    cmd.arg("EVALSHA").arg(sha).arg(1u8);
+    {
+        let mut k = cmd.writer_for_next_arg();
+        for part in key {
+            // Writing into a Vec cannot fail.
+            let _ = k.write_all(part);
+        }
+    }
+    cmd.arg(interval_us).arg(tau_us);
+    if let Some(now) = now {
+        cmd.arg(now);
+    }
+    cmd
+}
+
+/// `EVALSHA <sha> n <key>... <stride> (<t> <tau> [<now>])...` for `redis_batch.lua`.
+fn batch_evalsha(sha: &str, batch: &[Waiting]) -> Cmd {
+    let stride: u8 = if batch.iter().any(|w| w.now_us.is_some()) {
+        3
+    } else {
+        2
+    };
+    let n = batch.len();
+    let keys: usize = batch.iter().map(|w| w.key.len()).sum();
+    let mut cmd = Cmd::with_capacity(4 + n * (1 + stride as usize), 60 + keys + n * 40);
+    cmd.arg("EVALSHA").arg(sha).arg(n);
+    for w in batch {
+        cmd.arg(w.key.as_bytes());
+    }
+    cmd.arg(stride);
+    for w in batch {
+        cmd.arg(w.interval_us).arg(w.tau_us);
+        if stride == 3 {
+            cmd.arg(w.now_us.unwrap_or(0));
+        }
+    }
+    cmd
 }
 
 /// The script's reply: `reset_after` (µs) when allowed, its negation when refused.
@@ -249,11 +401,15 @@ impl RedisStoreBuilder {
 
     fn finish(self, connections: Vec<ConnectionManager>) -> RedisStore {
         RedisStore {
-            connections: connections.into(),
-            next: AtomicUsize::new(0),
-            script: Script::new(GCRA_LUA),
+            shared: Arc::new(Shared {
+                connections: connections.into(),
+                next: AtomicUsize::new(0),
+                script: Script::new(GCRA_LUA),
+                batch: Script::new(BATCH_LUA),
+                timeout: self.timeout,
+                queue: Queue::default(),
+            }),
             prefix: self.prefix,
-            timeout: self.timeout,
             failures: AtomicU64::new(0),
             clock: self.clock,
         }
@@ -268,11 +424,13 @@ impl RedisStoreBuilder {
                 let mut conn = ConnectionManager::new_with_config(client.clone(), config.clone())
                     .await
                     .map_err(RedisStoreError::Connect)?;
-                Script::new(GCRA_LUA)
-                    .prepare_invoke()
-                    .load_async(&mut conn)
-                    .await
-                    .map_err(RedisStoreError::Connect)?;
+                for script in [GCRA_LUA, BATCH_LUA] {
+                    Script::new(script)
+                        .prepare_invoke()
+                        .load_async(&mut conn)
+                        .await
+                        .map_err(RedisStoreError::Connect)?;
+                }
                 connections.push(conn);
             }
             Ok(connections)
@@ -311,8 +469,8 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .field("connections", &self.connections.len())
+            .field("timeout", &self.shared.timeout)
+            .field("connections", &self.shared.connections.len())
             .field("failures", &self.failures())
             .field("fake_clock", &self.clock.is_some())
             .finish()

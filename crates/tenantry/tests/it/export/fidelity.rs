@@ -13,7 +13,7 @@ use tenantry::{
 use crate::data::{Fixture, database, on_every_backend, row};
 
 /// The backends compiled in.
-fn backends() -> Vec<&'static str> {
+pub(super) fn backends() -> Vec<&'static str> {
     let mut out = Vec::new();
     if cfg!(feature = "sqlite") {
         out.push("sqlite");
@@ -28,7 +28,7 @@ fn backends() -> Vec<&'static str> {
 }
 
 /// Runs `sql` (several statements) as the administrator.
-async fn exec(db: &DataStore, sql: &str) {
+pub(super) async fn exec(db: &DataStore, sql: &str) {
     let admin = db.unscoped_admin("fidelity test: setup");
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db.backend() {
@@ -58,7 +58,7 @@ async fn exec(db: &DataStore, sql: &str) {
     }
 }
 
-async fn export_of(db: &DataStore, table: &str, tenant: &str) -> String {
+pub(super) async fn export_of(db: &DataStore, table: &str, tenant: &str) -> String {
     let admin = db.unscoped_admin("fidelity test: export");
     let mut out = Vec::new();
     let req = ExportRequest::new(Ident::new(table).unwrap(), tenant);
@@ -69,7 +69,11 @@ async fn export_of(db: &DataStore, table: &str, tenant: &str) -> String {
 }
 
 /// Imports `text` (one table's export) into `table` for tenant `t1`.
-async fn import_text(db: &DataStore, table: &str, text: &str) -> Result<u64, ExportError> {
+pub(super) async fn import_text(
+    db: &DataStore,
+    table: &str,
+    text: &str,
+) -> Result<u64, ExportError> {
     let dir = std::env::temp_dir().join(crate::db::unique_name());
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{table}.json"));
@@ -86,7 +90,7 @@ async fn import_text(db: &DataStore, table: &str, text: &str) -> Result<u64, Exp
 }
 
 /// One column of every type the export documents, in each backend's spelling.
-fn kinds_table(backend: Backend) -> &'static str {
+pub(super) fn kinds_table(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => {
             "CREATE TABLE kinds (id bigint PRIMARY KEY, tenant_id text NOT NULL, i bigint,
@@ -112,7 +116,7 @@ fn kinds_table(backend: Backend) -> &'static str {
 /// stored (a `json` column's key order and spacing), a JSON `null` (`{"$json":null}`) apart
 /// from SQL `NULL`, an object whose only key is `$json` wrapped likewise, timestamps in RFC
 /// 3339 (zone-less ones too), bytes in base64, decimals as their exact text.
-const KINDS: &str = concat!(
+pub(super) const KINDS: &str = concat!(
     "[\n",
     r#"{"id":1,"tenant_id":"t1","i":-9223372036854775808,"f":0.1,"flag":true,"#,
     r#""note":"multi\nline \"q\" \\ é ✓","amount":"12345.6789","#,

@@ -186,6 +186,60 @@ mod only {
         assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 160);
     }
 
+    /// Many concurrent decisions (coalesced into batches, several on one key in a batch) decide
+    /// exactly as one at a time: with the clock still, each key allows its burst and no more,
+    /// each allowed decision with its own remaining count; a minute on, one more each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_decisions_are_coalesced_and_each_decided_exactly() {
+        let clock = FakeClock::at(5_000_000);
+        let redis = Arc::new(
+            store(
+                super::builder()
+                    .prefix(unique_prefix("batch"))
+                    .clock(clock.clone()),
+            )
+            .await,
+        );
+        let rate = Rate::per_minute(nz(1)).allow_burst(nz(10));
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let redis = redis.clone();
+                tokio::spawn(async move {
+                    let key = format!("k{}", i % 7);
+                    (key.clone(), redis.decide(&key, &rate).await.unwrap())
+                })
+            })
+            .collect();
+        let mut by_key: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        for t in tasks {
+            let (key, d) = t.await.unwrap();
+            if d.is_allowed() {
+                by_key.entry(key).or_default().push(d.remaining());
+            }
+        }
+        assert_eq!(by_key.len(), 7);
+        for (key, mut remaining) in by_key {
+            remaining.sort_unstable();
+            assert_eq!(remaining, (0..10).collect::<Vec<_>>(), "{key}");
+        }
+        // A minute later every key has room for exactly one more.
+        clock.advance(Duration::from_secs(60));
+        let tasks: Vec<_> = (0..14)
+            .map(|i| {
+                let redis = redis.clone();
+                tokio::spawn(
+                    async move { redis.decide(&format!("k{}", i % 7), &rate).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut allowed = 0;
+        for t in tasks {
+            allowed += usize::from(t.await.unwrap().is_allowed());
+        }
+        assert_eq!(allowed, 7);
+        assert_eq!(redis.failures(), 0);
+    }
+
     /// A Redis of the test's own, on a free port, killed on drop.
     struct OwnRedis {
         child: Child,

@@ -1,0 +1,88 @@
+//! The default concurrency of a fleet run, from the servers' connection limits.
+//!
+//! A run holds about one connection per placement it migrates at once, on the server of that
+//! placement. For each server the run touches, the budget is the smaller of
+//! - its pool's `max_connections` (the configuration's limit for tenantry on that server,
+//!   default 10), and
+//! - a quarter of the connections the server has free when the run starts (PostgreSQL:
+//!   `max_connections` − `superuser_reserved_connections` − client backends; MariaDB / MySQL:
+//!   `max_connections` − `Threads_connected`), so that the application's running instances
+//!   keep the rest during a deploy. SQLite has no such limit: its pool's size alone.
+//!
+//! The run's default is the smallest budget, at least [`FLOOR`] and at most [`CEILING`]. A
+//! server whose limits cannot be read counts with its pool's size.
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::driver::AnyPool;
+use crate::{
+    catalog::{Placement, ServerName},
+    data::Registry,
+};
+
+/// The fewest placements migrated at once by default.
+pub(super) const FLOOR: usize = 1;
+/// The most placements migrated at once by default.
+pub(super) const CEILING: usize = 32;
+
+/// The default concurrency for a run touching `servers` (see the [module docs](self)).
+pub(super) async fn derive<'a>(
+    registry: &Registry,
+    servers: impl IntoIterator<Item = &'a ServerName>,
+) -> usize {
+    let mut smallest: Option<usize> = None;
+    for name in servers {
+        let Some(spec) = registry.servers().spec(name) else {
+            continue;
+        };
+        let pool = spec.shared.max_connections as usize;
+        let budget = match free_connections(registry, name).await {
+            Some(free) => pool.min(free / 4),
+            None => pool,
+        };
+        smallest = Some(smallest.map_or(budget, |s| s.min(budget)));
+    }
+    smallest.unwrap_or(FLOOR).clamp(FLOOR, CEILING)
+}
+
+/// The connections `server` has free now (`None`: SQLite, or the limits cannot be read).
+async fn free_connections(registry: &Registry, server: &ServerName) -> Option<usize> {
+    if registry.servers().backend(server) == Some(crate::driver::Backend::Sqlite) {
+        return None;
+    }
+    let store = registry
+        .admin_store(&Placement::row().on(server.clone()))
+        .await
+        .ok()?;
+    let free: Result<i64, sqlx::Error> = match store.pool() {
+        #[cfg(feature = "postgres")]
+        AnyPool::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT current_setting('max_connections')::bigint \
+                 - current_setting('superuser_reserved_connections')::bigint \
+                 - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            )
+            .fetch_one(pool)
+            .await
+        }
+        #[cfg(feature = "mysql")]
+        AnyPool::MySql(pool) => {
+            sqlx::query_scalar(
+                "SELECT CAST(@@max_connections AS SIGNED) - CAST(variable_value AS SIGNED) \
+                 FROM information_schema.global_status WHERE variable_name = 'THREADS_CONNECTED'",
+            )
+            .fetch_one(pool)
+            .await
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(sqlx::Error::Configuration(
+            "no connection limits on this backend".into(),
+        )),
+    };
+    match free {
+        Ok(free) => Some(usize::try_from(free).unwrap_or(0)),
+        Err(e) => {
+            tracing::debug!(target: "tenantry::migrate", server = %server, error = %e, "connection limits not read");
+            None
+        }
+    }
+}
