@@ -196,9 +196,13 @@ pub(super) fn list_parameters(crud: &Crud) -> Vec<Value> {
             `exact` (the default), `planned` (the query planner's estimate; exact on SQLite), `estimated` \
             (exact below a threshold, else planned), `none` (no total)",
             "schema": {"type": "string", "enum": Count::NAMES}}),
-        json!({"name": "Prefer", "in": "header", "description": "RFC 7240 preferences; `count=...` as the \
-            `count` parameter (PostgREST's), answered with `Preference-Applied`; others are ignored",
-            "schema": {"type": "string", "enum": Count::NAMES.map(|n| format!("count={n}"))}}),
+        // Any value is accepted: a preference not understood is ignored (RFC 7240), so the
+        // schema cannot be narrower than a string without describing refusals that never come.
+        json!({"name": "Prefer", "in": "header", "description": "RFC 7240 preferences; `count=exact`, \
+            `count=planned`, `count=estimated` or `count=none` as the `count` parameter (PostgREST's), \
+            answered with `Preference-Applied`; anything else is ignored",
+            "schema": {"type": "string"},
+            "examples": {"none": {"value": "count=none"}, "planned": {"value": "count=planned"}}}),
         json!({"name": "order_by", "in": "query", "style": "form", "explode": false,
             "description": "comma-separated sort keys, `-` for descending (the id breaks ties; by id when empty)",
             "schema": {"type": "array", "items": {"type": "string", "enum": orders}}}),
