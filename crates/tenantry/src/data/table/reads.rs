@@ -21,6 +21,7 @@ impl TenantTable {
 
     /// [`find_json`](Self::find_json), and whether more rows follow the page (one row more
     /// is read to tell).
+    #[cfg(feature = "crud")]
     pub(crate) async fn find_page_json(
         &self,
         query: &ListQuery,
