@@ -463,24 +463,28 @@ fn refusals_import_nothing() {
         p.to_str().unwrap().to_owned()
     };
     let count = || scalar(&url, "SELECT count(*) FROM items");
+    // `sql import-tenant items --tenant-id t1 -i FILE`: each refusal below is of this call.
+    let import_t1 = |file: &str| {
+        sql_on(
+            &url,
+            &[
+                "sql",
+                "import-tenant",
+                "items",
+                "--tenant-id",
+                "t1",
+                "-i",
+                file,
+            ],
+        )
+    };
 
     // A row of another tenant, after rows that went in: refused, all rolled back.
     let mixed = write(
         "mixed.ndjson",
         "{\"id\": 10, \"tenant_id\": \"t1\", \"name\": \"x\"}\n{\"id\": 11, \"tenant_id\": \"t2\", \"name\": \"y\"}\n",
     );
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "import-tenant",
-            "items",
-            "--tenant-id",
-            "t1",
-            "-i",
-            &mixed,
-        ],
-    );
+    let out = import_t1(&mixed);
     assert_fails(&out, 1, "row 2 of");
     assert!(
         messages(&out)[0].contains("belongs to tenant \"t2\", not \"t1\"; nothing was imported")
@@ -494,18 +498,7 @@ fn refusals_import_nothing() {
         r#"[{"id": 12, "tenant_id": "t1", "name": "ok"}, {"id": 13, "tenant_id": "t1", "name": "ok"},
             {"id": "thirteen", "tenant_id": "t1", "name": "z"}]"#,
     );
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "import-tenant",
-            "items",
-            "--tenant-id",
-            "t1",
-            "-i",
-            &mistyped,
-        ],
-    );
+    let out = import_t1(&mistyped);
     assert_fails(&out, 1, "row 3 of");
     assert!(
         messages(&out)[0].contains(
@@ -520,36 +513,14 @@ fn refusals_import_nothing() {
         "unknown.json",
         r#"[{"id": 12, "tenant_id": "t1", "colour": "red"}]"#,
     );
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "import-tenant",
-            "items",
-            "--tenant-id",
-            "t1",
-            "-i",
-            &unknown,
-        ],
-    );
+    let out = import_t1(&unknown);
     assert_fails(&out, 1, "table `items` has no column `colour`");
 
     let broken = write(
         "broken.json",
         r#"[{"id": 12, "tenant_id": "t1", "name": "z"}, {"id": "#,
     );
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "import-tenant",
-            "items",
-            "--tenant-id",
-            "t1",
-            "-i",
-            &broken,
-        ],
-    );
+    let out = import_t1(&broken);
     assert_fails(&out, 1, "broken.json");
     assert_eq!(count(), 1);
 
@@ -557,18 +528,7 @@ fn refusals_import_nothing() {
         "dup.json",
         r#"[{"id": 1, "tenant_id": "t1", "name": "again"}]"#,
     );
-    let out = sql_on(
-        &url,
-        &[
-            "sql",
-            "import-tenant",
-            "items",
-            "--tenant-id",
-            "t1",
-            "-i",
-            &dup,
-        ],
-    );
+    let out = import_t1(&dup);
     assert_fails(&out, 1, "UNIQUE constraint failed");
     assert_eq!(count(), 1);
 
