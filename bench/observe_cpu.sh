@@ -49,8 +49,8 @@ measure() {
 echo "| configuration | requests | µs CPU per request |"
 echo "|---|---:|---:|"
 for _ in $(seq "$PASSES"); do
-  measure "off" 18501 warn --no-metrics
-  measure "log + metrics" 18502 "$LOG_ON"
-  measure "log alone" 18503 "$LOG_ON" --no-metrics
-  measure "metrics alone" 18504 warn
+  measure "off" 18521 warn --no-metrics
+  measure "log + metrics" 18522 "$LOG_ON"
+  measure "log alone" 18523 "$LOG_ON" --no-metrics
+  measure "metrics alone" 18524 warn
 done

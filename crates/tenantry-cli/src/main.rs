@@ -5,6 +5,7 @@ mod commands;
 mod database;
 mod demo;
 mod limits;
+mod logformat;
 mod logwriter;
 mod metrics;
 mod observe;
@@ -95,7 +96,10 @@ fn logging(command: &cli::Command) -> Option<logwriter::LogGuard> {
                 .with_writer(writer)
                 .with_env_filter(filter);
             match format {
-                cli::LogFormat::Text => builder.with_ansi(ansi).init(),
+                cli::LogFormat::Text => builder
+                    .with_ansi(ansi)
+                    .event_format(logformat::TextFormat::default())
+                    .init(),
                 cli::LogFormat::Json => builder.json().flatten_event(true).init(),
             }
             Some(guard)

@@ -75,7 +75,7 @@ where
         let ext = response.extensions();
         let ctx = ext.get::<TenantContext>();
         tracing::info!(
-            target: "tenantry::request",
+            target: crate::logformat::REQUEST_TARGET,
             method = %this.method,
             path = this.uri.path(),
             route = ext.get::<MatchedPath>().map(MatchedPath::as_str),

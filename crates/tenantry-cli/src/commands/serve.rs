@@ -95,11 +95,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         request_timeout: c.request_timeout,
         body_limit: c.body_limit,
     };
-    let app = app(tenancy, limits, items, metrics.as_ref());
     // Outside in: the request log, the metrics, the request limits (so their 413 and 408 are
     // logged and counted), then the tenancy layer. A log the filter turns off costs nothing.
-    let log = tracing::enabled!(target: "tenantry::request", tracing::Level::INFO)
+    let log = tracing::enabled!(target: crate::logformat::REQUEST_TARGET, tracing::Level::INFO)
         .then_some(crate::observe::RequestLogLayer);
+    let app = app(tenancy, limits, items, metrics.as_ref(), log.is_some());
     let app = ServiceBuilder::new()
         .option_layer(log)
         .option_layer(metrics.as_ref().map(|m| m.layer.clone()))
@@ -143,6 +143,7 @@ fn app(
     limits: Option<tenantry::RateLimitLayer>,
     items: Crud,
     metrics: Option<&crate::metrics::Installed>,
+    log: bool,
 ) -> Tenancy<Either<RateLimit<Router>, Router>> {
     let doc = crate::demo::openapi(&items);
     let api = Router::new()
@@ -155,10 +156,12 @@ fn app(
         .fallback(tenantry::problem::not_found)
         .method_not_allowed_fallback(tenantry::problem::method_not_allowed);
     if let Some(m) = metrics {
-        // The route template, for the metrics and the request log outside the router.
-        router = router
-            .route(crate::metrics::PATH, m.route())
-            .layer(MatchedPathLayer);
+        router = router.route(crate::metrics::PATH, m.route());
+    }
+    if log || metrics.is_some() {
+        // The route template, for the request log and the metrics outside the router (a layer
+        // on every route: only when one of them reads it).
+        router = router.layer(MatchedPathLayer);
     }
     crate::limits::mount(&tenancy, router, limits)
 }

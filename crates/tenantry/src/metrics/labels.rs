@@ -3,7 +3,10 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use crate::TenantId;
@@ -33,6 +36,8 @@ pub struct TenantLabels {
     named: HashSet<TenantId>,
     first: usize,
     seen: RwLock<HashMap<TenantId, Arc<str>>>,
+    /// How many of `seen` count against `first` (those not named).
+    counted: AtomicUsize,
     other: Arc<str>,
 }
 
@@ -52,6 +57,7 @@ impl TenantLabels {
             named: HashSet::new(),
             first: n,
             seen: RwLock::new(HashMap::new()),
+            counted: AtomicUsize::new(0),
             other: Arc::from(OTHER),
         }
     }
@@ -74,18 +80,23 @@ impl TenantLabels {
         {
             return label.clone();
         }
+        let named = self.named.contains(tenant);
+        // Once the bound is reached, the tenants beyond it never take the write lock.
+        if !named && self.counted.load(Ordering::Acquire) >= self.first {
+            return self.other.clone();
+        }
         let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
         if let Some(label) = seen.get(tenant) {
             return label.clone();
         }
-        let named = self.named.contains(tenant);
-        let counted = seen.keys().filter(|t| !self.named.contains(*t)).count();
-        if named || counted < self.first {
-            let label: Arc<str> = Arc::from(tenant.as_str());
-            seen.insert(tenant.clone(), label.clone());
-            label
-        } else {
-            self.other.clone()
+        if !named {
+            if self.counted.load(Ordering::Relaxed) >= self.first {
+                return self.other.clone();
+            }
+            self.counted.fetch_add(1, Ordering::Release);
         }
+        let label: Arc<str> = Arc::from(tenant.as_str());
+        seen.insert(tenant.clone(), label.clone());
+        label
     }
 }

@@ -9,13 +9,15 @@ use std::{
 };
 
 use axum::extract::MatchedPath;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderName, Method, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{
-    RATE_LIMIT_DECISIONS, REFUSALS, REQUEST_DURATION, REQUESTS, TenantLabels, labels::NONE,
+    TenantLabels,
+    labels::NONE,
+    series::{Labels, Series},
 };
 use crate::{TenantContext, problem::ProblemCode};
 
@@ -24,14 +26,26 @@ use crate::{TenantContext, problem::ProblemCode};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct MetricsLayer {
-    labels: Arc<TenantLabels>,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of the layer and its services shares.
+#[derive(Debug)]
+struct Shared {
+    labels: TenantLabels,
+    none: Arc<str>,
+    series: Series,
 }
 
 impl MetricsLayer {
     /// Labels tenants with `labels`.
     pub fn new(labels: TenantLabels) -> Self {
         Self {
-            labels: Arc::new(labels),
+            shared: Arc::new(Shared {
+                labels,
+                none: Arc::from(NONE),
+                series: Series::default(),
+            }),
         }
     }
 }
@@ -41,7 +55,7 @@ impl<S> Layer<S> for MetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Metrics {
             inner,
-            labels: self.labels.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -50,7 +64,7 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Debug, Clone)]
 pub struct Metrics<S> {
     inner: S,
-    labels: Arc<TenantLabels>,
+    shared: Arc<Shared>,
 }
 
 impl<S, B, R> Service<Request<B>> for Metrics<S>
@@ -67,9 +81,9 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         ResponseFuture {
-            method: method_label(req.method()),
+            method: method_index(req.method()),
             started: Instant::now(),
-            labels: self.labels.clone(),
+            shared: self.shared.clone(),
             inner: self.inner.call(req),
         }
     }
@@ -81,9 +95,9 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        method: &'static str,
+        method: usize,
         started: Instant,
-        labels: Arc<TenantLabels>,
+        shared: Arc<Shared>,
     }
 }
 
@@ -95,71 +109,50 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
-        record(&response, this.method, *this.started, this.labels);
+        record(&response, *this.method, *this.started, this.shared);
         Poll::Ready(Ok(response))
     }
 }
 
-fn record<R>(
-    response: &Response<R>,
-    method: &'static str,
-    started: Instant,
-    labels: &TenantLabels,
-) {
-    let status = response.status();
+fn record<R>(response: &Response<R>, method: usize, started: Instant, shared: &Shared) {
     let ext = response.extensions();
     let tenant = match ext.get::<TenantContext>() {
-        Some(ctx) => labels.label(ctx.tenant()),
-        None => Arc::from(NONE),
+        Some(ctx) => shared.labels.label(ctx.tenant()),
+        None => shared.none.clone(),
     };
-    metrics::counter!(REQUESTS, "tenant" => tenant, "status" => status_label(status)).increment(1);
     let code = ext.get::<ProblemCode>().map(|c| c.as_str());
-    if let Some(code) = code {
-        metrics::counter!(REFUSALS, "code" => code).increment(1);
-    }
-    if response.headers().contains_key("x-ratelimit-limit") {
-        let decision = if code == Some("rate_limited") {
-            "limited"
-        } else {
-            "allowed"
-        };
-        metrics::counter!(RATE_LIMIT_DECISIONS, "decision" => decision).increment(1);
-    }
-    let route = ext
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    metrics::histogram!(REQUEST_DURATION, "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let decision = response
+        .headers()
+        .contains_key(&RATE_LIMIT_LIMIT)
+        .then_some(code == Some("rate_limited"));
+    let labels = Labels {
+        tenant: &tenant,
+        status: response.status().as_u16(),
+        code,
+        decision,
+        method,
+        route: ext
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str),
+    };
+    shared
+        .series
+        .record(&labels, started.elapsed().as_secs_f64());
 }
 
-fn method_label(method: &Method) -> &'static str {
+/// The header that tells a rate-limit decision was made.
+static RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+
+/// The method's index into `series::METHODS`.
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
-/// The status as a label, without allocating for the usual ones.
-fn status_label(status: StatusCode) -> metrics::SharedString {
-    match status.as_u16() {
-        200 => "200".into(),
-        201 => "201".into(),
-        204 => "204".into(),
-        400 => "400".into(),
-        401 => "401".into(),
-        403 => "403".into(),
-        404 => "404".into(),
-        409 => "409".into(),
-        422 => "422".into(),
-        429 => "429".into(),
-        500 => "500".into(),
-        503 => "503".into(),
-        other => other.to_string().into(),
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
     }
 }

@@ -62,6 +62,7 @@ mod layer;
 #[cfg(feature = "_sql")]
 mod pool;
 mod route;
+mod series;
 
 pub use labels::TenantLabels;
 pub use layer::{Metrics, MetricsLayer, ResponseFuture};

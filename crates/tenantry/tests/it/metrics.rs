@@ -102,3 +102,75 @@ async fn ten_thousand_tenants_make_at_most_the_bound_plus_one_series() {
         ]
     );
 }
+
+/// The layer keeps the handles of the series it records into; under another recorder it
+/// registers them again there, so each recorder sees exactly its own requests.
+#[tokio::test(flavor = "current_thread")]
+async fn one_layer_under_two_recorders_counts_into_each() {
+    let router = Router::new()
+        .route(
+            "/items/{id}",
+            get(|t: TenantId| async move { t.to_string() }),
+        )
+        .layer(MatchedPathLayer);
+    let app = MetricsLayer::new(TenantLabels::first(10)).layer(TenancyLayer::stub().layer(router));
+    let send = |tenant: &'static str, path: &'static str| {
+        let app = app.clone();
+        async move {
+            let req = http::Request::get(path)
+                .header("x-tenant-id", tenant)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            app.oneshot(req).await.unwrap().status().as_u16()
+        }
+    };
+
+    let first = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let first_handle = first.handle();
+    {
+        let _local = metrics::set_default_local_recorder(&first);
+        assert_eq!(send("acme", "/items/1").await, 200);
+        assert_eq!(send("acme", "/nowhere").await, 404);
+    }
+    let second = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let second_handle = second.handle();
+    {
+        let _local = metrics::set_default_local_recorder(&second);
+        for _ in 0..3 {
+            assert_eq!(send("acme", "/items/1").await, 200);
+        }
+        assert_eq!(send("globex", "/items/2").await, 200);
+    }
+    // Back under the first: its handles are registered again, where the old ones still count.
+    {
+        let _local = metrics::set_default_local_recorder(&first);
+        assert_eq!(send("acme", "/items/1").await, 200);
+    }
+
+    let first = first_handle.render();
+    assert_eq!(
+        tenant_series(&first),
+        [("acme".to_owned(), 2), ("acme".to_owned(), 1)],
+        "{first}"
+    );
+    assert!(
+        first.contains(
+            r#"tenantry_request_duration_seconds_count{method="GET",route="/items/{id}"} 2"#
+        ),
+        "{first}"
+    );
+    let second = second_handle.render();
+    let mut series = tenant_series(&second);
+    series.sort();
+    assert_eq!(
+        series,
+        [("acme".to_owned(), 3), ("globex".to_owned(), 1)],
+        "{second}"
+    );
+    assert!(
+        second.contains(
+            r#"tenantry_request_duration_seconds_count{method="GET",route="/items/{id}"} 4"#
+        ),
+        "{second}"
+    );
+}
