@@ -59,7 +59,7 @@
 //!
 //! The router must sit behind a [`TenancyLayer`](crate::TenancyLayer) (without one its
 //! handlers answer 500 naming the missing layer). Paths it does not know fall to the
-//! application's router: give that one [`problem::not_found`](crate::problem::not_found) as
+//! application's router: give that one [`problem::not_found`] as
 //! its fallback so that they, too, answer problem+json. [`OpenApi`] describes the routes.
 //!
 //! ```

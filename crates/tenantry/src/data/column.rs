@@ -42,7 +42,7 @@ pub enum IdKind {
     Text,
 }
 
-/// A column of a [`Resource`], declared in code.
+/// A column of a [`Resource`](super::Resource), declared in code.
 ///
 /// ```
 /// use tenantry::data::Column;
@@ -114,7 +114,7 @@ impl Column {
     }
 }
 
-/// A validated column of a built [`Resource`].
+/// A validated column of a built [`Resource`](super::Resource).
 #[derive(Debug, Clone)]
 pub struct ColumnDef {
     /// Name.

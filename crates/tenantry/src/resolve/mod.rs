@@ -10,7 +10,7 @@
 //! | resolver | name (`resolved_by`) | reads |
 //! |---|---|---|
 //! | [`HookResolver`] | `override` (or your name) | your function, sync or async |
-//! | [`IdentityResolver`] | `identity` | the [`Principal`](crate::Principal) in the request extensions |
+//! | [`IdentityResolver`] | `identity` | the [`Principal`] in the request extensions |
 //! | [`JwtResolver`] (feature `jwt`) | `jwt` | a verified `Authorization: Bearer` token's claim |
 //! | [`HeaderResolver`] | `header` | `X-Tenant-Id` (or another header) |
 //! | [`SubdomainResolver`] | `subdomain` | the `Host` under a base domain |

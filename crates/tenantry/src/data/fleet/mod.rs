@@ -1,37 +1,7 @@
 //! Fleet migrations: the application's sqlx migrations applied to every placement (the shared
 //! tables of each server once, each schema, each database), resumably.
 //!
-//! Two ledgers keep it boring:
-//! - in each placement, `_tenantry_migrations` (version, checksum, time), written in the same
-//!   transaction as the migration where the backend has transactional DDL (PostgreSQL, SQLite):
-//!   the truth about that placement, so a run killed midway never applies a migration twice;
-//! - in the catalog's database, `tenantry_migrations` (placement, version, description,
-//!   checksum, time): the index, so a run with nothing to do reads one table and connects to
-//!   no placement, and a migration whose file changed after it ran is refused before anything
-//!   runs, naming the file and the placements that ran the old text.
-//!
-//! One run at a time per catalog (a PostgreSQL advisory lock, MariaDB `GET_LOCK`, a lock file
-//! beside a SQLite catalog: each released if the process dies); a second run waits, then
-//! finds the work done. A placement that fails is reported and the others go on.
-//!
-//! A run migrates [`FleetOptions::concurrency`] placements at once, by default a number
-//! derived from the servers' connection limits (see [`Registry::fleet_concurrency`]). Schemas
-//! share one pool per server for the run, each migration setting `search_path` for its own
-//! transaction only; the central ledger is written in batches by one task. On MariaDB / MySQL
-//! DDL is not transactional: a run killed between a migration's statements and its ledger row
-//! leaves that placement for a person to look at (the next run reports the database's error
-//! there), as with any migration tool on MariaDB.
-//!
-//! ```no_run
-//! # async fn example(registry: tenantry::data::Registry) -> Result<(), Box<dyn std::error::Error>> {
-//! use tenantry::data::FleetOptions;
-//!
-//! let migrator = sqlx::migrate::Migrator::new(std::path::Path::new("migrations")).await?;
-//! let report = registry.migrate_fleet(&migrator, &FleetOptions::default()).await?;
-//! assert_eq!(report.failed(), 0, "{report:?}");
-//! # Ok(())
-//! # }
-//! ```
+//! How a run works is on [`Registry::migrate_fleet`], the entry point.
 
 mod apply;
 mod concurrency;
@@ -237,10 +207,43 @@ fn why(e: &DataError) -> String {
 }
 
 impl Registry {
-    /// Applies `migrator`'s migrations to every placement `options` selects (see the
-    /// [module docs](self)). A placement that fails is in the report as
-    /// [`Outcome::Failed`]; the others go on. With nothing to apply anywhere, the run reads
-    /// the catalog and the central ledger (one query each) and connects to no placement.
+    /// Applies `migrator`'s migrations to every placement `options` selects: the shared tables
+    /// of each server once, each schema, each database, resumably. A placement that fails is
+    /// in the report as [`Outcome::Failed`]; the others go on. With nothing to apply anywhere,
+    /// the run reads the catalog and the central ledger (one query each) and connects to no
+    /// placement.
+    ///
+    /// Two ledgers keep it boring:
+    /// - in each placement, `_tenantry_migrations` (version, checksum, time), written in the same
+    ///   transaction as the migration where the backend has transactional DDL (PostgreSQL, SQLite):
+    ///   the truth about that placement, so a run killed midway never applies a migration twice;
+    /// - in the catalog's database, `tenantry_migrations` (placement, version, description,
+    ///   checksum, time): the index, so a run with nothing to do reads one table and connects to
+    ///   no placement, and a migration whose file changed after it ran is refused before anything
+    ///   runs, naming the file and the placements that ran the old text.
+    ///
+    /// One run at a time per catalog (a PostgreSQL advisory lock, MariaDB `GET_LOCK`, a lock file
+    /// beside a SQLite catalog: each released if the process dies); a second run waits, then
+    /// finds the work done. A placement that fails is reported and the others go on.
+    ///
+    /// A run migrates [`FleetOptions::concurrency`] placements at once, by default a number
+    /// derived from the servers' connection limits (see [`Registry::fleet_concurrency`]). Schemas
+    /// share one pool per server for the run, each migration setting `search_path` for its own
+    /// transaction only; the central ledger is written in batches by one task. On MariaDB / MySQL
+    /// DDL is not transactional: a run killed between a migration's statements and its ledger row
+    /// leaves that placement for a person to look at (the next run reports the database's error
+    /// there), as with any migration tool on MariaDB.
+    ///
+    /// ```no_run
+    /// # async fn example(registry: tenantry::data::Registry) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tenantry::data::FleetOptions;
+    ///
+    /// let migrator = sqlx::migrate::Migrator::new(std::path::Path::new("migrations")).await?;
+    /// let report = registry.migrate_fleet(&migrator, &FleetOptions::default()).await?;
+    /// assert_eq!(report.failed(), 0, "{report:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn migrate_fleet(
         &self,
         migrator: &Migrator,
