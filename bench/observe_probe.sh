@@ -46,7 +46,7 @@ probe() {
   cp "$WORK/template.db" "$OUT/$name.db"
   # Tenants placed in a database of their own (the demo's globex) live in files beside it.
   for f in "$WORK"/t_*.db; do [ -e "$f" ] && cp "$f" "$OUT/"; done
-  env -u RUST_LOG "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p.out" \
+  env -u RUST_LOG "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p.out" ${TOGGLE:+"--toggle-collect=$TOGGLE"} \
     "$TENANTRY" serve --bind "$HOST:$PORT" --database-url "sqlite://$OUT/$name.db" \
     --trust-tenant-header --no-rate-limit "$@" >"$OUT/$name.log" 2>&1 &
   VPID=$!
