@@ -10,7 +10,7 @@
 # figures as tab-separated HEADLINE lines to $OUT/headline.tsv (HEADLINE_OUT); this script only
 # picks the rows from there.
 #
-#   bench/headline.sh                         # everything: about 60 minutes after the builds
+#   bench/headline.sh                         # everything: about 55 minutes after the builds
 #   MIGRATE_PER_PROCESS=0 bench/headline.sh   # without migrate's psql-per-schema baseline (~6 min)
 #   ONLY="crud pair" bench/headline.sh        # some parts
 #   QUICK=1 bench/headline.sh                 # short runs of every part: checks the script,
@@ -97,7 +97,7 @@ cmdtext() {
   done
   for k in "${order[@]}"; do
     v="${val[$k]}"
-    if [[ -z "$v" || "$v" == *" "* ]]; then out+="$k='$v' "; else out+="$k=$v "; fi
+    if [[ -z "$v" || "$v" == *[\ \(\)\|\*\$]* ]]; then out+="$k='$v' "; else out+="$k=$v "; fi
   done
   printf '`%s%s`' "$out" "$script"
 }
@@ -282,6 +282,8 @@ migrate/noop|fleet migration with nothing to apply|under 2 s (issue 14)|value<2|
 soak|soak: 1,000 connections for 60 s on PostgreSQL vs the plain handler|no errors (issue 11; memory in the details)|errors0|soak
 '
 
+# a table cell: `|` escaped (GitHub's tables split on it even inside code spans)
+cell() { printf '%s' "${1//|/\\|}"; }
 # first number in a cell; a cell's value in ns ("1.657 µs", "883.6 ns (bare)")
 num() { grep -oE '[0-9]+(\.[0-9]+)?' <<<"$1" | head -n 1; }
 ns() { awk -v s="$1" 'BEGIN { if (match(s, /[0-9.]+ *(ps|ns|µs|us|ms|s)/)) { t = substr(s, RSTART, RLENGTH); v = t + 0; sub(/^[0-9.]+ */, "", t)
@@ -323,12 +325,12 @@ LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
     if [ -z "$line" ]; then
       why="not measured in this run"
       want "$p" && why="not measured (part \`$p\` exit ${RC[$p]:-?}; see $p.log)"
-      echo "| $what | $why | | | $target | $cmd |"
+      echo "| $what | $why | | | $target | $(cell "$cmd") |"
       continue
     fi
     IFS=$'\t' read -r _ k a b r note <<<"$line"
     n=$((n + 1))
-    echo "| $what | $a | $b | $r | $target$(verdict "$check" "$a" "$b" "$r") | $cmd |"
+    echo "| $what | $(cell "$a") | $(cell "$b") | $(cell "$r") | $target$(verdict "$check" "$a" "$b" "$r") | $(cell "$cmd") |"
     echo "$n. $what (\`$k\`): $note" >>"$OUT/details.md"
   done <<<"$ROWS"
   echo
