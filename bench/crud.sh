@@ -22,7 +22,8 @@
 #      BENCH_PORT (18481), SKIP_BUILD=1 (use the binaries already in target/release), QUIET_MAX (10: % of the machine
 #      others may use), QUIET_BUDGET (240: seconds the script may wait for a quiet machine before
 #      runs), RETRIES (2: reruns of a measurement during which others used more than QUIET_MAX %;
-#      the disturbed outputs are kept as *.disturbedN.txt).
+#      the disturbed outputs are kept as *.disturbedN.txt), HEADLINE_OUT (a file: the ratios are
+#      also appended there as HEADLINE lines for bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +54,9 @@ RESULTS="$WORK/results"
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { echo "crud.sh: $*" >&2; exit 1; }
+# headline KEY TENANTRY COMPARISON RATIO NOTE: one tab-separated line for bench/headline.sh
+# (written only when HEADLINE_OUT names a file).
+headline() { local IFS=$'\t'; printf 'HEADLINE\t%s\n' "$*" >>"${HEADLINE_OUT:-/dev/null}"; }
 
 # ---- servers: every one started here is stopped on exit ------------------------------------
 SERVER_PID=""
@@ -456,15 +460,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
         have "$backend" "$mode" "$route" || continue
         a="$(field "$backend" "$mode" "$route" 1)"
         ab="-"; ac="-"; pc="-"
-        have "$backend" plain "$route" && ab="$(ratio "$a" "$(field "$backend" plain "$route" 1)")"
+        pa="$(field "$backend" "$mode" "$route" 3)"; oa="$(field "$backend" "$mode" "$route" 7)"
+        if have "$backend" plain "$route"; then
+          ab="$(ratio "$a" "$(field "$backend" plain "$route" 1)")"
+          headline "crud/$backend/$route/${mode#tenantry-}/plain" "$a req/s" "$(field "$backend" plain "$route" 1) req/s" "$ab" \
+            "p99 $pa vs $(field "$backend" plain "$route" 3); others' CPU $oa, $(field "$backend" plain "$route" 7)"
+        fi
         if have "$backend" svc-infra "$route"; then
           ac="$(ratio "$a" "$(field "$backend" svc-infra "$route" 1)")"
-          pa="$(field "$backend" "$mode" "$route" 3)"; pp="$(field "$backend" svc-infra "$route" 3)"
+          pp="$(field "$backend" svc-infra "$route" 3)"
           if awk -v x="$(ms "$pa")" -v y="$(ms "$pp")" 'BEGIN { exit !(x < y) }'; then
             pc="lower ($pa < $pp)"
           else
             pc="not lower ($pa >= $pp)"
           fi
+          headline "crud/$backend/$route/${mode#tenantry-}/svc-infra" "$a req/s" "$(field "$backend" svc-infra "$route" 1) req/s" "$ac" \
+            "p99 $pa vs $pp; others' CPU $oa, $(field "$backend" svc-infra "$route" 7)"
         fi
         echo "| $backend | $route | ${mode#tenantry-} | $ab | $ac | $pc |"
       done
@@ -480,7 +491,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
         if [ "$first" = 1 ]; then
           echo; echo "| backend | tenantry mode | req/s of | over req/s of | ratio |"; echo "|---|---|---|---|---:|"; first=0
         fi
-        echo "| $backend | ${mode#tenantry-} | $ra | $sb $rb | $(ratio "$(field "$backend" "$mode" "$ra" 1)" "$(field "$backend" "$sb" "$rb" 1)") |"
+        x="$(field "$backend" "$mode" "$ra" 1)"; y="$(field "$backend" "$sb" "$rb" 1)"
+        echo "| $backend | ${mode#tenantry-} | $ra | $sb $rb | $(ratio "$x" "$y") |"
+        headline "crud/$backend/${mode#tenantry-}/$ra/$sb/$rb" "$x req/s" "$y req/s" "$(ratio "$x" "$y")" \
+          "server CPU $(field "$backend" "$mode" "$ra" 8) vs $(field "$backend" "$sb" "$rb" 8) µs/req; others' CPU $(field "$backend" "$mode" "$ra" 7), $(field "$backend" "$sb" "$rb" 7)"
       done
     done
   done

@@ -20,7 +20,8 @@
 # Env: ROUNDS (5), DURATION (8s), WARMUP (2s), THREADS (2), CONNS (32), BACKENDS (sqlite postgres),
 #      ROUTES (get list post), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      PG_ADMIN_URL, BENCH_PORT (18482; plain on the next port), TENANTRY_ARGS (more `tenantry serve` flags: `--no-group-commit` writes each
-#      SQLite row in its own transaction, as before issue 16's item 2).
+#      SQLite row in its own transaction, as before issue 16's item 2), HEADLINE_OUT (a file: each
+#      row is also appended there as a HEADLINE line for bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +47,8 @@ TENANTS="acme,globex,bench03,bench04,bench05,bench06,bench07,bench08,bench09,ben
 PER_TENANT=10000
 
 die() { echo "crud_pair.sh: $*" >&2; exit 1; }
+# headline KEY TENANTRY COMPARISON RATIO NOTE: one tab-separated line for bench/headline.sh.
+headline() { local IFS=$'\t'; printf 'HEADLINE\t%s\n' "$*" >>"${HEADLINE_OUT:-/dev/null}"; }
 command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
 [ -x "$TENANTRY" ] && [ -x "$PLAIN" ] || die "build first: cargo build --release -p tenantry-cli --bins --examples (or run bench/crud.sh)"
 [ -f "$WORK/template.db" ] || die "no $WORK/template.db: run bench/crud.sh first (it loads the data)"
@@ -114,6 +117,8 @@ for backend in $BACKENDS; do
     done
     ma="$(median "${as[@]}")"; mb="$(median "${bs[@]}")"
     echo "| $backend | $route | $ROUNDS | $ma | $mb | $(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f", a / b }') | $(median "${ratios[@]}") | ${ratios[*]} |"
+    headline "pair/$MODE${TENANTRY_ARGS:+ $TENANTRY_ARGS}/$backend/$route" "$ma req/s" "$mb req/s" "$(median "${ratios[@]}")" \
+      "median of $ROUNDS per-round ratios (wrk -t$THREADS -c$CONNS -d$DURATION), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd- | sed 's/-/ to /')"
   done
   stop
 done

@@ -20,12 +20,14 @@
 #
 # Env: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres), ROWS (1000000), RUNS (3),
 #      SVC_RUNS (1), OUT (/tmp/tenantry-bench-export), VENV (/tmp/svcinfra-venv),
-#      BIN (default: target/release/tenantry, built here), LIMIT_S (600: per-command timeout).
+#      BIN (default: target/release/tenantry, built here), LIMIT_S (600: per-command timeout),
+#      DB (tenantry_bench_export), HEADLINE_OUT (a file: the same-run ratios are also appended
+#      there as HEADLINE lines for bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
-DB=tenantry_bench_export
+DB="${DB:-tenantry_bench_export}"
 ROWS="${ROWS:-1000000}"
 SMALL=10000
 BIG=$([ "$ROWS" = 1000000 ] && echo 1M || echo "$ROWS")
@@ -152,6 +154,31 @@ for label in dict.fromkeys(r[0] for r in rows):
     notes = "; ".join(dict.fromkeys(r[4] for r in rs if r[4]))
     print(f"| {label} | {len(rs)} | {','.join(r[1] for r in rs)} | {statistics.median(secs):.2f} "
           f"| {min(secs):.2f} | {max(secs):.2f} | {statistics.median(rss):.1f} | {notes} |")
+
+# For bench/headline.sh: tenantry against each comparison, ratio = the comparison's median time
+# over tenantry's (above 1: tenantry is faster).
+import os
+def med(prefix, table, big=True):
+    rs = [r for r in rows if r[0].startswith(f"{prefix} {table} ") and r[0].endswith("10k") != big]
+    if not rs:
+        return None
+    return {"s": statistics.median(float(r[2]) for r in rs), "mb": statistics.median(int(r[3]) / 1024 for r in rs),
+            "n": len(rs), "exits": ",".join(r[1] for r in rs), "notes": "; ".join(dict.fromkeys(r[4] for r in rs if r[4]))}
+with open(os.environ.get("HEADLINE_OUT") or os.devnull, "a") as out:
+    for table in ("mixed", "plain"):
+        t = med("tenantry", table)
+        for peer in ("psql-copy", "svc-infra"):
+            p = med(peer, table)
+            if not t or not p:
+                continue
+            note = f"medians of {t['n']} and {p['n']} runs; peak RSS {t['mb']:.1f} vs {p['mb']:.1f} MB; {peer} exit codes {p['exits']}"
+            if p["notes"]:
+                note += f" ({p['notes']})"
+            out.write(f"HEADLINE\texport/{table}/{peer}\t{t['s']:.2f} s\t{p['s']:.2f} s\t{p['s'] / t['s']:.2f}\t{note}\n")
+    big, small = med("tenantry", "mixed"), med("tenantry", "mixed", big=False)
+    if big and small:
+        out.write(f"HEADLINE\texport/rss\t{big['mb']:.1f} MB\t{small['mb']:.1f} MB (10,000 rows)\t{big['mb'] / small['mb']:.2f}\t"
+                  "peak RSS of tenantry, the large tenant against the 10,000-row one (flat = streaming)\n")
 PY
 echo
 echo "raw: $RESULTS; tenantry $("$BIN" --version); $(psql --version); svc-infra $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("svc-infra"))')"

@@ -20,12 +20,14 @@
 #
 # Env: PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres), ROWS (1000000), RUNS (5),
 #      OUT (/tmp/tenantry-bench-import), BIN (default: target/release/tenantry, built here),
-#      OLD_BIN (unset: not measured), LIMIT_S (600: per-command timeout).
+#      OLD_BIN (unset: not measured), LIMIT_S (600: per-command timeout), DB
+#      (tenantry_bench_import), HEADLINE_OUT (a file: tenantry against psql is also appended there
+#      as a HEADLINE line for bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
-DB=tenantry_bench_import
+DB="${DB:-tenantry_bench_import}"
 ROWS="${ROWS:-1000000}"
 SMALL=10000
 BIG=$([ "$ROWS" = 1000000 ] && echo 1M || echo "$ROWS")
@@ -139,6 +141,17 @@ if t and p:
     ratios = sorted(b / a for a, b in zip(ts, ps))
     print("per-pair ratios: " + " ".join(f"{x:.2f}" for x in ratios)
           + f" (median {statistics.median(ratios):.2f})")
+    # For bench/headline.sh: ratio = psql's median time over tenantry's (above 1: tenantry faster).
+    import os
+    def rss(label):
+        return statistics.median(int(r[3]) / 1024 for r in rows if r[0] == label)
+    small = [l for l in med if l.startswith("tenantry import") and l.endswith("10k")]
+    flat = f"; peak RSS {rss(t[0]):.1f} MB ({rss(small[0]):.1f} MB at 10,000 rows)" if small else ""
+    exits = ",".join(r[1] for r in rows if r[0] == t[0])
+    with open(os.environ.get("HEADLINE_OUT") or os.devnull, "a") as out:
+        out.write(f"HEADLINE\timport/psql\t{med[t[0]]:.2f} s\t{med[p[0]]:.2f} s\t{med[p[0]] / med[t[0]]:.2f}\t"
+                  f"medians of {len(ts)} runs each, per-pair ratios {ratios[0]:.2f} to {ratios[-1]:.2f}; "
+                  f"tenantry exit codes {exits}{flat}\n")
 PY
 echo
 echo "raw: $RESULTS; $("$BIN" --version); $(psql --version); server $(psql -X -At -d "$DB" -c 'SHOW server_version')"

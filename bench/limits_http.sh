@@ -10,6 +10,8 @@
 # gets the headers; 200,000/s is twice what this machine serves, so the quota is not reached),
 # "off" runs `serve --no-rate-limit`. Loopback only;
 # every wrk run is bounded by DURATION. Figures go to docs/PERFORMANCE.md, "Rate limits".
+# SKIP_BUILD=1 uses target/release as it is; HEADLINE_OUT (a file) also receives the result as a
+# HEADLINE line for bench/headline.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,8 @@ connections=${CONNECTIONS:-32}
 threads=${THREADS:-1}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build -q --release -p tenantry-cli
-bin=target/release/tenantry
+[ -n "${SKIP_BUILD:-}" ] || cargo build -q --release -p tenantry-cli
+bin="${CARGO_TARGET_DIR:-target}/release/tenantry"
 work=$(mktemp -d)
 # `start` runs in a command substitution (a subshell), so its servers are not this shell's jobs:
 # each writes its pid to $work/*.pid, and the exit trap stops them all.
@@ -77,3 +79,6 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 m_on=$(median "${ons[@]}")
 m_off=$(median "${offs[@]}")
 echo "median: off $m_off req/s, on $m_on req/s, on/off $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a/b}'); median of the rounds' on/off: $(median "${ratios[@]}")"
+printf 'HEADLINE\t%s\t%s\t%s\t%s\t%s\n' "limits-http$route" "$m_on req/s" "$m_off req/s" "$(median "${ratios[@]}")" \
+  "median of $rounds per-round on/off ratios (wrk -t$threads -c$connections -d$duration), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /')" \
+  >>"${HEADLINE_OUT:-/dev/null}"

@@ -20,7 +20,9 @@
 #
 # Env: SCHEMAS (2000), CONCURRENCIES ("1 default"; e.g. "1 2 4 default"), NOOP_RUNS (5), BASELINE_PER_PROCESS (1: run baseline (b); 0: skip),
 #      BENCH_DIR (/tmp/tenantry-bench-migrate), PG_ADMIN_URL
-#      (postgres://postgres@127.0.0.1:5432/postgres), DB (tenantry_bench_migrate), SKIP_BUILD=1.
+#      (postgres://postgres@127.0.0.1:5432/postgres), DB (tenantry_bench_migrate), SKIP_BUILD=1,
+#      HEADLINE_OUT (a file: tenantry against the baselines is also appended there as HEADLINE
+#      lines for bench/headline.sh).
 # Results: $BENCH_DIR/migrate.md (the table), $BENCH_DIR/*.log (each run's stderr and report).
 set -euo pipefail
 
@@ -45,6 +47,9 @@ now() { date +%s%N; }
 secs() { awk -v d="$1" 'BEGIN { printf "%.2f", d / 1e9 }'; }
 per() { awk -v d="$1" -v n="$2" 'BEGIN { printf "%.2f", d / 1e6 / n }'; }  # ms per schema
 row() { echo "| $1 | $2 | $(secs "$3") | $(per "$3" "$SCHEMAS") | $4 |" >>"$OUT"; }
+# headline KEY TENANTRY COMPARISON RATIO NOTE: one tab-separated line for bench/headline.sh.
+headline() { local IFS=$'\t'; printf 'HEADLINE\t%s\n' "$*" >>"${HEADLINE_OUT:-/dev/null}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 for tool in psql cargo; do command -v "$tool" >/dev/null || die "needs $tool"; done
 rm -rf "$WORK"
@@ -125,6 +130,7 @@ outcomes() {  # outcomes NAME: "applied N current M failed K"
 # One run per entry of CONCURRENCIES, each with a migration of its own (version 2, 3, ...):
 # ADD COLUMN + CREATE INDEX on items in every schema.
 version=1
+TIMES=()  # "CONCURRENCY NANOSECONDS USED" per run, for the HEADLINE lines
 for c in $CONCURRENCIES; do
   version=$((version + 1))
   v="$(printf '%04d' "$version")"
@@ -136,9 +142,11 @@ for c in $CONCURRENCIES; do
     label="tenantry migrate (default concurrency: $used)"
   else
     migrate "apply-$c" --concurrency "$c"
+    used="$c"
     label="tenantry migrate --concurrency $c"
   fi
   row "$label" "$v: ADD COLUMN + CREATE INDEX" "$LAST" "$(outcomes "apply-$c")"
+  TIMES+=("$c $LAST $used")
 done
 APPLIED=$((version - 1))
 
@@ -162,6 +170,8 @@ for i in $(seq -f '%05g' 1 "$SCHEMAS"); do
 done | pg "$URL"
 t1=$(now)
 row "baseline: one psql session, sequential" "ADD COLUMN + CREATE INDEX, one transaction per schema" $((t1 - t0)) "no ledger, no lock"
+SESSION=$((t1 - t0))
+PER_PROCESS=""
 
 if [ "$BASELINE_PER_PROCESS" = 1 ]; then
   say "baseline: one psql process per schema"
@@ -171,10 +181,24 @@ if [ "$BASELINE_PER_PROCESS" = 1 ]; then
   done
   t1=$(now)
   row "baseline: one psql -c per schema, sequential" "ADD COLUMN + CREATE INDEX" $((t1 - t0)) "a process and a connection per schema"
+  PER_PROCESS=$((t1 - t0))
 fi
 
 # Every schema has the columns of every run.
 [ "$(pg "$URL" -tAc "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name ~ '^(m[0-9]{4}|c4|c5)\$' AND table_schema ~ '^t_b'")" = $(((APPLIED + 1 + BASELINE_PER_PROCESS) * SCHEMAS)) ] ||
   die "not every schema has the migrated columns"
 echo "# end $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"
+for t in "${TIMES[@]}"; do
+  read -r c ns used <<<"$t"
+  headline "migrate/$c" "$(secs "$ns") s (concurrency $used)" "$(secs "$SESSION") s (one psql session)" "$(ratio "$SESSION" "$ns")" \
+    "$SCHEMAS schemas, ADD COLUMN + CREATE INDEX each; $(per "$ns" "$SCHEMAS") vs $(per "$SESSION" "$SCHEMAS") ms per schema"
+  if [ -n "$PER_PROCESS" ]; then
+    headline "migrate/$c/per-process" "$(secs "$ns") s (concurrency $used)" "$(secs "$PER_PROCESS") s (a psql -c per schema)" \
+      "$(ratio "$PER_PROCESS" "$ns")" "$SCHEMAS schemas; $(per "$PER_PROCESS" "$SCHEMAS") ms per schema for the baseline"
+  else
+    headline "migrate/$c/per-process" "$(secs "$ns") s (concurrency $used)" "not run (BASELINE_PER_PROCESS=0)" "-" \
+      "the psql-per-schema baseline was skipped"
+  fi
+done
+headline "migrate/noop" "$(secs "$median") s" "-" "-" "median of $NOOP_RUNS runs with nothing to apply (best $(secs "$best") s), $((SCHEMAS + 2)) placements"
 cat "$OUT"

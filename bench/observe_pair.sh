@@ -15,7 +15,9 @@
 # Env: ROUNDS (5), DURATION (8s), WARMUP (2s), THREADS (2), CONNS (32), ROUTES (get),
 #      BENCH_DIR (/tmp/tenantry-bench-observe); A_RUST_LOG (unset: the default filter) and
 #      A_FLAGS (none) change (a), to measure the log alone (A_FLAGS=--no-metrics) or the
-#      metrics alone (A_RUST_LOG=warn).
+#      metrics alone (A_RUST_LOG=warn); BENCH_PORT (18492: (a)'s port, (b) on the next one),
+#      HEADLINE_OUT (a file: each row is also appended there as a HEADLINE line for
+#      bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,8 +31,8 @@ read -r -a ROUTE_LIST <<<"${ROUTES:-get}"
 TENANTRY="${CARGO_TARGET_DIR:-$ROOT/target}/release/tenantry"
 LUA="$ROOT/bench/crud.lua"
 HOST=127.0.0.1
-PORT_A=18492
-PORT_B=18493
+PORT_A="${BENCH_PORT:-18492}"
+PORT_B=$((PORT_A + 1))
 TENANTS=(acme globex bench03 bench04 bench05 bench06 bench07 bench08 bench09 bench10)
 PER_TENANT=10000
 
@@ -113,6 +115,12 @@ for route in "${ROUTE_LIST[@]}"; do
     echo "$route round $r: on $a, off $b, ratio ${ratios[-1]}" >&2
   done
   echo "| $route | $ROUNDS | $(median "${as[@]}") | $(median "${bs[@]}") | $(median "${ratios[@]}") | ${ratios[*]} |"
+  # For bench/headline.sh: key observe/ROUTE/(a)'s settings.
+  variant="${A_RUST_LOG:+RUST_LOG=$A_RUST_LOG }${A_FLAGS:-}"
+  printf 'HEADLINE\t%s\t%s\t%s\t%s\t%s\n' "observe/$route/${variant:-as shipped}" "$(median "${as[@]}") req/s" \
+    "$(median "${bs[@]}") req/s" "$(median "${ratios[@]}")" \
+    "median of $ROUNDS per-round ratios (wrk -t$THREADS -c$CONNS -d$DURATION), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /')" \
+    >>"${HEADLINE_OUT:-/dev/null}"
 done
 echo "log lines written by (a): $(grep -c 'tenantry::request' "$WORK/a.log"); by (b): $(grep -c 'tenantry::request' "$WORK/b.log" || true)" >&2
 { curl -fsS "http://$HOST:$PORT_A/metrics" 2>/dev/null || true; } | grep -c '^tenantry_' | sed 's/^/metric lines on (a): /' >&2 || true

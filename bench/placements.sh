@@ -30,7 +30,10 @@
 #      statements per connection of a third server on the schema tenants; 0: no third),
 #      FIT_TENANTS (60: a spread that fits in the pool cap, against HOT_TENANTS; 0: none), BENCH_DIR
 #      (/tmp/tenantry-bench-placements), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
-#      SKIP_BUILD=1. Loopback only; every wrk run is bounded; every server started here is
+#      SKIP_BUILD=1, BENCH_PORT (18491: the first server's port, the second on the next one),
+#      DB_PREFIX (tenantry_bench: the databases are PREFIX_rows, PREFIX_schemas, PREFIX_provision),
+#      HEADLINE_OUT (a file: each comparison is also appended there as a HEADLINE line for
+#      bench/headline.sh). Loopback only; every wrk run is bounded; every server started here is
 #      stopped on exit. Results: $BENCH_DIR/*.md and the raw wrk outputs in $BENCH_DIR/runs/.
 set -euo pipefail
 
@@ -52,18 +55,21 @@ SCHEMA_CACHE="${SCHEMA_CACHE:-8192}"
 FIT_TENANTS="${FIT_TENANTS:-60}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_BASE="${PG_ADMIN_URL%/*}"
+DB_PREFIX="${DB_PREFIX:-tenantry_bench}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TENANTRY="$TARGET/release/tenantry"
 HELPER="$TARGET/release/examples/placements"
 LUA="$ROOT/bench/placements.lua"
 HOST=127.0.0.1
-PORT_A=18491
-PORT_B=18492
+PORT_A="${BENCH_PORT:-18491}"
+PORT_B=$((PORT_A + 1))
 RUNS="$WORK/runs"
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { echo "placements.sh: $*" >&2; exit 1; }
 pg() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# headline KEY TENANTRY COMPARISON RATIO NOTE: one tab-separated line for bench/headline.sh.
+headline() { local IFS=$'\t'; printf 'HEADLINE\t%s\n' "$*" >>"${HEADLINE_OUT:-/dev/null}"; }
 
 # ---- servers: every one started here is stopped on exit --------------------------------------
 PIDS=()
@@ -175,6 +181,8 @@ pair() {
     echo "$route round $r: $na $a1 req/s (p50 $a2, p99 $a3, errors $a5+$a6), $nb $b1 req/s (p50 $b2, p99 $b3, errors $b5+$b6), ratio ${ratios[-1]}" >&2
   done
   echo "| $route | $ROUNDS | $(median "${ra[@]}") | $(median "${la[@]}") | $(median "${qa[@]}") | $(median "${rb[@]}") | $(median "${lb[@]}") | $(median "${qb[@]}") | $(ratio "$(median "${ra[@]}")" "$(median "${rb[@]}")") | **$(median "${ratios[@]}")** | ${ratios[*]} |" >>"$TABLE"
+  headline "placements/$na/$nb/$route" "$(median "${ra[@]}") req/s" "$(median "${rb[@]}") req/s" "$(median "${ratios[@]}")" \
+    "median of $ROUNDS per-round ratios (wrk -t$THREADS -c$CONNS -d$DURATION), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /'); p99 $(median "${qa[@]}") vs $(median "${qb[@]}") ms; non-2xx + socket errors so far $ERRS"
 }
 pair_header() {  # pair_header A B
   {
@@ -235,7 +243,7 @@ fi
 
 # ---- part 1: schemas vs shared rows on PostgreSQL -----------------------------------------------
 part_schemas() {
-  local rows=tenantry_bench_rows schemas=tenantry_bench_schemas
+  local rows="${DB_PREFIX}_rows" schemas="${DB_PREFIX}_schemas"
   local url_rows="$PG_BASE/$rows" url_schemas="$PG_BASE/$schemas" total=$((TENANTS * PER_TENANT))
   say "schemas: $TENANTS tenants in schemas, $TENANTS in shared rows, $PER_TENANT items each"
   for db in $rows $schemas; do
@@ -334,7 +342,7 @@ SQL
 
 # ---- part 2: provisioning one schema tenant -----------------------------------------------------
 part_provision() {
-  local db=tenantry_bench_provision url="$PG_BASE/tenantry_bench_provision" i t0 t1
+  local db="${DB_PREFIX}_provision" url="$PG_BASE/${DB_PREFIX}_provision" i t0 t1
   say "provision: $PROVISION_N in process, $CLI_N through the CLI"
   pg "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   init_demo "$url" "$WORK/init-provision.log"
@@ -369,6 +377,13 @@ part_provision() {
     echo
     echo "schema - row (medians): $(awk -v a="$sm" -v b="$rm" 'BEGIN { printf "%.1f", a - b }') ms"
   } >>"$out"
+  local in_schema in_row
+  in_schema="$(awk '$1 == "schema" && $2 == "provision" { for (i = 3; i <= NF; i++) if ($i ~ /^median_ms=/) { sub(/^median_ms=/, "", $i); print $i } }' "$out")"
+  in_row="$(awk '$1 == "row" && $2 == "tenant" { for (i = 3; i <= NF; i++) if ($i ~ /^median_ms=/) { sub(/^median_ms=/, "", $i); print $i } }' "$out")"
+  headline "placements/provision/in-process" "$in_schema ms" "$in_row ms (record alone, row)" "-" \
+    "median of $PROVISION_N Registry::provision calls, schema (CREATE SCHEMA, table, indexes), one after the other"
+  headline "placements/provision/cli" "$sm ms" "$rm ms (--placement row)" "-" \
+    "median wall time of $CLI_N \`tenantry tenants create ID --placement schema\` processes, alternating with row"
   # The helper's schemas are the CLI's: same DDL once the generated names are replaced (and
   # the random key of pg_dump's \\restrict lines dropped).
   local cli_schema helper_schema
@@ -451,6 +466,10 @@ SQL
     awk '$1 == "during" { n++; if ($2 > f) f = $2; if ($3 > t) t = $3; if ($4 > d) d = $4 }
       END { printf "| during (max of %d samples) | %s | %s | %s |\n", n, f, t, d }' "$fdlog"
   } >>"$TABLE"
+  local fd_before fd_after
+  fd_before="$(awk '$1 == "before" { print $2 }' "$fdlog")"; fd_after="$(awk '$1 == "after-5s" { print $2 }' "$fdlog")"
+  headline "placements/databases/fds" "$fd_after fds after the runs" "$fd_before before" "-" \
+    "open file descriptors of the server; tenant files open at most $(awk '$1 == "during" { if ($4 > d) d = $4 } END { print d + 0 }' "$fdlog") at once; errors $ERRS"
   stop_all
   cat "$TABLE"
 }

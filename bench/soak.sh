@@ -18,7 +18,10 @@
 #
 # Env: DURATION (60s), CONNS (1000), THREADS (2), TIMEOUT (5s: wrk counts a slower answer as a
 #      timeout error), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres), SYSTEMS
-#      ("tenantry plain"), SKIP_BUILD=1, BENCH_DIR (/tmp/tenantry-bench-soak).
+#      ("tenantry plain"), SKIP_BUILD=1, BENCH_DIR (/tmp/tenantry-bench-soak), BENCH_PORT (18491),
+#      DB (tenantry_bench_soak),
+#      HEADLINE_OUT (a file: tenantry against plain is also appended there as a HEADLINE line
+#      for bench/headline.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,13 +32,13 @@ THREADS="${THREADS:-2}"
 TIMEOUT="${TIMEOUT:-5s}"
 SYSTEMS="${SYSTEMS:-tenantry plain}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-PG_DB=tenantry_bench_soak
+PG_DB="${DB:-tenantry_bench_soak}"
 PG_URL="${PG_ADMIN_URL%/*}/$PG_DB"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TENANTRY="$TARGET/release/tenantry"
 PLAIN="$TARGET/release/examples/plain_items"
 HOST=127.0.0.1
-PORT=18491
+PORT="${BENCH_PORT:-18491}"
 LUA="$ROOT/bench/soak.lua"
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -143,6 +146,27 @@ for system in $SYSTEMS; do
     *) die "unknown system $system (tenantry, plain)" ;;
   esac
 done
+
+# stats NAME: "req/s p99-ms errors rss-before rss-during-max rss-after" of one system's run
+# (errors: socket errors and non-2xx answers together; memory in KiB).
+stats() {
+  local out="$WORK/$1"
+  awk '
+    /^Requests\/sec:/ { rps = $2 }
+    /^p50 / { for (i = 1; i <= NF; i++) if ($i == "p99") { p99 = $(i + 1) } }
+    /Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    END { printf "%s %s %d", rps, p99, sock + bad }' "$out.wrk.txt"
+  awk '/^rss before:/ { b = $3; a = $6 } /^rss during:/ { if ($3 > m) m = $3 } END { printf " %d %d %d\n", b, m, a }' "$out.summary.txt"
+}
+if [[ " $SYSTEMS " == *" tenantry "* && " $SYSTEMS " == *" plain "* ]]; then
+  read -r t_rps t_p99 t_err t_b t_m t_a <<<"$(stats tenantry)"
+  read -r p_rps p_p99 p_err p_b p_m p_a <<<"$(stats plain)"
+  printf 'HEADLINE\t%s\t%s\t%s\t%s\t%s\n' soak "$t_rps req/s, p99 $t_p99 ms, $t_err errors" "$p_rps req/s, p99 $p_p99 ms, $p_err errors" \
+    "$(awk -v a="$t_rps" -v b="$p_rps" 'BEGIN { printf "%.2f", a / b }')" \
+    "$CONNS connections for $DURATION; errors are socket errors and non-2xx answers; RSS before, at most during, after: $t_b, $t_m, $t_a KiB (tenantry) and $p_b, $p_m, $p_a KiB (plain)" \
+    >>"${HEADLINE_OUT:-/dev/null}"
+fi
 
 say "machine"
 echo "$(nproc) cores, $(uname -r); $(wrk -v 2>&1 | head -1); $(psql -V)"

@@ -22,6 +22,10 @@
 //!   and Redis's CPU (`INFO cpu`) per call, and the median of the per-round throughput ratios.
 //!   CPU per call hardly moves with what else the machine runs; throughput does.
 //!
+//! `TENANTRY_BENCH_ROUNDS` and `TENANTRY_BENCH_CALLS` change the rounds and the calls per round
+//! of `ab` and `redis-ab` (a quick check of the harness, `bench/headline.sh` with `QUICK=1`);
+//! the defaults are what docs/PERFORMANCE.md reports.
+//!
 //! `cargo bench -p tenantry --features redis --bench limit -- memory`
 //! `cargo bench -p tenantry --features redis --bench limit -- redis-ab`
 //! `cargo bench -p tenantry --bench limit -- footprint`
@@ -311,8 +315,16 @@ fn redis(c: &mut Criterion) {
     }
 }
 
+/// `name` from the environment if it is set to a number, else `default`.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn ab() {
-    const ROUNDS: usize = 11;
+    let rounds: usize = env_or("TENANTRY_BENCH_ROUNDS", 11);
     println!(
         "ab: keys threads | tenantry Mdecisions/s | governor Mdecisions/s | ratio (median of rounds)"
     );
@@ -322,10 +334,13 @@ fn ab() {
         let ours = tenantry(&keys);
         let theirs = governor(&keys);
         let rate = tenantry_rate();
-        let per_round: u64 = if n >= 1_000_000 { 2_000_000 } else { 5_000_000 };
+        let per_round: u64 = env_or(
+            "TENANTRY_BENCH_CALLS",
+            if n >= 1_000_000 { 2_000_000 } else { 5_000_000 },
+        );
         for threads in [1, 2] {
             let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..ROUNDS {
+            for _ in 0..rounds {
                 let ta = timed(per_round, threads, &keys, &order, |k| {
                     black_box(ours.decide(k, &rate));
                 });
@@ -382,8 +397,8 @@ fn redis_cpu(f: &RedisFixture) -> f64 {
 
 #[cfg(feature = "redis")]
 fn redis_ab() {
-    const ROUNDS: usize = 7;
-    const CALLS: u64 = 100_000;
+    let rounds: usize = env_or("TENANTRY_BENCH_ROUNDS", 7);
+    let calls: u64 = env_or("TENANTRY_BENCH_CALLS", 100_000);
     let f = RedisFixture::new();
     println!(
         "redis-ab: {} | load average {}",
@@ -400,24 +415,24 @@ fn redis_ab() {
     );
     for concurrency in [1u64, 16, 64] {
         // Warm-up: connections, script cache, keys.
-        f.run(CALLS / 10, concurrency, true);
-        f.run(CALLS / 10, concurrency, false);
+        f.run(calls / 10, concurrency, true);
+        f.run(calls / 10, concurrency, false);
         let mut cases = [
             (Vec::new(), Vec::new(), Vec::new()),
             (Vec::new(), Vec::new(), Vec::new()),
         ];
         let mut ratios = Vec::new();
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             let mut rps = [0.0; 2];
             // Alternate which goes first.
             for i in [round % 2, 1 - round % 2] {
                 let (c0, r0) = (own_cpu(), redis_cpu(&f));
-                let wall = f.run(CALLS, concurrency, i == 0);
+                let wall = f.run(calls, concurrency, i == 0);
                 let (c1, r1) = (own_cpu(), redis_cpu(&f));
-                rps[i] = CALLS as f64 / wall.as_secs_f64();
+                rps[i] = calls as f64 / wall.as_secs_f64();
                 cases[i].0.push(rps[i] / 1e3);
-                cases[i].1.push((c1 - c0) * 1e6 / CALLS as f64);
-                cases[i].2.push((r1 - r0) * 1e6 / CALLS as f64);
+                cases[i].1.push((c1 - c0) * 1e6 / calls as f64);
+                cases[i].2.push((r1 - r0) * 1e6 / calls as f64);
             }
             ratios.push(rps[0] / rps[1]);
         }
