@@ -67,7 +67,10 @@ pub(crate) fn check(kind: Kind, raw: &RawValue) -> Result<Cell, String> {
     if kind == Kind::Json {
         return Ok(Cell::Json(unwrap_json(text).to_owned()));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let value = match plain_string(text) {
+        Some(s) => Value::String(s.to_owned()),
+        None => serde_json::from_str(text).map_err(|e| e.to_string())?,
+    };
     let wrong = |what: &str| format!("must be {what}, not {}", shown(text));
     Ok(match (kind, value) {
         (Kind::Bool, Value::Bool(b)) => Cell::Bool(b),
@@ -123,6 +126,13 @@ pub(crate) fn check(kind: Kind, raw: &RawValue) -> Result<Cell, String> {
             v @ (Value::Array(_) | Value::Object(_)) => Cell::Text(v.to_string()),
         },
     })
+}
+
+/// The string `text` (a value's JSON text) holds, if it is one without escapes: its text
+/// between the quotes, read without a parser (as most values are).
+pub(crate) fn plain_string(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
 }
 
 fn number(n: &serde_json::Number) -> Cell {
@@ -278,6 +288,21 @@ mod tests {
         assert!(!needs_wrapper(r#"{"$json":1,"b":2}"#));
         assert!(!needs_wrapper(r#"[null]"#));
         assert!(!needs_wrapper(r#""null""#));
+    }
+
+    #[test]
+    fn plain_strings_are_read_without_a_parser() {
+        assert_eq!(plain_string(r#""abc""#), Some("abc"));
+        assert_eq!(plain_string(r#""""#), Some(""));
+        assert_eq!(plain_string(r#""a\"b""#), None);
+        assert_eq!(plain_string(r#""\u0041""#), None);
+        assert_eq!(plain_string("12"), None);
+        assert_eq!(plain_string(r#"["a"]"#), None);
+        // Escaped or not, the same cell.
+        assert_eq!(
+            check(Kind::Text, &raw(r#""\u00e9t\u00e9""#)),
+            check(Kind::Text, &raw(r#""été""#))
+        );
     }
 
     #[test]

@@ -139,23 +139,26 @@ impl<'a> Feed<'a> {
                     self.reader.name
                 )));
             }
-            let tenant_value = row
-                .get(&self.tenant_key)
-                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
-            let tenant = match &tenant_value {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
-            if tenant != self.opts.tenant {
-                return Err(self.refuse(
-                    n,
-                    format_args!("belongs to tenant {tenant:?}, not {:?}", self.opts.tenant),
-                ));
+            let raw_tenant = row.get(&self.tenant_key).map(|raw| raw.get());
+            // Most rows: the tenant as a string without escapes, compared as it is.
+            let mut was_number = false;
+            if raw_tenant.and_then(check::plain_string) != Some(self.opts.tenant.as_str()) {
+                let value = raw_tenant.and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+                was_number = value.as_ref().is_some_and(Value::is_number);
+                let tenant = match value {
+                    Some(Value::String(s)) => s,
+                    Some(Value::Number(n)) => n.to_string(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                if tenant != self.opts.tenant {
+                    return Err(self.refuse(
+                        n,
+                        format_args!("belongs to tenant {tenant:?}, not {:?}", self.opts.tenant),
+                    ));
+                }
             }
             if let Some(to) = &self.opts.as_tenant {
-                let was_number = tenant_value.as_ref().is_some_and(Value::is_number);
                 let value = match to.parse::<i64>() {
                     Ok(i) if was_number => Value::from(i),
                     _ => Value::String(to.clone()),
