@@ -2,9 +2,9 @@
 //!
 //! The reader works on the buffer itself: it finds where each array element (or line) ends
 //! in the bytes `fill_buf` holds (an element's end by its nesting depth, with strings and
-//! their escapes tracked) and hands serde_json the whole slice. Only an element that runs
-//! past the end of the buffer is copied, into `spill`, until its end comes in. Every byte
-//! still passes the SHA-256 under the buffer.
+//! their escapes tracked) and hands serde_json the whole slice, which fills the caller's
+//! [`RawRow`] in place. Only an element that runs past the end of the buffer is copied, into
+//! `spill`, until its end comes in. Every byte still passes the SHA-256 under the buffer.
 
 use std::{
     collections::BTreeMap,
@@ -13,9 +13,10 @@ use std::{
     path::Path,
 };
 
-use serde::Deserialize as _;
+use serde::{Deserialize as _, de};
 use serde_json::value::RawValue;
 
+use super::row::RawRow;
 use crate::export::{ExportError, file::Sha256Reader};
 
 /// The read buffer; an element or line longer than this is collected in `spill`.
@@ -32,8 +33,9 @@ enum Layout {
     Done,
 }
 
-/// A row as read: each value's exact JSON text, to be checked against its column.
-pub(crate) type RawRow = BTreeMap<String, Box<RawValue>>;
+/// A row as serde_json reads it as a map: what the import always parsed, and so what says
+/// why an element or line is refused.
+type MapRow = BTreeMap<String, Box<RawValue>>;
 
 /// Row objects from a JSON array or NDJSON, hashing every byte.
 pub(crate) struct RowReader {
@@ -85,13 +87,14 @@ enum Line {
     End,
     /// Only white space.
     Blank,
-    Row(RawRow),
+    /// A row, read into the caller's.
+    Row,
     NotUtf8,
     Json(serde_json::Error),
 }
 
 impl Line {
-    fn parse(bytes: &[u8]) -> Self {
+    fn read(bytes: &[u8], row: &mut RawRow) -> Self {
         if bytes.is_empty() {
             return Self::End;
         }
@@ -101,11 +104,31 @@ impl Line {
         if text.trim().is_empty() {
             return Self::Blank;
         }
-        match serde_json::from_str::<RawRow>(text) {
-            Ok(row) => Self::Row(row),
-            Err(e) => Self::Json(e),
+        match row.read(text) {
+            Ok(()) => Self::Row,
+            // The message of the parse the import always made.
+            Err(e) => Self::Json(serde_json::from_str::<MapRow>(text).err().unwrap_or(e)),
         }
     }
+}
+
+/// Reads `bytes`, an array element from its `{` to the matching `}` (or to the end of the
+/// input), into `row`. Refused, it is read again as the import always read it, from a stream,
+/// for serde_json's message: that places a control character in a string value a character
+/// apart from where reading a slice does. So the message is as it was, at no cost otherwise.
+fn element(bytes: &[u8], row: &mut RawRow) -> Result<(), serde_json::Error> {
+    let refused = match std::str::from_utf8(bytes) {
+        Ok(text) => match row.read(text) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        },
+        Err(_) => match serde_json::from_slice::<MapRow>(bytes) {
+            Err(e) => e,
+            Ok(_) => de::Error::custom("invalid UTF-8"),
+        },
+    };
+    let mut de = serde_json::Deserializer::from_reader(bytes);
+    Err(MapRow::deserialize(&mut de).err().unwrap_or(refused))
 }
 
 /// Where a JSON object or array ends, found byte by byte across buffers: the nesting depth
@@ -145,14 +168,6 @@ impl Scan {
         }
         None
     }
-}
-
-/// `e`, the error reading `bytes` as one slice gave, as reading them from a stream gives it
-/// (what the import always said): serde_json places a control character in a string value a
-/// character apart in the two. Only for a refused element, so it costs nothing otherwise.
-fn streamed(bytes: &[u8], e: serde_json::Error) -> serde_json::Error {
-    let mut de = serde_json::Deserializer::from_reader(bytes);
-    RawRow::deserialize(&mut de).err().unwrap_or(e)
 }
 
 impl RowReader {
@@ -217,10 +232,11 @@ impl RowReader {
         }
     }
 
-    pub(crate) fn next(&mut self) -> Result<Option<RawRow>, ExportError> {
+    /// Reads the next row into `row`; `false` at the end of the rows.
+    pub(crate) fn next(&mut self, row: &mut RawRow) -> Result<bool, ExportError> {
         loop {
             match self.layout {
-                Layout::Done => return Ok(None),
+                Layout::Done => return Ok(false),
                 Layout::Unknown => match self.peek()? {
                     Some(b'[') => {
                         self.inner.consume(1);
@@ -256,25 +272,20 @@ impl RowReader {
                     // From its `{` to the matching `}`, or to the end of the input (which
                     // serde_json then says is missing).
                     let mut scan = Scan::default();
-                    let row = self.take(
-                        |buf| scan.end(buf),
-                        |bytes| {
-                            serde_json::from_slice::<RawRow>(bytes).map_err(|e| streamed(bytes, e))
-                        },
-                    )?;
-                    return row.map(Some).map_err(|e| self.bad(e));
+                    let read = self.take(|buf| scan.end(buf), |bytes| element(bytes, row))?;
+                    return read.map(|()| true).map_err(|e| self.bad(e));
                 }
                 Layout::Lines => {
                     let line = self.take(
                         |buf| buf.iter().position(|&b| b == b'\n').map(|i| i + 1),
-                        Line::parse,
+                        |bytes| Line::read(bytes, row),
                     )?;
                     match line {
                         Line::End => self.layout = Layout::Done,
                         Line::Blank => self.lines += 1,
-                        Line::Row(row) => {
+                        Line::Row => {
                             self.lines += 1;
-                            return Ok(Some(row));
+                            return Ok(true);
                         }
                         Line::NotUtf8 => {
                             return Err(read_error(
@@ -316,9 +327,18 @@ mod tests {
         digest: Option<String>,
     }
 
-    fn shown(row: RawRow) -> Vec<(String, String)> {
+    fn shown(row: MapRow) -> Vec<(String, String)> {
         row.into_iter()
             .map(|(k, v)| (k, v.get().to_owned()))
+            .collect()
+    }
+
+    /// The same as a map would list it: by key.
+    fn sorted(row: &RawRow) -> Vec<(String, String)> {
+        let mut keys: Vec<&str> = row.keys().collect();
+        keys.sort_unstable();
+        keys.iter()
+            .map(|k| ((*k).to_owned(), row.get(k).unwrap_or_default().to_owned()))
             .collect()
     }
 
@@ -339,10 +359,11 @@ mod tests {
             capacity,
         );
         let mut rows = Vec::new();
+        let mut row = RawRow::default();
         loop {
-            match r.next() {
-                Ok(Some(row)) => rows.push(shown(row)),
-                Ok(None) => break,
+            match r.next(&mut row) {
+                Ok(true) => rows.push(sorted(&row)),
+                Ok(false) => break,
                 Err(e) => {
                     return Outcome {
                         rows,
@@ -387,7 +408,7 @@ mod tests {
         let mut line = String::new();
         let mut lines = 0;
         let mut rows = Vec::new();
-        let mut next = || -> Result<Option<RawRow>, ExportError> {
+        let mut next = || -> Result<Option<MapRow>, ExportError> {
             loop {
                 match layout {
                     Layout::Done => return Ok(None),
@@ -420,7 +441,7 @@ mod tests {
                             return Err(bad(&"every element must be a row object"));
                         }
                         let mut de = serde_json::Deserializer::from_reader(&mut inner);
-                        return RawRow::deserialize(&mut de).map(Some).map_err(|e| bad(&e));
+                        return MapRow::deserialize(&mut de).map(Some).map_err(|e| bad(&e));
                     }
                     Layout::Lines => {
                         line.clear();
@@ -435,7 +456,7 @@ mod tests {
                         if line.trim().is_empty() {
                             continue;
                         }
-                        return serde_json::from_str::<RawRow>(&line)
+                        return serde_json::from_str::<MapRow>(&line)
                             .map(Some)
                             .map_err(|e| bad(&format_args!("line {lines}: {e}")));
                     }
