@@ -25,6 +25,11 @@ pub(crate) struct Feed<'a> {
     tenant_key: String,
     /// Keys of the first row, sorted; every row must have the same.
     keys: Option<Vec<String>>,
+    /// Keys of the first row in its order, in which the export writes every row.
+    order: Vec<String>,
+    /// Where each target's key and the tenant's are in `order`.
+    at: Vec<usize>,
+    tenant_at: usize,
     /// Columns inserted: (key in the rows, column).
     pub(crate) targets: Vec<(String, &'a ColumnInfo)>,
     /// What each target takes, as the driver reads its type.
@@ -51,6 +56,9 @@ impl<'a> Feed<'a> {
             opts,
             tenant_key: info.column(&job.tenant_field)?.name.to_string(),
             keys: None,
+            order: Vec::new(),
+            at: Vec::new(),
+            tenant_at: 0,
             targets: Vec::new(),
             kinds: Vec::new(),
             kind,
@@ -100,6 +108,14 @@ impl<'a> Feed<'a> {
         {
             self.tenant_key = k.clone();
         }
+        self.order = row.keys().map(str::to_owned).collect();
+        let at = |key: &str| self.order.iter().position(|k| k == key);
+        self.at = self
+            .targets
+            .iter()
+            .map(|(k, _)| at(k).unwrap_or(usize::MAX))
+            .collect();
+        self.tenant_at = at(&self.tenant_key).unwrap_or(usize::MAX);
         self.keys = Some(keys);
         Ok(())
     }
@@ -144,13 +160,23 @@ impl<'a> Feed<'a> {
             self.plan_columns(row)?;
         }
         let keys = self.keys.as_deref().unwrap_or_default();
-        if row.len() != keys.len() || !keys.iter().all(|k| row.get(k).is_some()) {
+        // A row with the first row's keys in its order (every row of an export) is read by
+        // position; any other by key.
+        let in_order = row.keys().eq(self.order.iter().map(String::as_str));
+        let value = |at: usize, key: &str| {
+            if in_order {
+                row.value(at)
+            } else {
+                row.get(key)
+            }
+        };
+        if !in_order && (row.len() != keys.len() || !keys.iter().all(|k| row.get(k).is_some())) {
             return Err(ExportError::Input(format!(
                 "{}: row {n} does not have the same columns as row 1",
                 self.reader.name
             )));
         }
-        let raw_tenant = row.get(&self.tenant_key);
+        let raw_tenant = value(self.tenant_at, &self.tenant_key);
         // Most rows: the tenant as a string without escapes, compared as it is.
         let mut was_number = false;
         if raw_tenant.and_then(check::plain_string) != Some(self.opts.tenant.as_str()) {
@@ -179,10 +205,11 @@ impl<'a> Feed<'a> {
                 _ => Value::String(to.clone()).to_string(),
             });
         let mut cells = Vec::with_capacity(self.targets.len());
-        for ((key, col), kind) in self.targets.iter().zip(&self.kinds) {
+        let targets = self.targets.iter().zip(&self.kinds).zip(&self.at);
+        for (((key, col), kind), at) in targets {
             let text = match &rewritten {
                 Some(tenant) if *key == self.tenant_key => Some(tenant.as_str()),
-                _ => row.get(key),
+                _ => value(*at, key),
             };
             let cell = match text {
                 Some(text) => check::check(*kind, text).map_err(|why| {

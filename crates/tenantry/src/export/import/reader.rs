@@ -143,27 +143,30 @@ struct Scan {
 impl Scan {
     /// How many bytes of `buf` the value takes up to its closing bracket, if that is in `buf`.
     fn end(&mut self, buf: &[u8]) -> Option<usize> {
-        for (i, &b) in buf.iter().enumerate() {
-            if self.string {
-                if self.escape {
-                    self.escape = false;
-                } else if b == b'\\' {
-                    self.escape = true;
-                } else if b == b'"' {
-                    self.string = false;
+        let mut i = 0;
+        while let Some(&b) = buf.get(i) {
+            i += 1;
+            if self.escape {
+                self.escape = false;
+            } else if self.string {
+                // Straight to the string's next quote or backslash.
+                i += buf[i - 1..].iter().position(|&b| b == b'"' || b == b'\\')?;
+                match buf[i - 1] {
+                    b'"' => self.string = false,
+                    _ => self.escape = true,
                 }
-                continue;
-            }
-            match b {
-                b'"' => self.string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    if self.depth == 0 {
-                        return Some(i + 1);
+            } else {
+                match b {
+                    b'"' => self.string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            return Some(i);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
             }
         }
         None

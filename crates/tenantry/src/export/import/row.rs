@@ -48,6 +48,11 @@ impl RawRow {
         self.entries.iter().map(|(k, _)| self.at(k))
     }
 
+    /// The JSON text of the value of the `i`th key (in the object's order).
+    pub(crate) fn value(&self, i: usize) -> Option<&str> {
+        self.entries.get(i).map(|(_, v)| self.at(v))
+    }
+
     /// The JSON text of `key`'s value.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.entries
