@@ -131,6 +131,13 @@ fn element(bytes: &[u8], row: &mut RawRow) -> Result<(), serde_json::Error> {
     Err(MapRow::deserialize(&mut de).err().unwrap_or(refused))
 }
 
+/// Whether the start of an element, `bytes`, already fails as the import always read it (from a
+/// stream, which stops at the first error): then the rest of it cannot change the message.
+fn already_refused(bytes: &[u8]) -> bool {
+    let mut de = serde_json::Deserializer::from_reader(bytes);
+    matches!(MapRow::deserialize(&mut de), Err(e) if !e.is_eof())
+}
+
 /// Where a JSON object or array ends, found byte by byte across buffers: the nesting depth
 /// outside strings, and inside them whether the last byte was an escaping backslash.
 #[derive(Debug, Default)]
@@ -201,9 +208,12 @@ impl RowReader {
     /// Consumes the bytes up to the end `end` finds in the buffer (it is called on each
     /// buffer in turn and keeps its own state), or to the end of the input, and returns what
     /// `parse` makes of them: a slice of the buffer, or of `spill` if they did not fit in one.
+    /// Each time `spill` has doubled past 1 MiB, `refused` may say that what it holds already
+    /// fails, so that a broken element is not collected to the end of the input.
     fn take<T>(
         &mut self,
         mut end: impl FnMut(&[u8]) -> Option<usize>,
+        mut refused: impl FnMut(&[u8]) -> bool,
         parse: impl FnOnce(&[u8]) -> T,
     ) -> Result<T, ExportError> {
         self.spill.clear();
@@ -211,6 +221,7 @@ impl RowReader {
             // Not kept for the rest of the input after one very long element.
             self.spill = Vec::new();
         }
+        let mut check_at = 4 * BUFFER;
         loop {
             let buf = self
                 .inner
@@ -232,6 +243,12 @@ impl RowReader {
             let n = buf.len();
             self.spill.extend_from_slice(buf);
             self.inner.consume(n);
+            if self.spill.len() >= check_at {
+                if refused(&self.spill) {
+                    return Ok(parse(&self.spill));
+                }
+                check_at = 2 * self.spill.len();
+            }
         }
     }
 
@@ -275,12 +292,18 @@ impl RowReader {
                     // From its `{` to the matching `}`, or to the end of the input (which
                     // serde_json then says is missing).
                     let mut scan = Scan::default();
-                    let read = self.take(|buf| scan.end(buf), |bytes| element(bytes, row))?;
+                    let read = self.take(
+                        |buf| scan.end(buf),
+                        already_refused,
+                        |bytes| element(bytes, row),
+                    )?;
                     return read.map(|()| true).map_err(|e| self.bad(e));
                 }
                 Layout::Lines => {
                     let line = self.take(
                         |buf| buf.iter().position(|&b| b == b'\n').map(|i| i + 1),
+                        // A line was always read whole, then checked (UTF-8 first).
+                        |_| false,
                         |bytes| Line::read(bytes, row),
                     )?;
                     match line {
@@ -627,6 +650,39 @@ mod tests {
         assert_eq!(read(lines.as_bytes(), BUFFER).rows.len(), 3);
         let cut = &array.as_bytes()[..2 * BUFFER];
         assert_eq!(read(cut, BUFFER), read_before(cut));
+        // Broken 2 MB into the element (an invalid escape), and cut before its closing quote
+        // (the string runs to the end of the input).
+        let inside = (2_000_000..).find(|&i| array[..i].ends_with('}')).unwrap();
+        let mut escape = array.clone();
+        escape.insert_str(inside, "\\q");
+        let closing = array.find(&big).unwrap() + big.len() - 2;
+        let cut = &array[..closing];
+        for (broken, says) in [
+            (&*escape, "invalid escape"),
+            (cut, "EOF while parsing a string"),
+        ] {
+            let o = read(broken.as_bytes(), BUFFER);
+            assert_eq!(o, read_before(broken.as_bytes()));
+            assert_eq!(o.rows.len(), 1);
+            assert!(
+                o.error.as_deref().unwrap_or_default().contains(says),
+                "{o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_broken_element_is_not_collected_to_the_end_of_the_input() {
+        let endless = io::Cursor::new(br#"[{"a": 1}, {"a": 2 x"#.to_vec()).chain(io::repeat(b'x'));
+        let mut r = RowReader::with_buffer(Box::new(endless), "in.json".to_owned(), BUFFER);
+        let mut row = RawRow::default();
+        assert!(r.next(&mut row).unwrap());
+        let e = r.next(&mut row).unwrap_err();
+        assert_eq!(
+            Some(described(&e)),
+            read_before(br#"[{"a": 1}, {"a": 2 xxxx"#).error
+        );
+        assert!(r.spill.len() < 3 * 1024 * 1024, "{}", r.spill.len());
     }
 
     #[test]
