@@ -138,6 +138,82 @@ async fn imports_a_clone_and_refuses_foreign_rows() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Rows are matched to columns by key, whatever their order or spelling: keys in another order
+/// than the first row's, an escaped key, a repeated key (its last value counts, as in a map),
+/// an escaped tenant; a row with other keys than the first is refused.
+#[tokio::test]
+async fn rows_are_read_by_key_in_any_order() {
+    let db = items(0).await;
+    let admin = db.unscoped_admin("import test");
+    let dir = std::env::temp_dir().join(format!("tenantry-import-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let import = |text: &str, opts: ImportOptions| {
+        let file = dir.join("rows.ndjson");
+        std::fs::write(&file, text).unwrap();
+        let source = ImportSource::Table {
+            table: Ident::new("items").unwrap(),
+            tenant_field: Ident::new("tenant_id").unwrap(),
+            input: Some(file),
+        };
+        let admin = admin.clone();
+        async move { export::import(&admin, source, &opts, &export::NoProgress).await }
+    };
+    let rows = r#"{"id": 100, "tenant_id": "t1", "name": "a", "price": 1.5}
+{"price": 2.5, "name": "b", "tenant_id": "t1", "id": 101}
+{"t\u0065nant_id": "t1", "id": 102, "name": "c\"q", "price": 3}
+{"id": 103, "tenant_id": "t1", "name": "x", "price": 4, "name": "d"}
+{"id": 104, "tenant_id": "t\u0031", "name": "e", "price": 5}
+"#;
+    assert_eq!(
+        import(rows, ImportOptions::new("t1")).await.unwrap().rows,
+        5
+    );
+    let mut clone = ImportOptions::new("t1");
+    clone.as_tenant = Some("t9".into());
+    assert_eq!(import(rows, clone).await.unwrap().rows, 5);
+    let read: Vec<(String, String, f64)> =
+        sqlx::query_as("SELECT tenant_id, name, price FROM items WHERE tenant_id IN ('t1', 't9') ORDER BY tenant_id, name")
+            .fetch_all(admin.pool::<sqlx::Sqlite>().unwrap())
+            .await
+            .unwrap();
+    let expected: Vec<(String, String, f64)> = ["t1", "t9"]
+        .iter()
+        .flat_map(|t| {
+            [
+                ("a", 1.5),
+                ("b", 2.5),
+                ("c\"q", 3.0),
+                ("d", 4.0),
+                ("e", 5.0),
+            ]
+            .map(|(n, p)| ((*t).to_owned(), n.to_owned(), p))
+        })
+        .collect();
+    assert_eq!(read, expected);
+
+    for other in [
+        r#"{"id": 201, "tenant_id": "t1", "name": "f"}"#,
+        r#"{"id": 201, "tenant_id": "t1", "name": "f", "cost": 6}"#,
+        r#"{"id": 201, "tenant_id": "t1", "name": "f", "price": 6, "cost": 6}"#,
+    ] {
+        let text = format!(
+            "{{\"id\": 200, \"tenant_id\": \"t1\", \"name\": \"z\", \"price\": 1}}\n{other}\n"
+        );
+        let err = import(&text, ImportOptions::new("t1")).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("rows.ndjson: row 2 does not have the same columns as row 1"),
+            "{other}: {err}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE tenant_id = 't1'")
+        .fetch_one(admin.pool::<sqlx::Sqlite>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(count, 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[cfg(feature = "postgres")]
 mod bulk;
 mod fidelity;

@@ -58,16 +58,19 @@ pub(crate) enum Cell {
 /// `$json` is wrapped the same way so that it, too, comes back as it was.
 pub(crate) const JSON_WRAPPER: &str = "$json";
 
-/// `raw` checked against `kind`; the error says what was expected and what came.
-pub(crate) fn check(kind: Kind, raw: &RawValue) -> Result<Cell, String> {
-    let text = raw.get();
+/// `text`, a value's JSON text, checked against `kind`; the error says what was expected and
+/// what came.
+pub(crate) fn check(kind: Kind, text: &str) -> Result<Cell, String> {
     if text == "null" {
         return Ok(Cell::Null);
     }
     if kind == Kind::Json {
         return Ok(Cell::Json(unwrap_json(text).to_owned()));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let value = match plain_string(text) {
+        Some(s) => Value::String(s.to_owned()),
+        None => serde_json::from_str(text).map_err(|e| e.to_string())?,
+    };
     let wrong = |what: &str| format!("must be {what}, not {}", shown(text));
     Ok(match (kind, value) {
         (Kind::Bool, Value::Bool(b)) => Cell::Bool(b),
@@ -123,6 +126,13 @@ pub(crate) fn check(kind: Kind, raw: &RawValue) -> Result<Cell, String> {
             v @ (Value::Array(_) | Value::Object(_)) => Cell::Text(v.to_string()),
         },
     })
+}
+
+/// The string `text` (a value's JSON text) holds, if it is one without escapes: its text
+/// between the quotes, read without a parser (as most values are).
+pub(crate) fn plain_string(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
 }
 
 fn number(n: &serde_json::Number) -> Cell {
@@ -208,14 +218,16 @@ pub(crate) fn needs_wrapper(raw: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
+    /// `text`, which must be one JSON value (as the reader hands over).
+    fn raw(text: &str) -> &str {
+        RawValue::from_string(text.to_owned()).unwrap();
+        text
     }
 
     #[test]
     fn values_are_checked_against_their_kind() {
-        let ok = |k, t: &str| check(k, &raw(t)).unwrap();
-        let err = |k, t: &str| check(k, &raw(t)).unwrap_err();
+        let ok = |k, t: &str| check(k, raw(t)).unwrap();
+        let err = |k, t: &str| check(k, raw(t)).unwrap_err();
         assert_eq!(ok(Kind::Int, "9223372036854775807"), Cell::I64(i64::MAX));
         assert_eq!(ok(Kind::Int, "18446744073709551615"), Cell::U64(u64::MAX));
         assert_eq!(
@@ -256,7 +268,7 @@ mod tests {
 
     #[test]
     fn json_keeps_its_text_and_unwraps_the_wrapper() {
-        let ok = |t: &str| check(Kind::Json, &raw(t)).unwrap();
+        let ok = |t: &str| check(Kind::Json, raw(t)).unwrap();
         assert_eq!(
             ok(r#"{"z": 1,  "a":[2, 1]}"#),
             Cell::Json(r#"{"z": 1,  "a":[2, 1]}"#.into())
@@ -278,6 +290,21 @@ mod tests {
         assert!(!needs_wrapper(r#"{"$json":1,"b":2}"#));
         assert!(!needs_wrapper(r#"[null]"#));
         assert!(!needs_wrapper(r#""null""#));
+    }
+
+    #[test]
+    fn plain_strings_are_read_without_a_parser() {
+        assert_eq!(plain_string(r#""abc""#), Some("abc"));
+        assert_eq!(plain_string(r#""""#), Some(""));
+        assert_eq!(plain_string(r#""a\"b""#), None);
+        assert_eq!(plain_string(r#""\u0041""#), None);
+        assert_eq!(plain_string("12"), None);
+        assert_eq!(plain_string(r#"["a"]"#), None);
+        // Escaped or not, the same cell.
+        assert_eq!(
+            check(Kind::Text, raw(r#""\u00e9t\u00e9""#)),
+            check(Kind::Text, raw(r#""été""#))
+        );
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! tenant's, every value of its column's type), rewritten (the tenant for a clone, generated
 //! ids left out), and counted.
 
-use serde_json::{Value, value::RawValue};
+use serde_json::Value;
 
 use super::{
     IdPolicy, ImportOptions, Job, TableImport,
     check::{self, Cell, Kind},
-    reader::{RawRow, RowReader},
+    reader::RowReader,
+    row::RawRow,
 };
 use crate::export::{
     ExportError, Reporter,
@@ -24,6 +25,11 @@ pub(crate) struct Feed<'a> {
     tenant_key: String,
     /// Keys of the first row, sorted; every row must have the same.
     keys: Option<Vec<String>>,
+    /// Keys of the first row in its order, in which the export writes every row.
+    order: Vec<String>,
+    /// Where each target's key and the tenant's are in `order`.
+    at: Vec<usize>,
+    tenant_at: usize,
     /// Columns inserted: (key in the rows, column).
     pub(crate) targets: Vec<(String, &'a ColumnInfo)>,
     /// What each target takes, as the driver reads its type.
@@ -32,6 +38,8 @@ pub(crate) struct Feed<'a> {
     /// What happened to a generated id column, if the rows have one.
     ids: Option<IdPolicy>,
     rows: u64,
+    /// The row being read, its buffer kept from row to row.
+    row: RawRow,
 }
 
 impl<'a> Feed<'a> {
@@ -48,11 +56,15 @@ impl<'a> Feed<'a> {
             opts,
             tenant_key: info.column(&job.tenant_field)?.name.to_string(),
             keys: None,
+            order: Vec::new(),
+            at: Vec::new(),
+            tenant_at: 0,
             targets: Vec::new(),
             kinds: Vec::new(),
             kind,
             ids: None,
             rows: 0,
+            row: RawRow::default(),
         })
     }
 
@@ -62,7 +74,7 @@ impl<'a> Feed<'a> {
 
     /// The first row fixes which columns are inserted.
     fn plan_columns(&mut self, row: &RawRow) -> Result<(), ExportError> {
-        let mut keys: Vec<String> = row.keys().cloned().collect();
+        let mut keys: Vec<String> = row.keys().map(str::to_owned).collect();
         keys.sort();
         for key in &keys {
             let Some(col) = self.info.find(key) else {
@@ -96,6 +108,14 @@ impl<'a> Feed<'a> {
         {
             self.tenant_key = k.clone();
         }
+        self.order = row.keys().map(str::to_owned).collect();
+        let at = |key: &str| self.order.iter().position(|k| k == key);
+        self.at = self
+            .targets
+            .iter()
+            .map(|(k, _)| at(k).unwrap_or(usize::MAX))
+            .collect();
+        self.tenant_at = at(&self.tenant_key).unwrap_or(usize::MAX);
         self.keys = Some(keys);
         Ok(())
     }
@@ -123,27 +143,47 @@ impl<'a> Feed<'a> {
     /// names its row and column).
     pub(crate) fn next_batch(&mut self, max: usize) -> Result<Vec<Vec<Cell>>, ExportError> {
         let mut out = Vec::with_capacity(max.min(1024));
-        while out.len() < max {
-            let Some(mut row) = self.reader.next()? else {
-                break;
-            };
-            self.rows += 1;
-            let n = self.rows;
-            if self.keys.is_none() {
-                self.plan_columns(&row)?;
+        // The one row buffer, lent to the reader for each row in turn.
+        let mut row = std::mem::take(&mut self.row);
+        while out.len() < max && self.reader.next(&mut row)? {
+            out.push(self.cells(&row)?);
+        }
+        self.row = row;
+        Ok(out)
+    }
+
+    /// The next row, checked and rewritten: the cells of its inserted columns.
+    fn cells(&mut self, row: &RawRow) -> Result<Vec<Cell>, ExportError> {
+        self.rows += 1;
+        let n = self.rows;
+        if self.keys.is_none() {
+            self.plan_columns(row)?;
+        }
+        let keys = self.keys.as_deref().unwrap_or_default();
+        // A row with the first row's keys in its order (every row of an export) is read by
+        // position; any other by key.
+        let in_order = row.keys().eq(self.order.iter().map(String::as_str));
+        let value = |at: usize, key: &str| {
+            if in_order {
+                row.value(at)
+            } else {
+                row.get(key)
             }
-            let keys = self.keys.as_deref().expect("planned above");
-            if row.len() != keys.len() || !keys.iter().all(|k| row.contains_key(k)) {
-                return Err(ExportError::Input(format!(
-                    "{}: row {n} does not have the same columns as row 1",
-                    self.reader.name
-                )));
-            }
-            let tenant_value = row
-                .get(&self.tenant_key)
-                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
-            let tenant = match &tenant_value {
-                Some(Value::String(s)) => s.clone(),
+        };
+        if !in_order && (row.len() != keys.len() || !keys.iter().all(|k| row.get(k).is_some())) {
+            return Err(ExportError::Input(format!(
+                "{}: row {n} does not have the same columns as row 1",
+                self.reader.name
+            )));
+        }
+        let raw_tenant = value(self.tenant_at, &self.tenant_key);
+        // Most rows: the tenant as a string without escapes, compared as it is.
+        let mut was_number = false;
+        if raw_tenant.and_then(check::plain_string) != Some(self.opts.tenant.as_str()) {
+            let value = raw_tenant.and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+            was_number = value.as_ref().is_some_and(Value::is_number);
+            let tenant = match value {
+                Some(Value::String(s)) => s,
                 Some(Value::Number(n)) => n.to_string(),
                 Some(other) => other.to_string(),
                 None => String::new(),
@@ -154,29 +194,32 @@ impl<'a> Feed<'a> {
                     format_args!("belongs to tenant {tenant:?}, not {:?}", self.opts.tenant),
                 ));
             }
-            if let Some(to) = &self.opts.as_tenant {
-                let was_number = tenant_value.as_ref().is_some_and(Value::is_number);
-                let value = match to.parse::<i64>() {
-                    Ok(i) if was_number => Value::from(i),
-                    _ => Value::String(to.clone()),
-                };
-                let raw =
-                    RawValue::from_string(value.to_string()).expect("a serialized value is JSON");
-                row.insert(self.tenant_key.clone(), raw);
-            }
-            let mut cells = Vec::with_capacity(self.targets.len());
-            for ((key, col), kind) in self.targets.iter().zip(&self.kinds) {
-                let cell = match row.remove(key) {
-                    Some(raw) => check::check(*kind, &raw).map_err(|why| {
-                        self.refuse(n, format_args!("is refused: column `{}` {why}", col.name))
-                    })?,
-                    None => Cell::Null,
-                };
-                cells.push(cell);
-            }
-            out.push(cells);
         }
-        Ok(out)
+        // The tenant's value for a clone: a number if it was one and the new tenant is one.
+        let rewritten = self
+            .opts
+            .as_tenant
+            .as_ref()
+            .map(|to| match to.parse::<i64>() {
+                Ok(i) if was_number => Value::from(i).to_string(),
+                _ => Value::String(to.clone()).to_string(),
+            });
+        let mut cells = Vec::with_capacity(self.targets.len());
+        let targets = self.targets.iter().zip(&self.kinds).zip(&self.at);
+        for (((key, col), kind), at) in targets {
+            let text = match &rewritten {
+                Some(tenant) if *key == self.tenant_key => Some(tenant.as_str()),
+                _ => value(*at, key),
+            };
+            let cell = match text {
+                Some(text) => check::check(*kind, text).map_err(|why| {
+                    self.refuse(n, format_args!("is refused: column `{}` {why}", col.name))
+                })?,
+                None => Cell::Null,
+            };
+            cells.push(cell);
+        }
+        Ok(cells)
     }
 
     /// Checks counts (and the manifest's checksum) once all rows are in.

@@ -1,7 +1,8 @@
 //! Exports back into tables: one transaction, rows of another tenant refused, the tenant
 //! optionally rewritten, counts and checksums checked before the commit.
 //!
-//! - `reader.rs` reads row objects from a JSON array or NDJSON, hashing every byte;
+//! - `reader.rs` reads row objects from a JSON array or NDJSON, hashing every byte, each into
+//!   the one `row.rs` buffer of keys and value texts;
 //! - `feed.rs` checks each row (tenant, columns) and rewrites it (tenant, ids);
 //! - `check.rs` checks each value against its column's type (the driver says which) and
 //!   converts it for binding;
@@ -13,6 +14,7 @@ pub(crate) mod check;
 mod feed;
 mod load;
 mod reader;
+mod row;
 
 use std::path::PathBuf;
 
