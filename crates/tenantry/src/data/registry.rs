@@ -100,8 +100,12 @@ pub(crate) struct Location<'a> {
     pub(crate) schema: Option<Ident>,
     /// Shared rows: row-level security applies.
     pub(crate) row: bool,
-    /// Statements may be prepared and reused (false behind a transaction-mode pooler).
-    pub(crate) persistent: bool,
+    /// Statements are prepared once per connection and reused from sqlx's statement cache;
+    /// else sent unnamed (schema tenants by default, everything behind a pooler).
+    pub(crate) prepare: bool,
+    /// Behind a transaction-mode pooler: every operation runs in a transaction of its own, so
+    /// that its statements stay on one server connection.
+    pub(crate) pooler: bool,
 }
 
 enum Handle<'a> {
@@ -116,7 +120,8 @@ impl<'a> Location<'a> {
             pool: Handle::Shared(pool),
             schema: None,
             row: true,
-            persistent: true,
+            prepare: true,
+            pooler: false,
         }
     }
 
@@ -254,10 +259,11 @@ impl Registry {
     pub(crate) async fn place(&self, placement: &Placement) -> Result<Location<'_>, DataError> {
         let i = self.index(placement.server())?;
         let spec = &self.0.servers.specs[i];
-        let persistent = spec.persistent;
+        let (prepare, pooler) = (!spec.pooler, spec.pooler);
         Ok(match placement {
             Placement::Row { .. } => Location {
-                persistent,
+                prepare,
+                pooler,
                 ..Location::shared(self.shared(i)?)
             },
             Placement::Schema { schema, .. } => {
@@ -266,7 +272,10 @@ impl Registry {
                     pool: Handle::Shared(self.shared(i)?),
                     schema: Some(object_ident(schema)?),
                     row: false,
-                    persistent,
+                    // Each schema's statements are its own: prepared, they would evict each
+                    // other from the connection's cache (see ServerConfig).
+                    prepare: spec.prepare_schemas,
+                    pooler,
                 }
             }
             Placement::Database { database, .. } => {
@@ -275,7 +284,8 @@ impl Registry {
                     pool: Handle::Own(self.0.tenants[i].get(database).await?),
                     schema: None,
                     row: false,
-                    persistent,
+                    prepare,
+                    pooler,
                 }
             }
         })

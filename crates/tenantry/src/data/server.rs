@@ -49,6 +49,19 @@ pub struct ServerConfig {
     /// `false`. Schema placement needs nothing else: its SQL is schema-qualified.
     #[serde(default)]
     pub transaction_pooler: bool,
+    /// PostgreSQL schema placement: a schema tenant's statements are prepared on each
+    /// connection and kept in sqlx's statement cache, as shared rows' statements are. Default
+    /// `false`: they are sent unnamed (parsed and planned on every execution, in one round trip
+    /// fewer than a prepare). Every schema has statement texts of its own (its name qualifies
+    /// each table), so with many schemas they do not fit in the cache (100 statements per
+    /// connection unless the URL sets `statement-cache-capacity`): every miss would prepare the
+    /// statement, close the one it evicts, then run it, three round trips instead of two.
+    /// Turn it on when the schemas one server serves are few, or the cache holds all of their
+    /// statements (docs/PERFORMANCE.md, "Placements at scale"). Shared rows and tenant
+    /// databases always prepare; behind a [`transaction_pooler`](Self::transaction_pooler)
+    /// nothing does.
+    #[serde(default)]
+    pub prepare_schema_statements: bool,
     /// SQLite: concurrent writes to one database file are group-committed, several in one
     /// transaction, each acknowledged only after its commit (see
     /// [`DataStore::without_group_commit`](super::DataStore::without_group_commit)). Default
@@ -67,6 +80,7 @@ impl fmt::Debug for ServerConfig {
             .field("tenant_pool_connections", &self.tenant_pool_connections)
             .field("tenant_pool_idle_seconds", &self.tenant_pool_idle_seconds)
             .field("transaction_pooler", &self.transaction_pooler)
+            .field("prepare_schema_statements", &self.prepare_schema_statements)
             .field("group_commit", &self.group_commit)
             .finish()
     }
@@ -98,6 +112,13 @@ impl ServerConfig {
     /// [`transaction_pooler`](Self::transaction_pooler)).
     pub fn behind_transaction_pooler(mut self) -> Self {
         self.transaction_pooler = true;
+        self
+    }
+
+    /// Schema tenants' statements are prepared and cached per connection (see
+    /// [`prepare_schema_statements`](Self::prepare_schema_statements)).
+    pub fn with_prepared_schema_statements(mut self) -> Self {
+        self.prepare_schema_statements = true;
         self
     }
 
@@ -152,8 +173,11 @@ pub(crate) struct ServerSpec {
     pub(crate) shared: PoolSettings,
     pub(crate) tenant_pools: usize,
     pub(crate) tenant_pool: PoolSettings,
-    /// Statements may be prepared once and reused (not behind a transaction-mode pooler).
-    pub(crate) persistent: bool,
+    /// Behind a transaction-mode pooler: nothing is prepared, every operation runs in a
+    /// transaction of its own.
+    pub(crate) pooler: bool,
+    /// Schema tenants' statements are prepared and cached (not behind a pooler).
+    pub(crate) prepare_schemas: bool,
 }
 
 /// The configured servers, checked: names valid, each URL of a compiled-in backend, every
@@ -181,6 +205,7 @@ pub struct Servers {
 }
 
 const DEFAULT_CONNECTIONS: u32 = 10;
+/// Tenant pools of a server, and connections of each: (SQLite, other backends).
 const DEFAULT_TENANT_POOLS: usize = 64;
 const DEFAULT_TENANT_POOL_CONNECTIONS: u32 = 2;
 const DEFAULT_TENANT_POOL_IDLE: Duration = Duration::from_secs(300);
@@ -310,7 +335,8 @@ fn spec(
         name: server,
         url: ServerUrl { url, password },
         backend,
-        persistent: !config.transaction_pooler,
+        pooler: config.transaction_pooler,
+        prepare_schemas: config.prepare_schema_statements && !config.transaction_pooler,
         shared: PoolSettings {
             max_connections: positive(
                 config.max_connections,
