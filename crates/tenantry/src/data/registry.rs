@@ -77,6 +77,8 @@ struct Inner {
     catalog: Catalog,
     /// Each server's own pool, in `servers.specs` order; the default's opened at once.
     shared: Vec<OnceLock<AnyPool>>,
+    /// Each server's schema pools (`ServerConfig::schema_pools`), opened on first use.
+    schema_pools: Vec<OnceLock<Vec<AnyPool>>>,
     /// Each server's tenant pools, in `servers.specs` order.
     tenants: Vec<TenantPools>,
     default: usize,
@@ -181,6 +183,7 @@ impl Registry {
         let shared: Vec<OnceLock<AnyPool>> =
             servers.specs.iter().map(|_| OnceLock::new()).collect();
         let _ = shared[default].set(pool);
+        let schema_pools = servers.specs.iter().map(|_| OnceLock::new()).collect();
         let tenants = servers
             .specs
             .iter()
@@ -190,6 +193,7 @@ impl Registry {
             servers,
             catalog,
             shared,
+            schema_pools,
             tenants,
             default,
             closed: Default::default(),
@@ -268,8 +272,12 @@ impl Registry {
             },
             Placement::Schema { schema, .. } => {
                 schemas_on(spec).map_err(DataError::Placement)?;
+                let pool = match spec.schema_pools {
+                    0 => self.shared(i)?,
+                    _ => self.schema_pool(i, schema)?,
+                };
                 Location {
-                    pool: Handle::Shared(self.shared(i)?),
+                    pool: Handle::Shared(pool),
                     schema: Some(object_ident(schema)?),
                     row: false,
                     // Each schema's statements are its own: prepared, they would evict each
@@ -320,6 +328,33 @@ impl Registry {
         Ok(self.0.shared[i].get_or_init(|| pool))
     }
 
+    /// The pool of server `i` that serves `schema`, always the same one (chosen by a hash of
+    /// the name); the server's schema pools are opened on first use (lazily: none connects
+    /// before its first statement).
+    fn schema_pool(&self, i: usize, schema: &str) -> Result<&AnyPool, DataError> {
+        let pools = match self.0.schema_pools[i].get() {
+            Some(pools) => pools,
+            None => {
+                if self.0.closed.load(std::sync::atomic::Ordering::Acquire) {
+                    return Err(DataError::Unavailable(sqlx::Error::PoolClosed));
+                }
+                let spec = &self.0.servers.specs[i];
+                let url = with_statement_cache(&spec.url);
+                let pools = (0..spec.schema_pools)
+                    .map(|_| AnyPool::open(&url, None, &spec.schema_pool))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(connect_error)?;
+                self.0.schema_pools[i].get_or_init(|| pools)
+            }
+        };
+        let mut hash = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(schema, &mut hash);
+        let n = pools.len().max(1) as u64;
+        pools
+            .get((std::hash::Hasher::finish(&hash) % n) as usize)
+            .ok_or_else(|| DataError::Placement("a server has no schema pools".into()))
+    }
+
     /// Closes every pool, on every server (waiting for connections in use to come back), and
     /// opens no more: afterwards every tenant's statements are [`DataError::Unavailable`]
     /// (503). For a graceful shutdown, after the server stopped taking requests.
@@ -328,6 +363,15 @@ impl Registry {
             .closed
             .store(true, std::sync::atomic::Ordering::Release);
         for pool in self.0.shared.iter().filter_map(OnceLock::get) {
+            dispatch!(pool, |p| p.close().await);
+        }
+        for pool in self
+            .0
+            .schema_pools
+            .iter()
+            .filter_map(OnceLock::get)
+            .flatten()
+        {
             dispatch!(pool, |p| p.close().await);
         }
         for pools in &self.0.tenants {
@@ -640,6 +684,21 @@ fn schemas_on(spec: &super::server::ServerSpec) -> Result<(), String> {
             spec.name
         )),
     }
+}
+
+/// `url` keeping [`SCHEMA_POOL_STATEMENTS`](super::SCHEMA_POOL_STATEMENTS) prepared statements
+/// per connection, unless it says how many itself.
+fn with_statement_cache(url: &open::ServerUrl) -> open::ServerUrl {
+    let mut url = url.clone();
+    if !url.url.contains("statement-cache-capacity=") {
+        let joint = if url.url.contains('?') { '&' } else { '?' };
+        url.url = format!(
+            "{}{joint}statement-cache-capacity={}",
+            url.url,
+            super::SCHEMA_POOL_STATEMENTS
+        );
+    }
+    url
 }
 
 /// The database a PostgreSQL or MariaDB URL names (`…/NAME?…`), if any.
