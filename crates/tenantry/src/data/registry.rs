@@ -4,7 +4,7 @@
 //! | placement | connection | table names |
 //! |---|---|---|
 //! | `row` (`@server`) | the server's own pool | `"items"`, rows filtered by the tenant column |
-//! | `schema:NAME` (PostgreSQL) | the server's own pool | `"NAME"."items"`: schema-qualified, no `SET search_path` |
+//! | `schema:NAME` (PostgreSQL) | the server's own pool, or the one of its [schema pools](super::ServerConfig::schema_pools) that serves `NAME` | `"NAME"."items"`: schema-qualified, no `SET search_path` |
 //! | `database:NAME` | the tenant's own pool ([bounded cache](PoolStats)) | `"items"` in the tenant's database |
 //!
 //! In every placement the tenant column is still set and filtered on, so a row copied between
