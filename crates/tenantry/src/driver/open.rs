@@ -13,6 +13,7 @@ pub(crate) struct ServerUrl {
     pub(crate) url: String,
     pub(crate) password: Option<String>,
     /// SQLite: how tenant database files keep their journal (the server's own file is WAL).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) tenant_journal: TenantJournal,
 }
 
