@@ -2,23 +2,29 @@
 # Placements under load (issue 13, "Performance"), three parts, each with its same-run baseline:
 #
 #   schemas    2,000 tenants in schemas of their own vs 2,000 tenants in shared rows, PostgreSQL:
-#              two `tenantry serve` processes (databases tenantry_bench_schemas and
-#              tenantry_bench_rows) measured in alternation (A B, then B A, ...), GET by id and a
-#              50-row list, requests spread over all tenants; then the memory of the PostgreSQL
-#              backends serving each database and of each tenantry process. Then the schema
-#              tenants again with sqlx's statement cache raised from 100 to SCHEMA_CACHE per
-#              connection, against the default (with 2,000 schemas every tenant has its own
-#              statement texts, which do not fit in 100).
+#              `tenantry serve` processes on databases tenantry_bench_schemas and
+#              tenantry_bench_rows measured in alternation (A B, then B A, ...), GET by id and a
+#              50-row list, requests spread over all tenants: the schema tenants as served by
+#              default (statements unnamed, on the server's own pool), then with
+#              `--schema-pools SCHEMA_POOLS` (each schema always served by the same one of
+#              SCHEMA_POOLS pools, its statements prepared), each against the rows; then
+#              unnamed against `--prepare-schema-statements` (prepared on the server's own pool,
+#              as before 0.2: with 2,000 schemas they do not fit in sqlx's 100-statement
+#              cache). Each run also gives the CPU time per request of the tenantry process
+#              and of the PostgreSQL backends serving it; then their memory.
 #   provision  one schema tenant: Registry::provision in process (examples/placements.rs, one
 #              tenant after the other), against a catalog record alone (a row tenant); then the
 #              wall time of `tenantry tenants create ID --placement schema` against `--placement
 #              row` (the same process start and catalog write, no schema), alternating; and a
 #              check that the CLI and the helper make identical schemas (pg_dump, names replaced).
-#   databases  500 SQLite tenant databases, the demo's default pool cap (64 pools of 2
-#              connections): requests spread over all 500 (pools opened and evicted all the time)
-#              vs over 10 (always cached), alternating on one server; then over 60 (many
-#              databases, all cached) vs 10; errors, and the server's open file descriptors
-#              before, during and after.
+#   databases  500 SQLite tenant databases under a cap of DB_CAP pools (64) of one connection:
+#              requests spread over all 500 (pools opened and evicted all the time) vs over 10
+#              (always cached), alternating on one server; then over 60 (many databases, all
+#              cached) vs 10; errors, and the server's open file descriptors before, during and
+#              after. Then, each server on a copy of the files of its own: the default cap (128
+#              pools of one connection) against 0.1's (64 of two) over all 500; and tenant files
+#              in a rollback journal (`--tenant-journal-mode truncate`) against WAL, reading over
+#              all 500 and writing (POST) over all 500 and over 10.
 #
 #   bench/placements.sh                        # all three (about 20 minutes after the build)
 #   PARTS=provision bench/placements.sh        # one part;  SKIP_BUILD=1 to reuse target/release
@@ -26,11 +32,12 @@
 #
 # Env: PARTS (schemas provision databases), TENANTS (2000), PER_TENANT (100 items each),
 #      SQLITE_TENANTS (500), HOT_TENANTS (10), ROUNDS (5), DURATION (10s), WARMUP (5s),
-#      THREADS (2), CONNS (32), PROVISION_N (100), CLI_N (30), SCHEMA_CACHE (8192: prepared
-#      statements per connection of a third server on the schema tenants; 0: no third),
-#      FIT_TENANTS (60: a spread that fits in the pool cap, against HOT_TENANTS; 0: none), BENCH_DIR
+#      THREADS (2), CONNS (32), PROVISION_N (100), CLI_N (30), SCHEMA_POOLS (5; 0: no
+#      schema-pools server), PREPARED (1; 0: no prepared server), DB_CAP (64), FIT_TENANTS (60: a
+#      spread that fits in the pool cap, against HOT_TENANTS; 0: none), DB_EXTRA (1; 0: only the
+#      cap-DB_CAP server of part 3), BENCH_DIR
 #      (/tmp/tenantry-bench-placements), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
-#      SKIP_BUILD=1, BENCH_PORT (18491: the first server's port, the second on the next one),
+#      SKIP_BUILD=1, BENCH_PORT (18491: the first server's port, the others on the next ones),
 #      DB_PREFIX (tenantry_bench: the databases are PREFIX_rows, PREFIX_schemas, PREFIX_provision),
 #      HEADLINE_OUT (a file: each comparison is also appended there as a HEADLINE line for
 #      bench/headline.sh). Loopback only; every wrk run is bounded; every server started here is
@@ -51,7 +58,10 @@ THREADS="${THREADS:-2}"
 CONNS="${CONNS:-32}"
 PROVISION_N="${PROVISION_N:-100}"
 CLI_N="${CLI_N:-30}"
-SCHEMA_CACHE="${SCHEMA_CACHE:-8192}"
+SCHEMA_POOLS="${SCHEMA_POOLS:-5}"
+PREPARED="${PREPARED:-1}"
+DB_CAP="${DB_CAP:-64}"
+DB_EXTRA="${DB_EXTRA:-1}"
 FIT_TENANTS="${FIT_TENANTS:-60}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_BASE="${PG_ADMIN_URL%/*}"
@@ -63,6 +73,7 @@ LUA="$ROOT/bench/placements.lua"
 HOST=127.0.0.1
 PORT_A="${BENCH_PORT:-18491}"
 PORT_B=$((PORT_A + 1))
+PORT_C=$((PORT_A + 2))
 RUNS="$WORK/runs"
 
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -78,6 +89,7 @@ stop_all() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
+  PORT_PID=() PORT_APP=()
 }
 SAMPLER=""
 cleanup() {
@@ -106,10 +118,11 @@ up() {
   die "no answer on $HOST:$port after 120 s: $*"
 }
 
-# serve PORT URL: the demo, tenant from X-Tenant-Id, no rate limits (exec: started in the
-# background by `up`, its pid is the server's own).
+# serve PORT URL [FLAGS...]: the demo, tenant from X-Tenant-Id, no rate limits (exec: started
+# in the background by `up`, its pid is the server's own).
 serve() {
-  exec "$TENANTRY" serve --bind "$HOST:$1" --database-url "$2" --trust-tenant-header --no-rate-limit
+  local port="$1" url="$2"; shift 2
+  exec "$TENANTRY" serve --bind "$HOST:$port" --database-url "$url" --trust-tenant-header --no-rate-limit "$@"
 }
 
 # The demo makes its catalog, its tables and its three tenants on an empty database.
@@ -130,16 +143,49 @@ check() {
 }
 
 # ---- wrk ------------------------------------------------------------------------------------
-# bench OUT PORT SECONDS ROUTE PREFIX TENANTS IDS: one wrk run into OUT (with the load average).
+# CPU time (user + system, clock ticks) of a process, and of the PostgreSQL backends whose
+# application_name is APP (each backend's own, so one that started during a run counts from 0;
+# one that ended during it is lost, and counted in `gone`).
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+declare -A PORT_PID=() PORT_APP=()
+declare -A BACKEND_T0=()
+backend_pids() {
+  pg "$PG_ADMIN_URL" -tAc "SELECT pid FROM pg_stat_activity WHERE application_name = '$1' AND backend_type = 'client backend'"
+}
+cpu_start() {  # cpu_start PORT
+  local port="$1" p
+  SERVER_T0=$(ticks "${PORT_PID[$port]}")
+  BACKEND_T0=()
+  if [ -n "${PORT_APP[$port]:-}" ]; then
+    for p in $(backend_pids "${PORT_APP[$port]}"); do BACKEND_T0[$p]=$(ticks "$p"); done
+  fi
+}
+cpu_end() {  # cpu_end PORT: "server-ticks backend-ticks backends-gone"
+  local port="$1" p b=0 gone
+  local s=$(( $(ticks "${PORT_PID[$port]}") - SERVER_T0 ))
+  if [ -n "${PORT_APP[$port]:-}" ]; then
+    for p in $(backend_pids "${PORT_APP[$port]}"); do
+      b=$(( b + $(ticks "$p") - ${BACKEND_T0[$p]:-0} )); unset "BACKEND_T0[$p]"
+    done
+  fi
+  gone=${#BACKEND_T0[@]}
+  [ -n "${PORT_APP[$port]:-}" ] || b="-"
+  echo "$s $b $gone"
+}
+# bench OUT PORT SECONDS ROUTE PREFIX TENANTS IDS: one wrk run into OUT (with the load average
+# and, for a server started by `up_as`, the CPU ticks it and its backends used).
 bench() {
   local out="$1" port="$2" secs="$3"; shift 3
   {
     echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# wrk -t$THREADS -c$CONNS -d$secs --latency -s bench/placements.lua http://$HOST:$port -- $* $PER_TENANT"
+    [ -n "${PORT_PID[$port]:-}" ] && cpu_start "$port"
     wrk -t"$THREADS" -c"$CONNS" -d"$secs" --latency -s "$LUA" "http://$HOST:$port" -- "$@" "$PER_TENANT"
+    [ -n "${PORT_PID[$port]:-}" ] && echo "cpu-ticks: $(cpu_end "$port") hz $(getconf CLK_TCK)"
   } >"$out" 2>&1
 }
-# stats FILE: "req/s p50 p99 requests non2xx socket-errors", as wrk printed them.
+# stats FILE: "req/s p50 p99 requests non2xx socket-errors server-us/req backend-us/req", as
+# wrk printed them (CPU microseconds per request: "-" when not measured).
 stats() {
   awk '
     /^Requests\/sec:/ { rps = $2 }
@@ -148,7 +194,11 @@ stats() {
     / requests in / { n = $1 }
     /Non-2xx or 3xx responses:/ { bad = $NF }
     /Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
-    END { printf "%s %s %s %s %d %d\n", rps, p50, p99, n, bad, sock }' "$1"
+    /^cpu-ticks:/ { st = $2; bt = $3; hz = $6; have = 1 }
+    END {
+      if (have && n > 0) { s = sprintf("%.1f", st / hz * 1e6 / n); b = bt == "-" ? "-" : sprintf("%.1f", bt / hz * 1e6 / n) }
+      else { s = "-"; b = "-" }
+      printf "%s %s %s %s %d %d %s %s\n", rps, p50, p99, n, bad, sock, s, b }' "$1"
 }
 # Latency in ms (wrk prints us, ms or s).
 ms() { awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); x = v + 0;
@@ -160,7 +210,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 # appends one table row (medians, per-round ratios A/B) to $TABLE and the errors to $ERRORS.
 pair() {
   local na="$1" pa="$2" aa="$3" nb="$4" pb="$5" ab="$6" route="$7" r fa fb
-  local -a ra rb la lb qa qb ratios
+  local -a ra rb la lb qa qb ratios sa sb ba bb
   # shellcheck disable=SC2086
   bench "$RUNS/warm.$na.$route.txt" "$pa" "$WARMUP" "$route" $aa
   # shellcheck disable=SC2086
@@ -173,22 +223,31 @@ pair() {
     else
       bench "$fb" "$pb" "$DURATION" "$route" $ab; bench "$fa" "$pa" "$DURATION" "$route" $aa
     fi
-    read -r a1 a2 a3 _ a5 a6 <<<"$(stats "$fa")"
-    read -r b1 b2 b3 _ b5 b6 <<<"$(stats "$fb")"
+    read -r a1 a2 a3 _ a5 a6 a7 a8 <<<"$(stats "$fa")"
+    read -r b1 b2 b3 _ b5 b6 b7 b8 <<<"$(stats "$fb")"
     ra+=("$a1") rb+=("$b1") la+=("$(ms "$a2")") lb+=("$(ms "$b2")") qa+=("$(ms "$a3")") qb+=("$(ms "$b3")")
+    sa+=("$a7") sb+=("$b7") ba+=("$a8") bb+=("$b8")
     ratios+=("$(ratio "$a1" "$b1")")
     ERRS=$((ERRS + a5 + a6 + b5 + b6))
-    echo "$route round $r: $na $a1 req/s (p50 $a2, p99 $a3, errors $a5+$a6), $nb $b1 req/s (p50 $b2, p99 $b3, errors $b5+$b6), ratio ${ratios[-1]}" >&2
+    echo "$route round $r: $na $a1 req/s (p50 $a2, p99 $a3, errors $a5+$a6, cpu us/req $a7 + $a8), $nb $b1 req/s (p50 $b2, p99 $b3, errors $b5+$b6, cpu us/req $b7 + $b8), ratio ${ratios[-1]}" >&2
   done
-  echo "| $route | $ROUNDS | $(median "${ra[@]}") | $(median "${la[@]}") | $(median "${qa[@]}") | $(median "${rb[@]}") | $(median "${lb[@]}") | $(median "${qb[@]}") | $(ratio "$(median "${ra[@]}")" "$(median "${rb[@]}")") | **$(median "${ratios[@]}")** | ${ratios[*]} |" >>"$TABLE"
+  echo "| $route | $ROUNDS | $(median "${ra[@]}") | $(median "${la[@]}") | $(median "${qa[@]}") | $(median "${rb[@]}") | $(median "${lb[@]}") | $(median "${qb[@]}") | $(ratio "$(median "${ra[@]}")" "$(median "${rb[@]}")") | **$(median "${ratios[@]}")** | ${ratios[*]} | $(median "${sa[@]}") / $(median "${ba[@]}") | $(median "${sb[@]}") / $(median "${bb[@]}") |" >>"$TABLE"
   headline "placements/$na/$nb/$route" "$(median "${ra[@]}") req/s" "$(median "${rb[@]}") req/s" "$(median "${ratios[@]}")" \
     "median of $ROUNDS per-round ratios (wrk -t$THREADS -c$CONNS -d$DURATION), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /'); p99 $(median "${qa[@]}") vs $(median "${qb[@]}") ms; non-2xx + socket errors so far $ERRS"
 }
 pair_header() {  # pair_header A B
   {
-    echo "| route | rounds | $1 req/s | $1 p50 ms | $1 p99 ms | $2 req/s | $2 p50 ms | $2 p99 ms | ratio of medians | median of per-round ratios | per-round ratios ($1/$2) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| route | rounds | $1 req/s | $1 p50 ms | $1 p99 ms | $2 req/s | $2 p50 ms | $2 p99 ms | ratio of medians | median of per-round ratios | per-round ratios ($1/$2) | $1 CPU us/req (tenantry / PostgreSQL) | $2 CPU us/req |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
   } >>"$TABLE"
+}
+# up_as PORT APP LOG CMD...: `up`, remembering the server's pid (and the application_name its
+# PostgreSQL connections carry, if any) for the CPU columns.
+up_as() {
+  local port="$1" app="$2"; shift 2
+  up "$port" "$@"
+  PORT_PID[$port]="${PIDS[-1]}"
+  PORT_APP[$port]="$app"
 }
 
 # ---- memory ---------------------------------------------------------------------------------
@@ -283,9 +342,9 @@ SQL
     die "not $TENANTS tenant schemas in $schemas"
 
   # Each server names its connections (application_name), so that its backends can be found.
-  up "$PORT_A" "$WORK/serve-schemas.log" serve "$PORT_A" "$url_schemas?application_name=bench_schema"
+  up_as "$PORT_A" bench_schema "$WORK/serve-schemas.log" serve "$PORT_A" "$url_schemas?application_name=bench_schema"
   local pid_schemas="${PIDS[-1]}"
-  up "$PORT_B" "$WORK/serve-rows.log" serve "$PORT_B" "$url_rows?application_name=bench_row"
+  up_as "$PORT_B" bench_row "$WORK/serve-rows.log" serve "$PORT_B" "$url_rows?application_name=bench_row"
   local pid_rows="${PIDS[-1]}"
   local last; last="$(printf '%04d' "$TENANTS")"
   check "$PORT_A" s0001 /api/v1/items/1 200 '"name":"Item 1"'
@@ -299,34 +358,50 @@ SQL
   mem_row "after start" bench_schema "$pid_schemas"; mem_row "after start" bench_row "$pid_rows"
   TABLE="$WORK/schemas.md"; : >"$TABLE"; ERRS=0
   echo "# $(date -u +%FT%TZ), $TENANTS tenants each side, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TABLE"
+  echo "schema tenants as served by default (statements unnamed, the server's own pool) vs shared rows:" >>"$TABLE"
   pair_header schema row
   pair schema "$PORT_A" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" get
   mem_row "after get" bench_schema "$pid_schemas"; mem_row "after get" bench_row "$pid_rows"
   pair schema "$PORT_A" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" list
   mem_row "after list" bench_schema "$pid_schemas"; mem_row "after list" bench_row "$pid_rows"
-  stop_all
-  if [ "$SCHEMA_CACHE" -gt 0 ]; then
-    # The same schema tenants, each connection keeping SCHEMA_CACHE prepared statements
-    # instead of sqlx's 100 (a URL parameter of sqlx), against the default, alternating.
-    up "$PORT_A" "$WORK/serve-schemas-cache.log" serve "$PORT_A" \
-      "$url_schemas?application_name=bench_schema_cache&statement-cache-capacity=$SCHEMA_CACHE"
-    local pid_cache="${PIDS[-1]}"
-    up "$PORT_B" "$WORK/serve-schemas-2.log" serve "$PORT_B" "$url_schemas?application_name=bench_schema"
-    pid_schemas="${PIDS[-1]}"
-    check "$PORT_A" s0001 /api/v1/items/1 200 '"name":"Item 1"'
-    mem_row "after start" bench_schema_cache "$pid_cache"; mem_row "after start" bench_schema "$pid_schemas"
+  if [ "$SCHEMA_POOLS" -gt 0 ]; then
+    # The same schema tenants from SCHEMA_POOLS pools of their own, against the same rows.
+    up_as "$PORT_C" bench_schema_pools "$WORK/serve-schema-pools.log" serve "$PORT_C" \
+      "$url_schemas?application_name=bench_schema_pools" --schema-pools "$SCHEMA_POOLS"
+    local pid_pools="${PIDS[-1]}"
+    check "$PORT_C" s0001 /api/v1/items/1 200 '"name":"Item 1"'
+    mem_row "after start" bench_schema_pools "$pid_pools"
     {
       echo
-      echo "statement cache of $SCHEMA_CACHE per connection (schema-cache) vs sqlx's default of 100 (schema), same schema tenants:"
+      echo "schema tenants from $SCHEMA_POOLS schema pools (\`--schema-pools $SCHEMA_POOLS\`, statements prepared) vs shared rows:"
       echo
     } >>"$TABLE"
-    pair_header schema-cache schema
-    pair schema-cache "$PORT_A" "s $TENANTS own" schema "$PORT_B" "s $TENANTS own" get
-    mem_row "after get" bench_schema_cache "$pid_cache"; mem_row "after get" bench_schema "$pid_schemas"
-    pair schema-cache "$PORT_A" "s $TENANTS own" schema "$PORT_B" "s $TENANTS own" list
-    mem_row "after list" bench_schema_cache "$pid_cache"; mem_row "after list" bench_schema "$pid_schemas"
-    stop_all
+    pair_header schema-pools row
+    pair schema-pools "$PORT_C" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" get
+    mem_row "after get" bench_schema_pools "$pid_pools"
+    pair schema-pools "$PORT_C" "s $TENANTS own" row "$PORT_B" "r $TENANTS shared" list
+    mem_row "after list" bench_schema_pools "$pid_pools"; mem_row "after list" bench_row "$pid_rows"
   fi
+  if [ "$PREPARED" -gt 0 ]; then
+    # Prepared on the server's own pool (sqlx's cache of 100 per connection), as before 0.2,
+    # against the default, on the same schema tenants.
+    kill "$pid_rows" 2>/dev/null; wait "$pid_rows" 2>/dev/null || true
+    unset "PORT_PID[$PORT_B]"
+    up_as "$PORT_B" bench_schema_prepared "$WORK/serve-schemas-prepared.log" serve "$PORT_B" \
+      "$url_schemas?application_name=bench_schema_prepared" --prepare-schema-statements
+    local pid_prepared="${PIDS[-1]}"
+    check "$PORT_B" s0001 /api/v1/items/1 200 '"name":"Item 1"'
+    {
+      echo
+      echo "schema tenants, unnamed (the default) vs prepared on the server's own pool (\`--prepare-schema-statements\`, sqlx's cache of 100 per connection):"
+      echo
+    } >>"$TABLE"
+    pair_header unnamed prepared
+    pair unnamed "$PORT_A" "s $TENANTS own" prepared "$PORT_B" "s $TENANTS own" get
+    mem_row "after get" bench_schema_prepared "$pid_prepared"
+  fi
+  mem_row "at the end" bench_schema "$pid_schemas"
+  stop_all
   local tables
   tables="$(pg "$url_schemas" -tAc "SELECT count(*) FROM pg_class WHERE relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname ~ '^t_s[0-9]{4}_')")"
   {
@@ -427,7 +502,8 @@ SQL
   done < <(sqlite3 "$dir/main.db" "SELECT id, substr(placement, 10) FROM tenantry_tenants WHERE id GLOB 'd[0-9][0-9][0-9][0-9]' AND placement LIKE 'database:%'")
   [ "$(find "$dir" -name 't_d*.db' | wc -l)" = "$n" ] || die "not $n tenant database files in $dir"
 
-  up "$PORT_A" "$WORK/serve-sqlite.log" serve "$PORT_A" "$url"
+  # The demo made its files in WAL mode, the helper too: every copy below starts alike.
+  up_as "$PORT_A" "" "$WORK/serve-sqlite.log" serve "$PORT_A" "$url" --max-tenant-pools "$DB_CAP"
   local pid="${PIDS[-1]}" last; last="$(printf '%04d' "$n")"
   check "$PORT_A" d0001 /api/v1/items/1 200 '"name":"Item 1"'
   check "$PORT_A" "d$last" "/api/v1/items/$PER_TENANT" 200 "\"tenant_id\":\"d$last\""
@@ -440,6 +516,7 @@ SQL
   SAMPLER=$!
   TABLE="$WORK/databases.md"; : >"$TABLE"; ERRS=0
   echo "# $(date -u +%FT%TZ), $n tenant databases, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TABLE"
+  echo "cap of $DB_CAP pools of one connection (\`--max-tenant-pools $DB_CAP\`), WAL:" >>"$TABLE"
   pair_header "all-$n" "hot-$HOT_TENANTS"
   # Both sides hit the same server in alternation: one extra port is not needed.
   pair "all-$n" "$PORT_A" "d $n own" "hot-$HOT_TENANTS" "$PORT_A" "d $HOT_TENANTS own" get
@@ -455,22 +532,67 @@ SQL
   echo "after-runs $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
   sleep 5
   echo "after-5s $(fds "$pid") $(tenant_fds "$pid" "$dir") $(tenant_files "$pid" "$dir")" >>"$fdlog"
+  local warns; warns="$(grep -cE 'WARN|ERROR' "$WORK/serve-sqlite.log" || true)"
+  stop_all
+  local extra_fds=""
+  if [ "$DB_EXTRA" -gt 0 ]; then
+    # Each server below has a copy of the files of its own: two processes on one WAL file share
+    # its -shm and its locks, and a file's last connection in a process would not be its last.
+    local dir2="$WORK/sqlite-2"
+    rm -rf "$dir2"; cp -a "$dir" "$dir2"
+    up_as "$PORT_A" "" "$WORK/serve-sqlite-128.log" serve "$PORT_A" "$url"
+    up_as "$PORT_B" "" "$WORK/serve-sqlite-64x2.log" serve "$PORT_B" "sqlite://$dir2/main.db" \
+      --max-tenant-pools 64 --tenant-pool-connections 2
+    check "$PORT_A" d0001 /api/v1/items/1 200 '"name":"Item 1"'
+    check "$PORT_B" d0001 /api/v1/items/1 200 '"name":"Item 1"'
+    {
+      echo
+      echo "over all $n, the default cap (128 pools of one connection) vs 0.1's default (64 pools of two), each server on its own copy of the files:"
+      echo
+    } >>"$TABLE"
+    pair_header "cap-128x1" "cap-64x2"
+    pair "cap-128x1" "$PORT_A" "d $n own" "cap-64x2" "$PORT_B" "d $n own" get
+    warns=$((warns + $(cat "$WORK"/serve-sqlite-*.log | grep -cE 'WARN|ERROR' || true)))
+    stop_all
+    rm -rf "$dir2"; cp -a "$dir" "$dir2"
+    up_as "$PORT_A" "" "$WORK/serve-sqlite-truncate.log" serve "$PORT_A" "sqlite://$dir2/main.db" \
+      --max-tenant-pools "$DB_CAP" --tenant-journal-mode truncate
+    local pid_truncate="${PIDS[-1]}"
+    up_as "$PORT_B" "" "$WORK/serve-sqlite-wal.log" serve "$PORT_B" "$url" --max-tenant-pools "$DB_CAP"
+    local pid_wal="${PIDS[-1]}"
+    check "$PORT_A" d0001 /api/v1/items/1 200 '"name":"Item 1"'
+    check "$PORT_B" d0001 /api/v1/items/1 200 '"name":"Item 1"'
+    {
+      echo
+      echo "cap of $DB_CAP, tenant files with a rollback journal (\`--tenant-journal-mode truncate\`) vs WAL, each server on its own copy; reads over all $n, then writes (POST, a new item each) over all $n and over $HOT_TENANTS:"
+      echo
+    } >>"$TABLE"
+    pair_header "truncate" "wal"
+    pair truncate "$PORT_A" "d $n own" wal "$PORT_B" "d $n own" get
+    pair truncate "$PORT_A" "d $n own" wal "$PORT_B" "d $n own" post
+    pair truncate "$PORT_A" "d $HOT_TENANTS own" wal "$PORT_B" "d $HOT_TENANTS own" post
+    extra_fds="truncate: $(fds "$pid_truncate") fds, $(tenant_fds "$pid_truncate" "$dir2") on $(tenant_files "$pid_truncate" "$dir2") tenant files; wal: $(fds "$pid_wal") fds, $(tenant_fds "$pid_wal" "$dir") on $(tenant_files "$pid_wal" "$dir") tenant files"
+    warns=$((warns + $(cat "$WORK"/serve-sqlite-truncate.log "$WORK"/serve-sqlite-wal.log | grep -cE 'WARN|ERROR' || true)))
+    stop_all
+  fi
   {
     echo
-    echo "non-2xx + socket errors over all runs: $ERRS; server log lines at WARN or ERROR: $(grep -cE 'WARN|ERROR' "$WORK/serve-sqlite.log" || true)"
+    echo "non-2xx + socket errors over all runs: $ERRS; server log lines at WARN or ERROR: $warns"
     echo "# end $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "cap-$DB_CAP server, open file descriptors:"
     echo
     echo "| when | open fds | fds on tenant files | tenant files open |"
     echo "|---|---:|---:|---:|"
     awk '$1 != "#" && $1 != "during" { printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$fdlog"
     awk '$1 == "during" { n++; if ($2 > f) f = $2; if ($3 > t) t = $3; if ($4 > d) d = $4 }
       END { printf "| during (max of %d samples) | %s | %s | %s |\n", n, f, t, d }' "$fdlog"
+    [ -n "$extra_fds" ] && { echo; echo "after the journal runs: $extra_fds"; }
   } >>"$TABLE"
   local fd_before fd_after
   fd_before="$(awk '$1 == "before" { print $2 }' "$fdlog")"; fd_after="$(awk '$1 == "after-5s" { print $2 }' "$fdlog")"
   headline "placements/databases/fds" "$fd_after fds after the runs" "$fd_before before" "-" \
     "open file descriptors of the server; tenant files open at most $(awk '$1 == "during" { if ($4 > d) d = $4 } END { print d + 0 }' "$fdlog") at once; errors $ERRS"
-  stop_all
   cat "$TABLE"
 }
 

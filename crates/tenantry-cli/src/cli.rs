@@ -110,6 +110,43 @@ pub(crate) struct ServeArgs {
     /// each, so a failing write fails alone), each answered only after that commit.
     #[arg(long)]
     pub(crate) no_group_commit: bool,
+    /// Tenants placed in databases of their own (`tenants create --placement database`) whose
+    /// pools stay open at once on the database URL's server; a request for one more closes the
+    /// least recently used [default: 128 on SQLite, 64 on PostgreSQL and MariaDB] (a
+    /// `--servers` file sets `max_tenant_pools` for its own servers).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Placements")]
+    pub(crate) max_tenant_pools: Option<u32>,
+    /// Connections of each of those pools [default: 1 on SQLite, 2 elsewhere]. At most
+    /// `--max-tenant-pools` times this many connections are open for tenant databases.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Placements")]
+    pub(crate) tenant_pool_connections: Option<u32>,
+    /// SQLite: the journal of tenant database files. `wal` (the default) is the fastest for
+    /// tenants whose pools stay open; `truncate` costs less each time a pool opens and closes,
+    /// which is most requests when far more tenants than --max-tenant-pools are active, but
+    /// flushes twice per commit and blocks the file's readers while it commits.
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Placements")]
+    pub(crate) tenant_journal_mode: Option<JournalArg>,
+    /// PostgreSQL: prepare the statements of tenants placed in schemas and keep them in each
+    /// connection's statement cache, as shared rows' are. By default they are sent unnamed:
+    /// every schema has statements of its own, and with many schemas they would evict each
+    /// other from the cache (100 per connection; `?statement-cache-capacity=N` in the URL
+    /// raises it). Worth it for a few schemas, or a cache that holds them all.
+    #[arg(long, help_heading = "Placements")]
+    pub(crate) prepare_schema_statements: bool,
+    /// PostgreSQL: serve the tenants placed in schemas from N pools of their own, each schema
+    /// always from the same one, instead of the server's own pool: each connection meets only
+    /// its share of the schemas, so their statements stay prepared and planned. About as many
+    /// connections again as the server's own pool; implies --prepare-schema-statements.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Placements")]
+    pub(crate) schema_pools: Option<u32>,
+}
+
+/// `serve --tenant-journal-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum JournalArg {
+    Wal,
+    Truncate,
+    Delete,
 }
 
 /// `serve --log-format`.

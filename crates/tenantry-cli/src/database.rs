@@ -51,6 +51,11 @@ impl DatabaseArgs {
 /// `--servers` file. A file that does not parse, names `main` or a `default`, or names an
 /// environment variable that is not set is a usage error (exit 2).
 pub(crate) fn servers(args: &DatabaseArgs, url: &str) -> anyhow::Result<Servers> {
+    servers_with(args, ServerConfig::url(url.to_owned()))
+}
+
+/// [`servers`] with `main` configured as `main` says (its URL and any limits `serve` sets).
+pub(crate) fn servers_with(args: &DatabaseArgs, main: ServerConfig) -> anyhow::Result<Servers> {
     let mut config = match &args.servers {
         None => ServersConfig::default(),
         Some(path) => {
@@ -69,9 +74,7 @@ pub(crate) fn servers(args: &DatabaseArgs, url: &str) -> anyhow::Result<Servers>
             config
         }
     };
-    config
-        .servers
-        .insert(MAIN.to_owned(), ServerConfig::url(url.to_owned()));
+    config.servers.insert(MAIN.to_owned(), main);
     config.default = Some(MAIN.to_owned());
     Servers::from_config(config).map_err(|e| BadUrl(e.to_string()).into())
 }

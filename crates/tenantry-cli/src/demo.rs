@@ -36,33 +36,44 @@ const SEED: &[(&str, &str, &str, i64)] = &[
     ("globex", "Doomsday device", "DD-9", 99_999_900),
 ];
 
-/// Creates the items table (shared, and in the schema or database of every tenant placed in
-/// one), and seeds each demo tenant that has no items yet.
+/// The demo tenants that get seed items.
+const SEEDED: [&str; 2] = ["acme", "globex"];
+
+/// Creates the items table (shared, and in the schema or database of a demo tenant placed in
+/// one), and seeds each demo tenant that has no items yet. Other tenants' tables were made when
+/// they were provisioned (`tenants create`): starting does not open every tenant's database.
 pub(crate) async fn prepare(registry: &Registry) -> anyhow::Result<Crud> {
     let db = registry.store();
     let items = items()?;
     db.create_table(&items)
         .await
         .context("cannot create the items table")?;
-    let tenants = registry
-        .catalog()
-        .list()
-        .await
-        .context("cannot read the catalog")?;
-    for record in tenants.iter().filter(|r| !r.placement.is_row()) {
-        // Made at provisioning; created again if missing (IF NOT EXISTS). A placement that
-        // cannot be reached fails only its own tenant's requests (503), not the service.
-        if let Err(e) = db.create_table_for(&record.id, &items).await {
+    for tenant in SEEDED {
+        let id = TenantId::parse(tenant).context("demo tenant id")?;
+        let Some(record) = registry
+            .catalog()
+            .get(&id)
+            .await
+            .context("cannot read the catalog")?
+        else {
+            continue;
+        };
+        if record.placement.is_row() {
+            continue;
+        }
+        // Made when the demo placed it; created again if missing (IF NOT EXISTS). A placement
+        // that cannot be reached fails only its own tenant's requests (503), not the service.
+        if let Err(e) = db.create_table_for(&id, &items).await {
             tracing::warn!(
                 target: "tenantry::serve",
-                tenant = %record.id,
+                tenant = %id,
                 placement = %record.placement,
                 error = %e,
                 "cannot prepare the items table where the tenant is placed"
             );
         }
     }
-    for tenant in ["acme", "globex"] {
+    for tenant in SEEDED {
         let id = TenantId::parse(tenant).context("demo tenant id")?;
         let svc = TenantTable::new(db.clone(), items.clone(), id);
         if svc.count().await.context("cannot read items")? > 0 {

@@ -9,7 +9,9 @@ use tenantry::{
     RateLimit, Tenancy, TenancyLayer, TenantContext, TenantId,
     catalog::{Catalog, Placement, PlacementKind, TenantRecord, TenantStatus},
     crud::Crud,
-    data::{Backend, DataError, OnInexact, Registry, audit_tenant_columns},
+    data::{
+        Backend, DataError, OnInexact, Registry, ServerConfig, TenantJournal, audit_tenant_columns,
+    },
     resolve::{HeaderResolver, JwtResolver, PathResolver},
 };
 
@@ -18,7 +20,7 @@ use tower::{ServiceBuilder, util::Either};
 
 use super::token::mint;
 use crate::{
-    cli::{DEV_JWT_SECRET, ServeArgs},
+    cli::{DEV_JWT_SECRET, JournalArg, ServeArgs},
     database::{self, Create},
 };
 
@@ -40,7 +42,19 @@ const USERS: &[(&str, Option<&str>, &[&str])] = &[
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.resolve(false);
     let mut db = database::open_as(&url, Create::Yes, database::Use::Serving).await?;
-    let mut servers = database::servers(&args.db, &url)?;
+    let mut main = ServerConfig::url(url.clone());
+    main.max_tenant_pools = args.max_tenant_pools.map(|n| n as usize);
+    main.tenant_pool_connections = args.tenant_pool_connections;
+    main.schema_pools = args.schema_pools;
+    main.tenant_journal_mode = args.tenant_journal_mode.map(|mode| match mode {
+        JournalArg::Wal => TenantJournal::Wal,
+        JournalArg::Truncate => TenantJournal::Truncate,
+        JournalArg::Delete => TenantJournal::Delete,
+    });
+    if args.prepare_schema_statements {
+        main = main.with_prepared_schema_statements();
+    }
+    let mut servers = database::servers_with(&args.db, main)?;
     if args.no_group_commit {
         db = db.without_group_commit();
         servers = servers.without_group_commit();

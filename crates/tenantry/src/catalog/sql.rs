@@ -42,6 +42,9 @@ use crate::{
 /// [`list`](CatalogStore::list) returns the same order everywhere. A row that cannot be read
 /// back (unknown status or placement, invalid id, bad JSON) is [`CatalogError::Corrupt`].
 ///
+/// Behind a transaction-mode pooler (PgBouncer before 1.21), say so with
+/// [`behind_transaction_pooler`](SqlCatalog::behind_transaction_pooler).
+///
 /// Cloning is cheap and shares the connection pool.
 ///
 /// ```
@@ -65,6 +68,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct SqlCatalog {
     pool: AnyPool,
+    /// Behind a transaction-mode pooler: statements unnamed, each in a transaction.
+    pooler: bool,
 }
 
 /// One backend's catalog DDL, run by [`SqlCatalog::migrate`].
@@ -121,6 +126,7 @@ impl SqlCatalog {
     pub async fn connect(url: &str) -> Result<Self, CatalogError> {
         Ok(Self {
             pool: AnyPool::connect(url).await?,
+            pooler: false,
         })
     }
 
@@ -128,12 +134,40 @@ impl SqlCatalog {
     pub fn from_pool<D: Driver>(pool: Pool<D>) -> Self {
         Self {
             pool: D::wrap(pool),
+            pooler: false,
         }
     }
 
     /// A catalog sharing a pool (see [`DataStore::catalog`](crate::data::DataStore::catalog)).
     pub(crate) fn sharing(pool: AnyPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            pooler: false,
+        }
+    }
+
+    /// The URL is a pooler in transaction mode (PgBouncer before 1.21, or any pooler that does
+    /// not track prepared statements; see
+    /// [`ServerConfig::transaction_pooler`](crate::data::ServerConfig::transaction_pooler)):
+    /// every statement is sent unnamed, in a transaction of its own, so that it is parsed and
+    /// run on the same server connection and no statement name meets another client's. The
+    /// pooler ends every session at the end of its transaction, so `LISTEN` cannot work through
+    /// it: the catalog does not [`watch`](CatalogStore::watch) for changes, and a change made
+    /// by another process is seen when the cached entry expires (the
+    /// [`Catalog`](super::Catalog)'s TTL).
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")]
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tenantry::catalog::SqlCatalog;
+    ///
+    /// let catalog = SqlCatalog::connect("sqlite::memory:").await.unwrap().behind_transaction_pooler();
+    /// catalog.migrate().await.unwrap();
+    /// # });
+    /// ```
+    pub fn behind_transaction_pooler(mut self) -> Self {
+        self.pooler = true;
+        self
     }
 
     /// Creates the `tenantry_tenants` table if it does not exist.
@@ -142,11 +176,29 @@ impl SqlCatalog {
     /// advisory lock while it runs). An existing table is left as it is, except that a table
     /// made by an older version gains `id_folded`.
     pub async fn migrate(&self) -> Result<(), CatalogError> {
-        dispatch!(&self.pool, |pool| migrate(pool).await)
+        dispatch!(&self.pool, |pool| migrate(pool, !self.pooler).await)
     }
 }
 
-async fn migrate<D: Driver>(pool: &Pool<D>) -> Result<(), CatalogError>
+/// Runs `op` on a connection of `pool`; behind a transaction-mode pooler, in a transaction of
+/// its own (committed after it), so that every message of its statements reaches the same
+/// server connection.
+async fn on_connection<D: Driver, T>(
+    pool: &Pool<D>,
+    pooler: bool,
+    op: impl AsyncFnOnce(&mut D::Connection) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    if pooler {
+        let mut tx = pool.begin().await?;
+        let out = op(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    } else {
+        op(&mut *pool.acquire().await?).await
+    }
+}
+
+async fn migrate<D: Driver>(pool: &Pool<D>, prepare: bool) -> Result<(), CatalogError>
 where
     (i64,): for<'r> sqlx::FromRow<'r, D::Row>,
     (String,): for<'r> sqlx::FromRow<'r, D::Row>,
@@ -163,6 +215,7 @@ where
     // Tables made before `id_folded` existed get it, filled, then its unique index. Ids that
     // differ only in case make the index fail: they are named.
     let has_folded: i64 = query_scalar::<D, i64, _>(ddl.has_folded, none())
+        .persistent(prepare)
         .fetch_one(D::on_conn(&mut tx))
         .await
         .map_err(unavailable)?;
@@ -185,6 +238,7 @@ where
     // Tables made before `provisioning_failed` take it (on SQLite, by a copy of the table, whose
     // triggers `migrate`'s statements then make again).
     let has_statuses: i64 = query_scalar::<D, i64, _>(ddl.has_statuses, none())
+        .persistent(prepare)
         .fetch_one(D::on_conn(&mut tx))
         .await
         .map_err(unavailable)?;
@@ -197,6 +251,7 @@ where
         }
     }
     let clashes: Vec<String> = query_scalar::<D, String, _>(ddl.folded_clashes, none())
+        .persistent(prepare)
         .fetch_all(D::on_conn(&mut tx))
         .await
         .map_err(unavailable)?;
@@ -222,28 +277,36 @@ impl CatalogStore for SqlCatalog {
         &'a self,
         id: &'a TenantId,
     ) -> BoxFuture<'a, Result<Option<TenantRecord>, CatalogError>> {
-        Box::pin(async move { dispatch!(&self.pool, |pool| get(pool, id).await) })
+        Box::pin(async move { dispatch!(&self.pool, |pool| get(pool, id, self.pooler).await) })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<TenantRecord>, CatalogError>> {
-        Box::pin(async move { dispatch!(&self.pool, |pool| list(pool).await) })
+        Box::pin(async move { dispatch!(&self.pool, |pool| list(pool, self.pooler).await) })
     }
 
     fn create<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move { dispatch!(&self.pool, |pool| create(pool, record).await) })
+        Box::pin(
+            async move { dispatch!(&self.pool, |pool| create(pool, record, self.pooler).await) },
+        )
     }
 
     fn update<'a>(&'a self, record: &'a TenantRecord) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move { dispatch!(&self.pool, |pool| update(pool, record).await) })
+        Box::pin(
+            async move { dispatch!(&self.pool, |pool| update(pool, record, self.pooler).await) },
+        )
     }
 
     fn remove<'a>(&'a self, id: &'a TenantId) -> BoxFuture<'a, Result<(), CatalogError>> {
-        Box::pin(async move { dispatch!(&self.pool, |pool| remove(pool, id).await) })
+        Box::pin(async move { dispatch!(&self.pool, |pool| remove(pool, id, self.pooler).await) })
     }
 
     /// Every insert, update and delete of `tenantry_tenants`, by whoever makes it (the table's
     /// triggers record them): PostgreSQL `LISTEN`/`NOTIFY`, the change log elsewhere.
+    /// Not behind a transaction-mode pooler, through which `LISTEN` cannot work.
     fn watch(&self, watcher: super::CatalogWatcher) -> Option<BoxFuture<'static, ()>> {
+        if self.pooler {
+            return None;
+        }
         Some(dispatch!(&self.pool, |pool| Box::pin(watch(
             pool.clone(),
             watcher
@@ -258,19 +321,22 @@ async fn watch<D: Driver>(pool: Pool<D>, watcher: super::CatalogWatcher) {
 async fn get<D: Driver>(
     pool: &Pool<D>,
     id: &TenantId,
+    pooler: bool,
 ) -> Result<Option<TenantRecord>, CatalogError> {
     let (sql, values) = D::build(select().and_where(Expr::col(col("id")).eq(id.as_str())));
-    let row = query::<D, _>(sql, values)
-        .fetch_optional(D::on_pool(pool))
-        .await
-        .map_err(unavailable)?;
+    let q = query::<D, _>(sql, values).persistent(!pooler);
+    let row = on_connection(pool, pooler, async |c| {
+        q.fetch_optional(D::on_conn(c)).await
+    })
+    .await
+    .map_err(unavailable)?;
     row.map(|row| D::read_tenant(&row)).transpose()
 }
 
-async fn list<D: Driver>(pool: &Pool<D>) -> Result<Vec<TenantRecord>, CatalogError> {
+async fn list<D: Driver>(pool: &Pool<D>, pooler: bool) -> Result<Vec<TenantRecord>, CatalogError> {
     let (sql, values) = D::build(select().order_by(col("id"), sea_query::Order::Asc));
-    let rows = query::<D, _>(sql, values)
-        .fetch_all(D::on_pool(pool))
+    let q = query::<D, _>(sql, values).persistent(!pooler);
+    let rows = on_connection(pool, pooler, async |c| q.fetch_all(D::on_conn(c)).await)
         .await
         .map_err(unavailable)?;
     rows.iter().map(D::read_tenant).collect()
@@ -289,7 +355,11 @@ fn fields<D: Driver>(record: &TenantRecord) -> [Value; 7] {
     ]
 }
 
-async fn create<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), CatalogError>
+async fn create<D: Driver>(
+    pool: &Pool<D>,
+    record: &TenantRecord,
+    pooler: bool,
+) -> Result<(), CatalogError>
 where
     (String,): for<'r> sqlx::FromRow<'r, D::Row>,
 {
@@ -306,7 +376,8 @@ where
         .values(values.into_iter().map(Expr::val))
         .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
     let (sql, values) = D::build(&insert);
-    match query::<D, _>(sql, values).execute(D::on_pool(pool)).await {
+    let q = query::<D, _>(sql, values).persistent(!pooler);
+    match on_connection(pool, pooler, async |c| q.execute(D::on_conn(c)).await).await {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
             // The id itself, or only its case? Ask which id holds the folded form.
@@ -316,10 +387,12 @@ where
                     .from(col(TABLE))
                     .and_where(Expr::col(col("id_folded")).eq(folded.as_str())),
             );
-            let existing: Option<String> = query_scalar::<D, String, _>(sql, values)
-                .fetch_optional(D::on_pool(pool))
-                .await
-                .map_err(unavailable)?;
+            let q = query_scalar::<D, String, _>(sql, values).persistent(!pooler);
+            let existing: Option<String> = on_connection(pool, pooler, async |c| {
+                q.fetch_optional(D::on_conn(c)).await
+            })
+            .await
+            .map_err(unavailable)?;
             Err(match existing {
                 Some(other) if other != record.id.as_str() => CatalogError::CaseConflict {
                     id: record.id.clone(),
@@ -332,7 +405,11 @@ where
     }
 }
 
-async fn update<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), CatalogError> {
+async fn update<D: Driver>(
+    pool: &Pool<D>,
+    record: &TenantRecord,
+    pooler: bool,
+) -> Result<(), CatalogError> {
     let sets = COLUMNS[1..]
         .iter()
         .zip(fields::<D>(record))
@@ -343,8 +420,8 @@ async fn update<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), 
             .values(sets)
             .and_where(Expr::col(col("id")).eq(record.id.as_str())),
     );
-    let done = query::<D, _>(sql, values)
-        .execute(D::on_pool(pool))
+    let q = query::<D, _>(sql, values).persistent(!pooler);
+    let done = on_connection(pool, pooler, async |c| q.execute(D::on_conn(c)).await)
         .await
         .map_err(unavailable)?;
     match D::rows_affected(&done) {
@@ -353,14 +430,18 @@ async fn update<D: Driver>(pool: &Pool<D>, record: &TenantRecord) -> Result<(), 
     }
 }
 
-async fn remove<D: Driver>(pool: &Pool<D>, id: &TenantId) -> Result<(), CatalogError> {
+async fn remove<D: Driver>(
+    pool: &Pool<D>,
+    id: &TenantId,
+    pooler: bool,
+) -> Result<(), CatalogError> {
     let (sql, values) = D::build(
         Query::delete()
             .from_table(col(TABLE))
             .and_where(Expr::col(col("id")).eq(id.as_str())),
     );
-    let done = query::<D, _>(sql, values)
-        .execute(D::on_pool(pool))
+    let q = query::<D, _>(sql, values).persistent(!pooler);
+    let done = on_connection(pool, pooler, async |c| q.execute(D::on_conn(c)).await)
         .await
         .map_err(unavailable)?;
     match D::rows_affected(&done) {

@@ -41,6 +41,7 @@ mod table;
 mod typed;
 mod value;
 
+pub use crate::driver::open::TenantJournal;
 pub use crate::driver::{Backend, Driver, GroupCommitStats};
 pub use collation::{
     InexactTenantColumns, OnInexact, TenantColumn, TenantColumnAudit, audit_tenant_columns,
@@ -55,7 +56,7 @@ pub use query::{ListQuery, Order, Page, Search};
 pub use registry::{PROVISIONING_ERROR, ProvisionError, Registry};
 pub use resource::{Resource, ResourceBuilder};
 pub(crate) use rows::{JsonRow, RowSink};
-pub use server::{ServerConfig, Servers, ServersConfig};
+pub use server::{SCHEMA_POOL_STATEMENTS, ServerConfig, Servers, ServersConfig};
 pub use setup::TenantSetup;
 pub use store::{AdminPool, DataStore};
 pub use table::{IdValue, TenantTable};

@@ -4,7 +4,7 @@
 //! | placement | connection | table names |
 //! |---|---|---|
 //! | `row` (`@server`) | the server's own pool | `"items"`, rows filtered by the tenant column |
-//! | `schema:NAME` (PostgreSQL) | the server's own pool | `"NAME"."items"`: schema-qualified, no `SET search_path` |
+//! | `schema:NAME` (PostgreSQL) | the server's own pool, or the one of its [schema pools](super::ServerConfig::schema_pools) that serves `NAME` | `"NAME"."items"`: schema-qualified, no `SET search_path` |
 //! | `database:NAME` | the tenant's own pool ([bounded cache](PoolStats)) | `"items"` in the tenant's database |
 //!
 //! In every placement the tenant column is still set and filtered on, so a row copied between
@@ -77,6 +77,8 @@ struct Inner {
     catalog: Catalog,
     /// Each server's own pool, in `servers.specs` order; the default's opened at once.
     shared: Vec<OnceLock<AnyPool>>,
+    /// Each server's schema pools (`ServerConfig::schema_pools`), opened on first use.
+    schema_pools: Vec<OnceLock<Vec<AnyPool>>>,
     /// Each server's tenant pools, in `servers.specs` order.
     tenants: Vec<TenantPools>,
     default: usize,
@@ -100,8 +102,12 @@ pub(crate) struct Location<'a> {
     pub(crate) schema: Option<Ident>,
     /// Shared rows: row-level security applies.
     pub(crate) row: bool,
-    /// Statements may be prepared and reused (false behind a transaction-mode pooler).
-    pub(crate) persistent: bool,
+    /// Statements are prepared once per connection and reused from sqlx's statement cache;
+    /// else sent unnamed (schema tenants by default, everything behind a pooler).
+    pub(crate) prepare: bool,
+    /// Behind a transaction-mode pooler: every operation runs in a transaction of its own, so
+    /// that its statements stay on one server connection.
+    pub(crate) pooler: bool,
 }
 
 enum Handle<'a> {
@@ -116,7 +122,8 @@ impl<'a> Location<'a> {
             pool: Handle::Shared(pool),
             schema: None,
             row: true,
-            persistent: true,
+            prepare: true,
+            pooler: false,
         }
     }
 
@@ -176,6 +183,7 @@ impl Registry {
         let shared: Vec<OnceLock<AnyPool>> =
             servers.specs.iter().map(|_| OnceLock::new()).collect();
         let _ = shared[default].set(pool);
+        let schema_pools = servers.specs.iter().map(|_| OnceLock::new()).collect();
         let tenants = servers
             .specs
             .iter()
@@ -185,6 +193,7 @@ impl Registry {
             servers,
             catalog,
             shared,
+            schema_pools,
             tenants,
             default,
             closed: Default::default(),
@@ -254,19 +263,27 @@ impl Registry {
     pub(crate) async fn place(&self, placement: &Placement) -> Result<Location<'_>, DataError> {
         let i = self.index(placement.server())?;
         let spec = &self.0.servers.specs[i];
-        let persistent = spec.persistent;
+        let (prepare, pooler) = (!spec.pooler, spec.pooler);
         Ok(match placement {
             Placement::Row { .. } => Location {
-                persistent,
+                prepare,
+                pooler,
                 ..Location::shared(self.shared(i)?)
             },
             Placement::Schema { schema, .. } => {
                 schemas_on(spec).map_err(DataError::Placement)?;
+                let pool = match spec.schema_pools {
+                    0 => self.shared(i)?,
+                    _ => self.schema_pool(i, schema)?,
+                };
                 Location {
-                    pool: Handle::Shared(self.shared(i)?),
+                    pool: Handle::Shared(pool),
                     schema: Some(object_ident(schema)?),
                     row: false,
-                    persistent,
+                    // Each schema's statements are its own: prepared, they would evict each
+                    // other from the connection's cache (see ServerConfig).
+                    prepare: spec.prepare_schemas,
+                    pooler,
                 }
             }
             Placement::Database { database, .. } => {
@@ -275,7 +292,8 @@ impl Registry {
                     pool: Handle::Own(self.0.tenants[i].get(database).await?),
                     schema: None,
                     row: false,
-                    persistent,
+                    prepare,
+                    pooler,
                 }
             }
         })
@@ -310,6 +328,33 @@ impl Registry {
         Ok(self.0.shared[i].get_or_init(|| pool))
     }
 
+    /// The pool of server `i` that serves `schema`, always the same one (chosen by a hash of
+    /// the name); the server's schema pools are opened on first use (lazily: none connects
+    /// before its first statement).
+    fn schema_pool(&self, i: usize, schema: &str) -> Result<&AnyPool, DataError> {
+        let pools = match self.0.schema_pools[i].get() {
+            Some(pools) => pools,
+            None => {
+                if self.0.closed.load(std::sync::atomic::Ordering::Acquire) {
+                    return Err(DataError::Unavailable(sqlx::Error::PoolClosed));
+                }
+                let spec = &self.0.servers.specs[i];
+                let url = with_statement_cache(&spec.url);
+                let pools = (0..spec.schema_pools)
+                    .map(|_| AnyPool::open(&url, None, &spec.schema_pool))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(connect_error)?;
+                self.0.schema_pools[i].get_or_init(|| pools)
+            }
+        };
+        let mut hash = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(schema, &mut hash);
+        let n = pools.len().max(1) as u64;
+        pools
+            .get((std::hash::Hasher::finish(&hash) % n) as usize)
+            .ok_or_else(|| DataError::Placement("a server has no schema pools".into()))
+    }
+
     /// Closes every pool, on every server (waiting for connections in use to come back), and
     /// opens no more: afterwards every tenant's statements are [`DataError::Unavailable`]
     /// (503). For a graceful shutdown, after the server stopped taking requests.
@@ -318,6 +363,15 @@ impl Registry {
             .closed
             .store(true, std::sync::atomic::Ordering::Release);
         for pool in self.0.shared.iter().filter_map(OnceLock::get) {
+            dispatch!(pool, |p| p.close().await);
+        }
+        for pool in self
+            .0
+            .schema_pools
+            .iter()
+            .filter_map(OnceLock::get)
+            .flatten()
+        {
             dispatch!(pool, |p| p.close().await);
         }
         for pools in &self.0.tenants {
@@ -630,6 +684,21 @@ fn schemas_on(spec: &super::server::ServerSpec) -> Result<(), String> {
             spec.name
         )),
     }
+}
+
+/// `url` keeping [`SCHEMA_POOL_STATEMENTS`](super::SCHEMA_POOL_STATEMENTS) prepared statements
+/// per connection, unless it says how many itself.
+fn with_statement_cache(url: &open::ServerUrl) -> open::ServerUrl {
+    let mut url = url.clone();
+    if !url.url.contains("statement-cache-capacity=") {
+        let joint = if url.url.contains('?') { '&' } else { '?' };
+        url.url = format!(
+            "{}{joint}statement-cache-capacity={}",
+            url.url,
+            super::SCHEMA_POOL_STATEMENTS
+        );
+    }
+    url
 }
 
 /// The database a PostgreSQL or MariaDB URL names (`…/NAME?…`), if any.

@@ -293,7 +293,7 @@ impl DataStore {
         if let Some(schema) = &at.schema {
             D::set_local_search_path(&mut tx, schema).await?;
         } else if self.rls && at.row {
-            D::bind_tenant(&mut tx, tenant).await?;
+            D::bind_tenant(&mut tx, tenant, at.prepare).await?;
         }
         Ok(tx)
     }

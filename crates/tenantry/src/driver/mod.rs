@@ -201,10 +201,12 @@ pub(crate) mod sealed {
         /// How many rows a statement changed.
         fn rows_affected(done: &Self::QueryResult) -> u64;
         /// Binds the tenant for the rest of the transaction (PostgreSQL: `app.tenant_id`, read
-        /// by row-level security policies; elsewhere nothing).
+        /// by row-level security policies; elsewhere nothing). `prepare`: the statement may be
+        /// prepared and cached on the connection (not behind a transaction-mode pooler).
         fn bind_tenant(
             conn: &mut Self::Connection,
             tenant: &TenantId,
+            prepare: bool,
         ) -> impl Future<Output = Result<(), DataError>> + Send;
 
         /// A timestamp as the data layer stores it.

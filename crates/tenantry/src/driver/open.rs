@@ -12,6 +12,23 @@ use crate::data::Ident;
 pub(crate) struct ServerUrl {
     pub(crate) url: String,
     pub(crate) password: Option<String>,
+    /// SQLite: how tenant database files keep their journal (the server's own file is WAL).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) tenant_journal: TenantJournal,
+}
+
+/// SQLite: the journal mode of tenant database files (`ServerConfig::tenant_journal_mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TenantJournal {
+    /// Write-ahead log: the `-wal` and `-shm` files beside the database (the default).
+    #[default]
+    Wal,
+    /// Rollback journal, truncated after each commit.
+    Truncate,
+    /// Rollback journal, deleted after each commit.
+    Delete,
 }
 
 impl fmt::Debug for ServerUrl {

@@ -13,8 +13,10 @@ use crate::{
 /// one connection inside a transaction.
 pub(super) struct Exec<'a, D: Driver> {
     on: On<'a, D>,
-    /// Whether statements are prepared once and reused on the connection (not behind a
-    /// transaction-mode pooler, where the next statement may meet another server connection).
+    /// Whether statements are prepared once and reused on the connection: not behind a
+    /// transaction-mode pooler (where the next statement may meet another server connection),
+    /// nor by default for schema tenants (whose statements would evict each other from the
+    /// connection's cache).
     persistent: bool,
 }
 
@@ -84,12 +86,12 @@ pub(super) async fn run<D: Driver, T>(
 ) -> Result<T, DataError> {
     // Behind a transaction-mode pooler a statement outside a transaction may be parsed on one
     // server connection and bound on another: each runs in its own transaction there.
-    if t.rls() || !t.at.persistent {
+    if t.rls() || t.at.pooler {
         in_transaction(pool, t, op).await
     } else {
         op(Exec {
             on: On::Pool(pool),
-            persistent: t.at.persistent,
+            persistent: t.at.prepare,
         })
         .await
     }
@@ -107,11 +109,11 @@ pub(super) async fn in_transaction<D: Driver, T>(
     Box::pin(async move {
         let mut tx = pool.begin().await?;
         if t.rls() {
-            D::bind_tenant(&mut tx, &t.tenant).await?;
+            D::bind_tenant(&mut tx, &t.tenant, t.at.prepare).await?;
         }
         let out = op(Exec {
             on: On::Tx(&mut *tx),
-            persistent: t.at.persistent,
+            persistent: t.at.prepare,
         })
         .await?;
         tx.commit().await?;

@@ -165,7 +165,7 @@ fn to_writer<'a, D: Driver>(
     t: &'a Placed<'_>,
     write: Write,
 ) -> Result<impl Future<Output = Result<Written<D>, DataError>> + Send + 'a, Write> {
-    if t.rls() || !t.at.persistent {
+    if t.rls() || t.at.pooler {
         return Err(write);
     }
     D::group_write(t.pool(), write)

@@ -43,6 +43,7 @@ impl Sealed for MySql {
     fn bind_tenant(
         _: &mut Self::Connection,
         _: &TenantId,
+        _: bool,
     ) -> impl Future<Output = Result<(), DataError>> + Send {
         std::future::ready(Ok(()))
     }

@@ -39,10 +39,17 @@ impl Sealed for Postgres {
     }
 
     /// `app.tenant_id` for the rest of the transaction (`set_config(.., true)`: transaction
-    /// local, so a transaction-mode pooler cannot hand it to another client).
-    async fn bind_tenant(conn: &mut Self::Connection, tenant: &TenantId) -> Result<(), DataError> {
+    /// local, so a transaction-mode pooler cannot hand it to another client). Behind such a
+    /// pooler the statement is unnamed: a named one would be prepared on one server connection
+    /// and looked for, or prepared again under the same name, on another.
+    async fn bind_tenant(
+        conn: &mut Self::Connection,
+        tenant: &TenantId,
+        prepare: bool,
+    ) -> Result<(), DataError> {
         sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
             .bind(tenant.as_str())
+            .persistent(prepare)
             .execute(conn)
             .await?;
         Ok(())

@@ -130,6 +130,7 @@ impl Sealed for Sqlite {
     fn bind_tenant(
         _: &mut Self::Connection,
         _: &TenantId,
+        _: bool,
     ) -> impl Future<Output = Result<(), DataError>> + Send {
         std::future::ready(Ok(()))
     }

@@ -13,7 +13,7 @@ use sqlx::{
 use super::BUSY_TIMEOUT;
 use crate::driver::{
     ConnectError, Scheme,
-    open::{Container, ContainerError, PoolSettings, ServerUrl, pool_options},
+    open::{Container, ContainerError, PoolSettings, ServerUrl, TenantJournal, pool_options},
     sealed::Open,
 };
 
@@ -56,6 +56,22 @@ fn tuned(options: SqliteConnectOptions, create: bool) -> SqliteConnectOptions {
         .busy_timeout(BUSY_TIMEOUT)
 }
 
+/// [`tuned`], for a tenant database file: in the server's journal mode for tenant files. A file
+/// in another mode is switched when it is opened with no other connection on it (else it stays
+/// as it is until then).
+fn tuned_tenant(
+    options: SqliteConnectOptions,
+    create: bool,
+    journal: TenantJournal,
+) -> SqliteConnectOptions {
+    let mode = match journal {
+        TenantJournal::Wal => SqliteJournalMode::Wal,
+        TenantJournal::Truncate => SqliteJournalMode::Truncate,
+        TenantJournal::Delete => SqliteJournalMode::Delete,
+    };
+    tuned(options, create).journal_mode(mode)
+}
+
 impl Open for Sqlite {
     fn open(
         server: &ServerUrl,
@@ -76,14 +92,19 @@ impl Open for Sqlite {
             }
             Some(name) => {
                 let (options, path) = tenant_file(server, name)?;
-                options.filename(path)
+                let options = tuned_tenant(
+                    options.filename(path),
+                    settings.create,
+                    server.tenant_journal,
+                );
+                return Ok(pool_options::<Self>(settings).connect_lazy_with(options));
             }
         };
         Ok(pool_options::<Self>(settings).connect_lazy_with(tuned(options, settings.create)))
     }
 
     /// A database is a file: claimed with `create_new` (so an existing file is never taken
-    /// over), then opened once to make it a WAL-mode database.
+    /// over), then opened once to give it the server's journal mode for tenant files.
     async fn create_container(
         server: &ServerUrl,
         container: Container<'_>,
@@ -120,12 +141,16 @@ impl Open for Sqlite {
                 });
             }
         }
-        let conn = SqliteConnection::connect_with(&tuned(options.filename(&path), false))
-            .await
-            .map_err(|source| ContainerError::Server {
-                what: what(),
-                source,
-            })?;
+        let conn = SqliteConnection::connect_with(&tuned_tenant(
+            options.filename(&path),
+            false,
+            server.tenant_journal,
+        ))
+        .await
+        .map_err(|source| ContainerError::Server {
+            what: what(),
+            source,
+        })?;
         conn.close().await.map_err(|source| ContainerError::Server {
             what: what(),
             source,
@@ -140,7 +165,7 @@ impl Open for Sqlite {
             return Ok(());
         };
         let (_, path) = tenant_file(server, name.as_str())?;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut file = path.clone().into_os_string();
             file.push(suffix);
             match std::fs::remove_file(&file) {

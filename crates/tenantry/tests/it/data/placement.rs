@@ -197,6 +197,117 @@ async fn postgres_rows_schemas_and_databases() {
     assert!(!path.contains("t_globex"), "{path}");
 }
 
+/// Schema tenants' statements are sent unnamed unless the server says to prepare them, or
+/// serves schemas from pools of their own (which prepare). Each registry has one connection
+/// per pool, so the raw transaction that counts the connection's prepared statements runs on
+/// the connection that just served the tenant.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn schema_statements_are_prepared_only_when_asked() {
+    let one = |mut config: ServerConfig| {
+        config.max_connections = Some(1);
+        config
+    };
+    let mut pools = ServerConfig::default();
+    pools.schema_pools = Some(2);
+    for (config, prepared) in [
+        (one(ServerConfig::default()), false),
+        (
+            one(ServerConfig::default().with_prepared_schema_statements()),
+            true,
+        ),
+        (one(pools), true),
+    ] {
+        let what = format!("{config:?}");
+        let registry = registry(
+            "postgres",
+            &[("globex", Placement::schema("t_globex").unwrap())],
+            config,
+        )
+        .await;
+        let globex = table(&registry, "globex");
+        let made = globex
+            .create(row(json!({"name": "globex's anvil", "sku": "A-1"})))
+            .await
+            .unwrap();
+        let got = globex.get(made["id"].as_i64().unwrap()).await.unwrap();
+        assert_eq!(got.unwrap()["name"], "globex's anvil");
+        assert_eq!(globex.list(Page::default(), &[]).await.unwrap().len(), 1);
+        let mut tx = registry
+            .store()
+            .begin_for::<sqlx::Postgres>(&tenant("globex"))
+            .await
+            .unwrap();
+        let kept: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%\"t_globex\"%'",
+        )
+        // Unnamed itself, so that it does not count itself.
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            kept > 0,
+            prepared,
+            "{what}: {kept} statements kept prepared"
+        );
+    }
+}
+
+/// Schema tenants served from pools of their own, each schema by one of them: every tenant in
+/// every placement stays apart, as on the server's own pool.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn schema_pools_keep_tenants_apart() {
+    let mut config = ServerConfig::default();
+    config.schema_pools = Some(3);
+    let schemas: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
+    let mut placed: Vec<(&str, Placement)> = schemas
+        .iter()
+        .map(|s| (s.as_str(), Placement::schema(&format!("t_{s}")).unwrap()))
+        .collect();
+    placed.push(("initech", own_database()));
+    let registry = registry("postgres", &placed, config).await;
+    let others: Vec<&str> = placed.iter().map(|(t, _)| *t).collect();
+    tenants_in_every_placement_are_apart(&registry, &others).await;
+}
+
+/// SQLite tenant files take the journal mode the server asks for; every placement still
+/// serves its own rows.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_tenant_files_take_the_journal_mode_asked() {
+    for (mode, name) in [
+        (tenantry::data::TenantJournal::Truncate, "truncate"),
+        (tenantry::data::TenantJournal::Wal, "wal"),
+    ] {
+        let mut config = ServerConfig::default();
+        config.tenant_journal_mode = Some(mode);
+        let registry = registry(
+            "sqlite",
+            &[
+                ("globex", Placement::database("t_globex").unwrap()),
+                ("initech", Placement::database("t_initech").unwrap()),
+            ],
+            config,
+        )
+        .await;
+        tenants_in_every_placement_are_apart(&registry, &["globex", "initech"]).await;
+        let mut tx = registry
+            .store()
+            .begin_for::<sqlx::Sqlite>(&tenant("globex"))
+            .await
+            .unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(journal, name);
+    }
+}
+
 #[cfg(feature = "mysql")]
 #[tokio::test]
 async fn mysql_rows_and_databases() {

@@ -4,6 +4,13 @@
 //! concurrent requests for many schema tenants over a handful of shared server connections
 //! never see another tenant's rows.
 //!
+//! A named prepared statement does not survive such a pooler either: it is prepared on one
+//! server connection, and the next transaction looks for it on another (or prepares its own
+//! under the same name there). So the SQL catalog (read on every request, uncached here) and
+//! row-level security's `set_config` go through the bouncer too, concurrently: were either
+//! statement named, the test would fail with "prepared statement ... does not exist" or
+//! "... already exists".
+//!
 //! The test starts its own PgBouncer (Debian's `pgbouncer`; `scripts/services` installs it) on
 //! a free loopback port in front of the test PostgreSQL server, and stops it at the end.
 
@@ -16,7 +23,7 @@ use std::{
 
 use serde_json::json;
 use tenantry::{
-    catalog::{Catalog, MemoryCatalog, Placement, TenantRecord},
+    catalog::{Catalog, Placement, SqlCatalog, TenantRecord},
     data::{Page, Registry, ServerConfig, Servers, ServersConfig, TenantSetup, TenantTable},
 };
 
@@ -148,16 +155,40 @@ impl Bouncer {
 async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
     let direct = crate::db::postgres_url().await;
     let bouncer = Bouncer::start(&direct);
+    let bounced = bouncer.url(&direct);
     let names: Vec<String> = (0..24).map(|i| format!("s{i:02}")).collect();
-    let mut catalog = MemoryCatalog::new().with(TenantRecord::new(tenant("acme"), "Acme"));
     let placements: Vec<Placement> = names
         .iter()
         .map(|n| Placement::schema(&format!("t_{n}")).unwrap())
         .collect();
-    for (n, p) in names.iter().zip(&placements) {
-        catalog = catalog.with(TenantRecord::new(tenant(n), n).with_placement(p.clone()));
+    // Two tenants in shared rows served with row-level security: each operation sets
+    // `app.tenant_id` in its transaction.
+    let guarded = ["r1", "r2"];
+
+    // The catalog itself is read and written through the bouncer, uncached, so that every
+    // lookup on the request path is a statement through it.
+    let sql = SqlCatalog::connect(&bounced)
+        .await
+        .unwrap()
+        .behind_transaction_pooler();
+    sql.migrate().await.unwrap();
+    let catalog = Catalog::new(sql).ttl(Duration::ZERO);
+    catalog
+        .create(TenantRecord::new(tenant("acme"), "Acme"))
+        .await
+        .unwrap();
+    for r in guarded {
+        catalog
+            .create(TenantRecord::new(tenant(r), r))
+            .await
+            .unwrap();
     }
-    let catalog = Catalog::new(catalog);
+    for (n, p) in names.iter().zip(&placements) {
+        catalog
+            .create(TenantRecord::new(tenant(n), n).with_placement(p.clone()))
+            .await
+            .unwrap();
+    }
     let resource = items("items");
 
     // Provisioned directly, served through the bouncer.
@@ -174,11 +205,12 @@ async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
     let mut config = ServersConfig::default();
     config.servers.insert(
         "main".into(),
-        ServerConfig::url(bouncer.url(&direct)).behind_transaction_pooler(),
+        ServerConfig::url(bounced.clone()).behind_transaction_pooler(),
     );
     let registry = Registry::connect(Servers::from_config(config).unwrap(), catalog.clone())
         .await
         .unwrap();
+    let rls = registry.store().with_row_level_security().unwrap();
     let table = |t: &str| TenantTable::new(registry.store(), resource.clone(), tenant(t));
     let acme_row = table("acme")
         .create(row(json!({"name": "acme's", "sku": "A"})))
@@ -186,8 +218,9 @@ async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
         .unwrap();
 
     // Every schema tenant writes, lists, reads by id and opens raw transactions with its
-    // search_path set, all at once, over two server connections; four rounds, one after the
-    // other, so that a loaded machine does not queue 96 tasks past the 750 ms acquire timeout.
+    // search_path set, and each guarded tenant does the same six times, all at once, over two
+    // server connections; four rounds, one after the other, so that a loaded machine does not
+    // queue a hundred tasks past the 750 ms acquire timeout.
     for round in 0..4 {
         let mut tasks = Vec::new();
         for n in names.clone() {
@@ -238,11 +271,13 @@ async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
                     .begin_for::<sqlx::Postgres>(&tenant("acme"))
                     .await
                     .unwrap();
-                let shared: Vec<String> = sqlx::query_scalar("SELECT tenant_id FROM items")
-                    .persistent(false)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .unwrap();
+                let shared: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT tenant_id FROM items WHERE tenant_id = 'acme'",
+                )
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
                 assert_eq!(
                     shared,
                     ["acme"],
@@ -251,17 +286,54 @@ async fn schema_tenants_behind_a_transaction_mode_pooler_stay_apart() {
                 tx.commit().await.unwrap();
             }));
         }
+        for r in guarded {
+            for k in 0..6 {
+                let rls = rls.clone();
+                let resource = resource.clone();
+                tasks.push(tokio::spawn(async move {
+                    let own = TenantTable::new(rls.clone(), resource, tenant(r));
+                    let made = own
+                        .create(row(json!({"name": format!("{r}-{round}-{k}"), "sku": format!("K{round}-{k}")})))
+                        .await
+                        .unwrap();
+                    assert_eq!(made["tenant_id"], r);
+                    let got = own
+                        .get(made["id"].as_i64().unwrap())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(got["name"], format!("{r}-{round}-{k}"));
+                    let rows = own.list(Page::default(), &[]).await.unwrap();
+                    assert!(rows.iter().all(|x| x["tenant_id"] == r), "{r} listed {rows:?}");
+                    // A raw transaction with the tenant bound: `app.tenant_id` is this one.
+                    let mut tx = rls.begin_for::<sqlx::Postgres>(&tenant(r)).await.unwrap();
+                    let bound: Option<String> =
+                        sqlx::query_scalar("SELECT current_setting('app.tenant_id', true)")
+                            .persistent(false)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .unwrap();
+                    assert_eq!(bound.as_deref(), Some(r));
+                    tx.commit().await.unwrap();
+                }));
+            }
+        }
         for t in tasks {
             t.await.unwrap();
         }
     }
 
-    // Each tenant has exactly its four rows; acme reads its row back unchanged.
+    // Each schema tenant has exactly its four rows, each guarded tenant its 24; acme reads its
+    // row back unchanged.
     for n in &names {
         let own = table(n);
         assert_eq!(own.count().await.unwrap(), 4, "{n}");
         let rows = own.list(Page::default(), &[]).await.unwrap();
         assert!(rows.iter().all(|r| r["tenant_id"] == n.as_str()));
+    }
+    for r in guarded {
+        let own = TenantTable::new(rls.clone(), resource.clone(), tenant(r));
+        assert_eq!(own.count().await.unwrap(), 24, "{r}");
     }
     let acme = table("acme");
     assert_eq!(acme.count().await.unwrap(), 1);
