@@ -9,7 +9,7 @@
 #              `--schema-pools SCHEMA_POOLS` (each schema always served by the same one of
 #              SCHEMA_POOLS pools, its statements prepared), each against the rows; then
 #              unnamed against `--prepare-schema-statements` (prepared on the server's own pool,
-#              as before 0.2: with 2,000 schemas they do not fit in sqlx's 100-statement
+#              as before this change: with 2,000 schemas they do not fit in sqlx's 100-statement
 #              cache). Each run also gives the CPU time per request of the tenantry process
 #              and of the PostgreSQL backends serving it; then their memory.
 #   provision  one schema tenant: Registry::provision in process (examples/placements.rs, one
@@ -22,9 +22,9 @@
 #              (always cached), alternating on one server; then over 60 (many databases, all
 #              cached) vs 10; errors, and the server's open file descriptors before, during and
 #              after. Then, each server on a copy of the files of its own: the default cap (128
-#              pools of one connection) against 0.1's (64 of two) over all 500; and tenant files
-#              in a rollback journal (`--tenant-journal-mode truncate`) against WAL, reading over
-#              all 500 and writing (POST) over all 500 and over 10.
+#              pools of one connection) against the former default (64 of two) over all 500;
+#              and tenant files in a rollback journal (`--tenant-journal-mode truncate`) against
+#              WAL, reading over all 500 and writing (POST) over all 500 and over 10.
 #
 #   bench/placements.sh                        # all three (about 20 minutes after the build)
 #   PARTS=provision bench/placements.sh        # one part;  SKIP_BUILD=1 to reuse target/release
@@ -383,8 +383,8 @@ SQL
     mem_row "after list" bench_schema_pools "$pid_pools"; mem_row "after list" bench_row "$pid_rows"
   fi
   if [ "$PREPARED" -gt 0 ]; then
-    # Prepared on the server's own pool (sqlx's cache of 100 per connection), as before 0.2,
-    # against the default, on the same schema tenants.
+    # Prepared on the server's own pool (sqlx's cache of 100 per connection), as before this
+    # change, against the default, on the same schema tenants.
     kill "$pid_rows" 2>/dev/null; wait "$pid_rows" 2>/dev/null || true
     unset "PORT_PID[$PORT_B]"
     up_as "$PORT_B" bench_schema_prepared "$WORK/serve-schemas-prepared.log" serve "$PORT_B" \
@@ -547,7 +547,7 @@ SQL
     check "$PORT_B" d0001 /api/v1/items/1 200 '"name":"Item 1"'
     {
       echo
-      echo "over all $n, the default cap (128 pools of one connection) vs 0.1's default (64 pools of two), each server on its own copy of the files:"
+      echo "over all $n, the default cap (128 pools of one connection) vs the former default (64 pools of two), each server on its own copy of the files:"
       echo
     } >>"$TABLE"
     pair_header "cap-128x1" "cap-64x2"
