@@ -12,6 +12,7 @@
 #   bench/crud.sh first (it builds the release binaries and the data), then
 #   bench/crud_server_probe.sh            # N=2000
 #   MODE=token bench/crud_server_probe.sh # tenantry in token mode (crud.sh's first token)
+#   KEEP=1 keeps the callgrind files for callgrind_annotate.
 #
 # Env: N (2000), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      OUT (/tmp/tenantry-server-probe).
@@ -37,33 +38,9 @@ mkdir -p "$OUT"
 VPID=""
 trap '[ -n "$VPID" ] && kill "$VPID" 2>/dev/null; wait 2>/dev/null || true' EXIT
 
-# probe NAME PORT AUTH_HEADER CMD...: prints NAME and its instructions per request.
-probe() {
-  local name="$1" port="$2" auth="$3"; shift 3
-  rm -f "$OUT/$name".*
-  cp "$WORK/template.db" "$OUT/$name.db"
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p.out" "$@" \
-    --database-url "sqlite://$OUT/$name.db" >"$OUT/$name.log" 2>&1 &
-  VPID=$!
-  for _ in $(seq 1 600); do
-    curl -fsS "http://$HOST:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -fsS "http://$HOST:$port/healthz" >/dev/null || die "$name did not start (see $OUT/$name.log)"
-  # Id 5 belongs to acme in bench/crud.sh's data.
-  local url="http://$HOST:$port/api/v1/items/5"
-  ab -k -n 200 -c 4 -H "$auth" "$url" >/dev/null 2>&1
-  callgrind_control -z "$VPID" >/dev/null 2>&1
-  ab -k -n "$N" -c 4 -H "$auth" "$url" >"$OUT/$name.ab" 2>&1
-  callgrind_control -d "$VPID" >/dev/null 2>&1
-  sleep 1
-  kill "$VPID"; wait "$VPID" 2>/dev/null || true; VPID=""
-  grep -q "Non-2xx" "$OUT/$name.ab" && die "$name answered non-2xx (see $OUT/$name.ab)"
-  local file total
-  file="$(ls -t "$OUT/$name".*.out.* | head -1)"
-  total="$(sed -n 's/^summary: //p' "$file")"
-  printf '%-10s %12d\n' "$name" "$((total / N))"
-}
+PROBE_ENV=()
+# shellcheck source=bench/callgrind_probe.sh
+. "$ROOT/bench/callgrind_probe.sh"
 
 echo "# $(date -u +%FT%TZ) valgrind $(valgrind --version | sed 's/valgrind-//'), $N gets, instructions per request"
 case "$MODE" in

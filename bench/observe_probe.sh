@@ -36,47 +36,26 @@ mkdir -p "$OUT"
 VPID=""
 trap '[ -n "$VPID" ] && kill "$VPID" 2>/dev/null; wait 2>/dev/null || true' EXIT
 
-# probe NAME ENV... -- FLAGS...: prints NAME and its instructions per request.
-probe() {
+# shellcheck source=bench/callgrind_probe.sh
+. "$ROOT/bench/callgrind_probe.sh"
+
+# config NAME ENV... -- FLAGS...: `tenantry serve` with ENV and FLAGS under `probe`.
+config() {
   local name="$1"; shift
-  local envs=()
-  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  PROBE_ENV=()
+  while [ "$1" != "--" ]; do PROBE_ENV+=("$1"); shift; done
   shift
-  rm -f "$OUT/$name".*
-  cp "$WORK/template.db" "$OUT/$name.db"
-  # Tenants placed in a database of their own (the demo's globex) live in files beside it.
-  for f in "$WORK"/t_*.db; do [ -e "$f" ] && cp "$f" "$OUT/"; done
-  env -u RUST_LOG "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p.out" ${TOGGLE:+"--toggle-collect=$TOGGLE"} \
-    "$TENANTRY" serve --bind "$HOST:$PORT" --database-url "sqlite://$OUT/$name.db" \
-    --trust-tenant-header --no-rate-limit "$@" >"$OUT/$name.log" 2>&1 &
-  VPID=$!
-  for _ in $(seq 1 600); do
-    curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -fsS "http://$HOST:$PORT/healthz" >/dev/null || die "$name did not start (see $OUT/$name.log)"
-  local url="http://$HOST:$PORT/api/v1/items/5"
-  ab -k -n 200 -c 4 -H 'X-Tenant-Id: acme' "$url" >/dev/null 2>&1
-  callgrind_control -z "$VPID" >/dev/null 2>&1
-  ab -k -n "$N" -c 4 -H 'X-Tenant-Id: acme' "$url" >"$OUT/$name.ab" 2>&1
-  callgrind_control -d "$VPID" >/dev/null 2>&1
-  sleep 1
-  kill "$VPID"; wait "$VPID" 2>/dev/null || true; VPID=""
-  grep -q "Non-2xx" "$OUT/$name.ab" && die "$name answered non-2xx (see $OUT/$name.ab)"
-  local file total
-  file="$(ls -t "$OUT/$name".*.out.* | head -1)"
-  total="$(sed -n 's/^summary: //p' "$file")"
-  printf '%-8s %12d\n' "$name" "$((total / N))"
-  [ -n "${KEEP:-}" ] || rm -f "$OUT/$name".*.out*
+  probe "$name" "$PORT" 'X-Tenant-Id: acme' "$TENANTRY" serve --bind "$HOST:$PORT" \
+    --trust-tenant-header --no-rate-limit "$@"
 }
 
 echo "# $(date -u +%FT%TZ) valgrind $(valgrind --version | sed 's/valgrind-//'), $N gets, instructions per request"
 for config in "${CONFIG_LIST[@]}"; do
   case "$config" in
-    off) probe off RUST_LOG=warn -- --no-metrics ;;
-    log) probe log -- --no-metrics ;;
-    metrics) probe metrics RUST_LOG=warn -- ;;
-    both) probe both -- ;;
+    off) config off RUST_LOG=warn -- --no-metrics ;;
+    log) config log -- --no-metrics ;;
+    metrics) config metrics RUST_LOG=warn -- ;;
+    both) config both -- ;;
     *) die "CONFIGS are off, log, metrics, both; not $config" ;;
   esac
 done
