@@ -23,7 +23,8 @@
 #      others may use), QUIET_BUDGET (240: seconds the script may wait for a quiet machine before
 #      runs), RETRIES (2: reruns of a measurement during which others used more than QUIET_MAX %;
 #      the disturbed outputs are kept as *.disturbedN.txt), HEADLINE_OUT (a file: the ratios are
-#      also appended there as HEADLINE lines for bench/headline.sh).
+#      also appended there as HEADLINE lines for bench/headline.sh), OBSERVE (0: tenantry without
+#      its request log and /metrics, like the plain handler and svc-infra; 1: as the demo ships).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -149,6 +150,15 @@ elif grep -q -- '--rate-free' <<<"$serve_help"; then
   NO_LIMITS=(--rate-free 1000000000 --burst-free 1000000000 --rate-pro 1000000000 --burst-pro 1000000000)
 else
   NO_LIMITS=()
+fi
+# The request log and /metrics: off unless OBSERVE=1, as the plain handler and svc-infra run with
+# neither (uvicorn with --no-access-log); with OBSERVE=1 the demo runs as it ships, logging every
+# request and recording metrics. bench/observe_pair.sh measures what the two cost.
+if [ "${OBSERVE:-0}" = 1 ]; then
+  OBSERVE_ARGS=()
+else
+  OBSERVE_ARGS=(--no-metrics)
+  export RUST_LOG=warn
 fi
 
 # One HS256 token per tenant, in TENANTS order (the demo's development secret).
@@ -309,11 +319,11 @@ run_system() {
     postgres) pg_load; url="$PG_URL" ;;
   esac
   case "$sys" in
-    tenantry-header) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header "${NO_LIMITS[@]}") ;;
-    tenantry-token) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" "${NO_LIMITS[@]}"); auth=token ;;
+    tenantry-header) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header "${NO_LIMITS[@]}" "${OBSERVE_ARGS[@]}") ;;
+    tenantry-token) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" "${NO_LIMITS[@]}" "${OBSERVE_ARGS[@]}"); auth=token ;;
     # Before group commit (issue 16, item 2): each SQLite write in its own transaction.
-    tenantry-header-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header --no-group-commit "${NO_LIMITS[@]}") ;;
-    tenantry-token-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --no-group-commit "${NO_LIMITS[@]}"); auth=token ;;
+    tenantry-header-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --trust-tenant-header --no-group-commit "${NO_LIMITS[@]}" "${OBSERVE_ARGS[@]}") ;;
+    tenantry-token-nogc) cmd=("$TENANTRY" serve --bind "$HOST:$PORT" --database-url "$url" --no-group-commit "${NO_LIMITS[@]}" "${OBSERVE_ARGS[@]}"); auth=token ;;
     plain) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url") ;;
     plain-list-all) cmd=("$PLAIN" --bind "$HOST:$PORT" --database-url "$url" --list-all); routes=(list) ;;
     svc-infra)

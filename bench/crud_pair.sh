@@ -21,7 +21,8 @@
 #      ROUTES (get list post), MODE (header | token), BENCH_DIR (/tmp/tenantry-bench-crud),
 #      PG_ADMIN_URL, BENCH_PORT (18482; plain on the next port), TENANTRY_ARGS (more `tenantry serve` flags: `--no-group-commit` writes each
 #      SQLite row in its own transaction, as before issue 16's item 2), HEADLINE_OUT (a file: each
-#      row is also appended there as a HEADLINE line for bench/headline.sh).
+#      row is also appended there as a HEADLINE line for bench/headline.sh), OBSERVE (0: the demo
+#      without its request log and /metrics, as plain_items runs; 1: as the demo ships).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +34,13 @@ THREADS="${THREADS:-2}"
 CONNS="${CONNS:-32}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 MODE="${MODE:-header}"
+# The demo's request log and /metrics off unless OBSERVE=1 (plain_items has neither).
+if [ "${OBSERVE:-0}" = 1 ]; then
+  OBSERVE_ARGS=()
+else
+  OBSERVE_ARGS=(--no-metrics)
+  export RUST_LOG=warn
+fi
 read -r -a ROUTE_LIST <<<"${ROUTES:-get list post}"
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_URL="${PG_ADMIN_URL%/*}/tenantry_bench_crud"
@@ -99,7 +107,7 @@ for backend in $BACKENDS; do
     *) die "unknown backend $backend" ;;
   esac
   up "$PORT_A" "$WORK/pair-tenantry.log" "$TENANTRY" serve --bind "$HOST:$PORT_A" --database-url "$url" \
-    "${TENANTRY_AUTH[@]}" --no-rate-limit ${TENANTRY_ARGS:-}
+    "${TENANTRY_AUTH[@]}" --no-rate-limit "${OBSERVE_ARGS[@]}" ${TENANTRY_ARGS:-}
   up "$PORT_B" "$WORK/pair-plain.log" "$PLAIN" --bind "$HOST:$PORT_B" --database-url "$url"
   for route in "${ROUTE_LIST[@]}"; do
     rps "$PORT_A" "$route" "$WARMUP" "$MODE" >/dev/null
