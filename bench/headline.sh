@@ -270,10 +270,12 @@ import/psql|import 1,000,000 rows into PostgreSQL vs psql \copy FROM|≥ 0.7 (is
 observe/get/as shipped|request log + metrics on vs both off, GET by id (paired rounds)|≥ 0.95 (issue 15)|ratio>=0.95|observe
 placements/schema/row/get|2,000 tenants in schemas vs 2,000 in shared rows, GET by id (PostgreSQL)|≥ 0.9 (issue 13)|ratio>=0.9|placements
 placements/schema/row/list|the same, list of 50|≥ 0.9 (issue 13)|ratio>=0.9|placements
+placements/schema-pools/row/get|the same, the schema tenants from `--schema-pools 5`, GET by id|≥ 0.9 (issue 13)|ratio>=0.9|placements
+placements/schema-pools/row/list|the same, list of 50|≥ 0.9 (issue 13)|ratio>=0.9|placements
 placements/all-*/hot-*/get|500 SQLite tenant databases under a cap of 64 pools vs 10 hot ones, GET by id|≥ 0.5 (issue 13)|ratio>=0.5|placements
 placements/all-*/hot-*/list|the same, list of 50|≥ 0.5 (issue 13)|ratio>=0.5|placements
 placements/fit-*/hot-*/get|the same server, 60 databases (all within the cap) vs 10, GET by id: what the churn costs|-||placements
-placements/databases/fds|500 SQLite databases: open descriptors after the runs vs before|no growth|le|placements
+placements/databases/fds|500 SQLite databases: descriptors on tenant files during the runs vs the bound of the pool cap (the whole process, after the runs and 5 s later, in the details)|no growth (issue 13)|le|placements
 placements/provision/in-process|provisioning one schema tenant (Registry::provision)|< 100 ms median (issue 13)|value<100|placements
 placements/provision/cli|provisioning one schema tenant through the CLI (whole process)|< 100 ms median (issue 13)|value<100|placements
 migrate/default|fleet migration of 2,000 schemas, default concurrency, vs one psql session doing the same statements|under 30 s (issue 14)|value<30|migrate

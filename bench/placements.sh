@@ -589,10 +589,16 @@ SQL
       END { printf "| during (max of %d samples) | %s | %s | %s |\n", n, f, t, d }' "$fdlog"
     [ -n "$extra_fds" ] && { echo; echo "after the journal runs: $extra_fds"; }
   } >>"$TABLE"
-  local fd_before fd_after
-  fd_before="$(awk '$1 == "before" { print $2 }' "$fdlog")"; fd_after="$(awk '$1 == "after-5s" { print $2 }' "$fdlog")"
-  headline "placements/databases/fds" "$fd_after fds after the runs" "$fd_before before" "-" \
-    "open file descriptors of the server; tenant files open at most $(awk '$1 == "during" { if ($4 > d) d = $4 } END { print d + 0 }' "$fdlog") at once; errors $ERRS"
+  local fd_before fd_runs fd_after tenant_max
+  fd_before="$(awk '$1 == "before" { print $2 }' "$fdlog")"
+  fd_runs="$(awk '$1 == "after-runs" { print $2 }' "$fdlog")"
+  fd_after="$(awk '$1 == "after-5s" { print $2 }' "$fdlog")"
+  tenant_max="$(awk '$1 == "during" { if ($3 > t) t = $3 } END { print t + 0 }' "$fdlog")"
+  # The bound: the cap's pools, one connection each, three descriptors each in WAL mode (the
+  # file, its -wal, its -shm); growth would be descriptors added after the runs.
+  headline "placements/databases/fds" "$tenant_max descriptors on tenant files at most" \
+    "$((DB_CAP * 3)) (the cap: $DB_CAP pools, 3 each: file, -wal, -shm)" "-" \
+    "whole process: $fd_before before, $fd_runs after the runs, $fd_after 5 s later; tenant files open at most $(awk '$1 == "during" { if ($4 > d) d = $4 } END { print d + 0 }' "$fdlog") at once; errors $ERRS"
   cat "$TABLE"
 }
 
