@@ -160,23 +160,23 @@ fn app(
     log: bool,
 ) -> Tenancy<Either<RateLimit<Router>, Router>> {
     let doc = crate::demo::openapi(&items);
-    let api = Router::new()
-        .route("/api/v1/whoami", get(whoami))
-        .merge(items.router());
     let mut router = Router::new()
         .route(HEALTHZ, get(|| async { Json(json!({"status": "ok"})) }))
         .route(OPENAPI, get(move || async move { Json(doc) }))
-        .merge(api)
-        .fallback(tenantry::problem::not_found)
-        .method_not_allowed_fallback(tenantry::problem::method_not_allowed);
+        .route("/api/v1/whoami", get(whoami));
     if let Some(m) = metrics {
         router = router.route(crate::metrics::PATH, m.route());
     }
     if log || metrics.is_some() {
-        // The route template, for the request log and the metrics outside the router (a layer
-        // on every route: only when one of them reads it).
+        // The route template, for the request log and the metrics outside the router: a layer
+        // on each of these routes, only when one of them reads it. The CRUD routes, merged
+        // after it, copy theirs themselves.
         router = router.layer(MatchedPathLayer);
     }
+    let router = router
+        .merge(items.router())
+        .fallback(tenantry::problem::not_found)
+        .method_not_allowed_fallback(tenantry::problem::method_not_allowed);
     crate::limits::mount(&tenancy, router, limits)
 }
 

@@ -89,6 +89,7 @@ mod cursor;
 mod handlers;
 mod openapi;
 mod params;
+mod route;
 
 use std::sync::Arc;
 
@@ -96,7 +97,7 @@ use axum::{Router, routing::get};
 
 pub use openapi::{OpenApi, openapi};
 
-use self::cursor::CursorKey;
+use self::{cursor::CursorKey, route::Routed};
 use crate::{
     ConfigError,
     data::{DataStore, Resource},
@@ -179,13 +180,15 @@ impl Crud {
     /// The routes: `prefix` and `prefix/{id}`, each also with a trailing slash; other methods
     /// on them answer 405 `method_not_allowed`.
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        let collection = get(handlers::list)
-            .post(handlers::create)
-            .fallback(problem::method_not_allowed);
-        let member = get(handlers::get)
-            .patch(handlers::update)
-            .delete(handlers::delete)
-            .fallback(problem::method_not_allowed);
+        // Each response carries its route template (see `route`): no `MatchedPathLayer`
+        // needed on these routes for logs and metrics outside the router.
+        let collection = get(Routed(handlers::list))
+            .post(Routed(handlers::create))
+            .fallback(Routed(problem::method_not_allowed));
+        let member = get(Routed(handlers::get))
+            .patch(Routed(handlers::update))
+            .delete(Routed(handlers::delete))
+            .fallback(Routed(problem::method_not_allowed));
         let p = &self.prefix;
         let state = Arc::new(CrudState {
             store: self.store.clone(),

@@ -10,7 +10,9 @@ use tower_service::Service;
 
 /// Copies axum's [`MatchedPath`] (`/api/v1/items/{id}`) from the request into the response's
 /// extensions, so that [`MetricsLayer`](super::MetricsLayer) and request logs outside the
-/// router can label by route. Add it with `Router::layer` (it must run after routing).
+/// router can label by route. Add it with `Router::layer` (it must run after routing). The
+/// routes of a [`Crud`](crate::crud::Crud) router do this themselves, so a router of nothing
+/// else needs no layer (and routes merged after the layer was added keep their own).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MatchedPathLayer;
 

@@ -1109,3 +1109,45 @@ mod arbitrary_parameters {
         super::arbitrary_parameters_get_an_answer(crate::data::database("mysql").await).await
     }
 }
+
+/// Every CRUD response, refusals and 405s included, carries its route template for logs and
+/// metrics outside the router, without `MatchedPathLayer`.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn responses_carry_their_route_template() {
+    use axum::extract::MatchedPath;
+    use tower::ServiceExt;
+
+    let db = crate::data::database("sqlite").await;
+    let resource = items("items");
+    db.create_table(&resource).await.unwrap();
+    let router = Crud::new(db, resource)
+        .at("/api/items")
+        .unwrap()
+        .router::<()>();
+    let app = TenancyLayer::stub().layer(router);
+    for (method, path, route, status) in [
+        ("GET", "/api/items", "/api/items", 200),
+        ("GET", "/api/items/", "/api/items/", 200),
+        ("GET", "/api/items/1", "/api/items/{id}", 404),
+        ("GET", "/api/items/x", "/api/items/{id}", 404),
+        ("PUT", "/api/items/1", "/api/items/{id}", 405),
+        ("POST", "/api/items", "/api/items", 415),
+    ] {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-tenant-id", "acme")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            res.extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+            Some(route),
+            "{method} {path}"
+        );
+    }
+}
