@@ -82,7 +82,11 @@ impl AnyPool {
     }
 }
 
-/// The pool options every driver starts from.
+/// The pool options every driver starts from. SQLite's connections are not pinged before each
+/// acquire (sqlx's `test_before_acquire`): they are files in this process, which cannot drop as
+/// a server connection can, and each ping is a round trip to the connection's own thread, a
+/// wake-up and a sleep of it on every statement. Server connections keep the ping, which finds
+/// one the server or the network closed before a statement fails on it.
 pub(crate) fn pool_options<D: sqlx::Database>(
     settings: &PoolSettings,
 ) -> sqlx::pool::PoolOptions<D> {
@@ -91,6 +95,7 @@ pub(crate) fn pool_options<D: sqlx::Database>(
         .min_connections(0)
         .idle_timeout(Some(settings.idle_timeout))
         .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(D::NAME != "SQLite")
 }
 
 /// The backend a URL's scheme names, if it is compiled in; else why not (never repeating the
