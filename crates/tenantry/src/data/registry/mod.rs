@@ -298,7 +298,7 @@ impl Registry {
                     return Err(DataError::Unavailable(sqlx::Error::PoolClosed));
                 }
                 let spec = &self.0.servers.specs[i];
-                let url = schema_pool_url(spec);
+                let url = with_statement_cache(&spec.url);
                 let pools = (0..spec.schema_pools)
                     .map(|_| AnyPool::open(&url, None, &spec.schema_pool))
                     .collect::<Result<Vec<_>, _>>()
@@ -398,33 +398,16 @@ fn schemas_on(spec: &super::server::ServerSpec) -> Result<(), String> {
     }
 }
 
-/// `url` for a [schema pool](super::ServerConfig::schema_pools)'s connections: keeping
-/// [`SCHEMA_POOL_STATEMENTS`](super::SCHEMA_POOL_STATEMENTS) prepared statements, and planning
-/// them once (`plan_cache_mode = force_generic_plan`, when they are prepared at all: not behind a
-/// transaction pooler, which would refuse the startup option), unless the URL says otherwise.
-/// PostgreSQL plans a prepared statement anew for each of its first five executions before it
-/// settles on a generic plan; a connection meeting hundreds of schemas runs each schema's
-/// statement only a few times, so most executions would be planned. In a tenant's own schema
-/// every row is the tenant's, so the custom plans have no skew of the tenant column to exploit.
-fn schema_pool_url(spec: &super::server::ServerSpec) -> open::ServerUrl {
-    let mut url = spec.url.clone();
-    // (`key` also found as `options=-c plan_cache_mode=...`: any mention is the URL's own.)
-    let mut add = |key: &str, mention: &str, value: &str| {
-        if !url.url.contains(mention) {
-            let joint = if url.url.contains('?') { '&' } else { '?' };
-            url.url = format!("{}{joint}{key}={value}", url.url);
-        }
-    };
-    add(
-        "statement-cache-capacity",
-        "statement-cache-capacity=",
-        &super::SCHEMA_POOL_STATEMENTS.to_string(),
-    );
-    if spec.prepare_schemas {
-        add(
-            "options[plan_cache_mode]",
-            "plan_cache_mode",
-            "force_generic_plan",
+/// `url` keeping [`SCHEMA_POOL_STATEMENTS`](super::SCHEMA_POOL_STATEMENTS) prepared statements
+/// per connection, unless it says how many itself.
+fn with_statement_cache(url: &open::ServerUrl) -> open::ServerUrl {
+    let mut url = url.clone();
+    if !url.url.contains("statement-cache-capacity=") {
+        let joint = if url.url.contains('?') { '&' } else { '?' };
+        url.url = format!(
+            "{}{joint}statement-cache-capacity={}",
+            url.url,
+            super::SCHEMA_POOL_STATEMENTS
         );
     }
     url
@@ -434,44 +417,5 @@ fn connect_error(e: ConnectError) -> DataError {
     match e {
         ConnectError::Unavailable(e) => DataError::Unavailable(e),
         ConnectError::UnsupportedUrl(why) => DataError::Unsupported(why),
-    }
-}
-
-#[cfg(all(test, feature = "postgres"))]
-mod tests {
-    use super::schema_pool_url;
-    use crate::{
-        catalog::ServerName,
-        data::{ServerConfig, Servers, ServersConfig},
-    };
-
-    fn schema_pool(config: ServerConfig) -> String {
-        let mut servers = ServersConfig::default();
-        servers.servers.insert("main".into(), config);
-        let servers = Servers::from_config(servers).unwrap();
-        let spec = servers.spec(&ServerName::new("main").unwrap()).unwrap();
-        schema_pool_url(spec).url
-    }
-
-    #[test]
-    fn schema_pools_keep_many_statements_planned_once_unless_the_url_says_otherwise() {
-        let mut pools = ServerConfig::url("postgres://app@db/app");
-        pools.schema_pools = Some(4);
-        assert_eq!(
-            schema_pool(pools.clone()),
-            "postgres://app@db/app?statement-cache-capacity=2048\
-             &options[plan_cache_mode]=force_generic_plan"
-        );
-        // The URL's own settings stay.
-        let mut own = pools.clone();
-        let url = "postgres://app@db/app?statement-cache-capacity=10\
-                   &options=-c%20plan_cache_mode%3Dauto";
-        own.url = Some(url.into());
-        assert_eq!(schema_pool(own), url);
-        // Behind a transaction pooler nothing is prepared, and no startup option is sent.
-        assert_eq!(
-            schema_pool(pools.behind_transaction_pooler()),
-            "postgres://app@db/app?statement-cache-capacity=2048"
-        );
     }
 }
