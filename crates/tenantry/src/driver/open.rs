@@ -87,7 +87,7 @@ impl AnyPool {
 /// a server connection can, and each ping is a round trip to the connection's own thread, a
 /// wake-up and a sleep of it on every statement. Server connections keep the ping, which finds
 /// one the server or the network closed before a statement fails on it.
-pub(crate) fn pool_options<D: sqlx::Database>(
+pub(crate) fn pool_options<D: super::Driver>(
     settings: &PoolSettings,
 ) -> sqlx::pool::PoolOptions<D> {
     sqlx::pool::PoolOptions::<D>::new()
@@ -95,7 +95,7 @@ pub(crate) fn pool_options<D: sqlx::Database>(
         .min_connections(0)
         .idle_timeout(Some(settings.idle_timeout))
         .acquire_timeout(settings.acquire_timeout)
-        .test_before_acquire(D::NAME != "SQLite")
+        .test_before_acquire(D::BACKEND != Backend::Sqlite)
 }
 
 /// The backend a URL's scheme names, if it is compiled in; else why not (never repeating the

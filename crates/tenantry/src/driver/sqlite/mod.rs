@@ -89,9 +89,7 @@ impl Sealed for Sqlite {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT);
-        // No ping before each acquire (`test_before_acquire`): an SQLite connection is a file
-        // in this process, which cannot drop like a socket, and the ping is one more round trip
-        // to the connection's thread on every statement (see `open::pool_options`).
+        // No ping before each acquire, as in `open::pool_options`.
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false);
