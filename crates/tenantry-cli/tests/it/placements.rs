@@ -379,3 +379,47 @@ fn tenants_on_two_postgres_servers_share_one_router() {
         0
     );
 }
+
+/// A demo tenant whose own database file is gone fails only its own requests: `serve` still
+/// starts (it does not seed what it cannot read), acme reads its items, globex is answered 503,
+/// and the missing file is not made again empty.
+#[test]
+fn serve_starts_when_a_placed_demo_tenants_file_is_missing() {
+    let dir = TempDir::new();
+    let url = sqlite_url(&dir);
+    drop(Server::start(&url, &[], &[]));
+    let globex_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("t_globex_")
+            })
+            .collect()
+    };
+    let files = globex_files();
+    assert!(
+        !files.is_empty(),
+        "the demo placed globex in a file of its own"
+    );
+    for f in files {
+        std::fs::remove_file(f).unwrap();
+    }
+    block_on(async {
+        let server = Server::start(&url, &[], &[]);
+        acme_items(&server).await;
+        let items = server.url("/api/v1/items");
+        let globex = get(&items, Some(&token("globex")), &[]).await;
+        assert_eq!(globex.status, 503, "{:?}", globex.body);
+        assert_eq!(globex.body["code"], "unavailable", "{:?}", globex.body);
+        // Acme again, after globex's refusal: unchanged.
+        acme_items(&server).await;
+    });
+    assert!(
+        globex_files().is_empty(),
+        "a missing tenant file is not made again"
+    );
+}

@@ -161,7 +161,7 @@ impl From<sqlx::Error> for DataError {
 /// and too-big; and [`is_unavailable_code`].
 fn classify_other(code: Option<&str>, e: sqlx::Error) -> DataError {
     match code {
-        Some(c) if is_unavailable_code(c) => DataError::Unavailable(e),
+        Some(c) if is_unavailable_code(c) || is_sqlite_file_failure(c) => DataError::Unavailable(e),
         Some(c) if c.starts_with("22") && c.len() == 5 => {
             DataError::Validation("a value has the wrong type or is out of range".into())
         }
@@ -185,9 +185,33 @@ pub(crate) fn is_unavailable_code(code: &str) -> bool {
         || code == "70100"
 }
 
+/// SQLite result codes (numbers, extended codes keeping the primary one in the low byte; never
+/// five characters, as SQLSTATEs are) that say the database file, not the statement, failed:
+/// `SQLITE_IOERR` (10), `SQLITE_FULL` (13), `SQLITE_CANTOPEN` (14: a tenant's file missing or
+/// unreadable). As with a server that went away, the tenant's requests are 503 and a retry
+/// may succeed once the file is back.
+fn is_sqlite_file_failure(code: &str) -> bool {
+    code.len() < 5
+        && code
+            .parse::<u32>()
+            .is_ok_and(|n| matches!(n & 0xff, 10 | 13 | 14))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_unavailable_code;
+    use super::{is_sqlite_file_failure, is_unavailable_code};
+
+    #[test]
+    fn sqlite_file_failures_are_unavailable_and_statement_failures_are_not() {
+        // CANTOPEN, CANTOPEN_ISDIR (526), IOERR, IOERR_READ (266), FULL.
+        for code in ["14", "526", "10", "266", "13"] {
+            assert!(is_sqlite_file_failure(code), "{code}");
+        }
+        // CONSTRAINT, MISMATCH, ERROR, BUSY, and SQLSTATEs.
+        for code in ["19", "20", "1", "5", "23505", "08006", "", "x"] {
+            assert!(!is_sqlite_file_failure(code), "{code}");
+        }
+    }
 
     #[test]
     fn server_failures_are_unavailable_and_statement_failures_are_not() {
