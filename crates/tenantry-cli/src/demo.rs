@@ -50,20 +50,19 @@ pub(crate) async fn prepare(registry: &Registry) -> anyhow::Result<Crud> {
         .context("cannot create the items table")?;
     for tenant in SEEDED {
         let id = TenantId::parse(tenant).context("demo tenant id")?;
-        let Some(record) = registry
+        let record = registry
             .catalog()
             .get(&id)
             .await
-            .context("cannot read the catalog")?
-        else {
-            continue;
-        };
-        if record.placement.is_row() {
-            continue;
-        }
-        // Made when the demo placed it; created again if missing (IF NOT EXISTS). A placement
-        // that cannot be reached fails only its own tenant's requests (503), not the service.
-        if let Err(e) = db.create_table_for(&id, &items).await {
+            .context("cannot read the catalog")?;
+        // Placed in a schema or database of its own (not in the catalog: shared rows).
+        let apart = record.as_ref().filter(|r| !r.placement.is_row());
+        if let Some(record) = apart
+            // Made when the demo placed it; created again if missing (IF NOT EXISTS). A
+            // placement that cannot be reached fails only its own tenant's requests (503), not
+            // the service.
+            && let Err(e) = db.create_table_for(&id, &items).await
+        {
             tracing::warn!(
                 target: "tenantry::serve",
                 tenant = %id,
@@ -72,16 +71,12 @@ pub(crate) async fn prepare(registry: &Registry) -> anyhow::Result<Crud> {
                 "cannot prepare the items table where the tenant is placed"
             );
         }
-    }
-    for tenant in SEEDED {
-        let id = TenantId::parse(tenant).context("demo tenant id")?;
         let svc = TenantTable::new(db.clone(), items.clone(), id.clone());
         let count = match svc.count().await {
             Ok(n) => n,
-            // A demo tenant placed apart whose schema or database cannot be reached (a tenant
-            // file missing, its server down) is not seeded; like every other tenant placed
-            // apart, only its own requests fail.
-            Err(e) if !placed_in_rows(registry, &id).await => {
+            // Placed apart and out of reach (a tenant file missing, its server down): not
+            // seeded, and, like every other tenant placed apart, only its own requests fail.
+            Err(e) if apart.is_some() => {
                 tracing::warn!(
                     target: "tenantry::serve",
                     tenant = %id,
@@ -104,14 +99,6 @@ pub(crate) async fn prepare(registry: &Registry) -> anyhow::Result<Crud> {
     Crud::new(db, items)
         .at(ITEMS_PREFIX)
         .context("items prefix")
-}
-
-/// Whether the catalog places `id` in the shared rows (so its items are on the main database).
-async fn placed_in_rows(registry: &Registry, id: &TenantId) -> bool {
-    match registry.catalog().get(id).await {
-        Ok(Some(record)) => record.placement.is_row(),
-        _ => true,
-    }
 }
 
 /// The demo's OpenAPI document: the items resource, `whoami` and the health check.

@@ -563,50 +563,54 @@ mod tests {
 
     #[test]
     fn malformed_input_is_refused_as_before() {
-        assert_eq!(
-            error(br#"[{"a": 1}, {"a": "#),
-            "Input: in.json: EOF while parsing a value at line 1 column 6"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1}"#),
-            "Input: in.json: ends before the closing `]`"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1} x {"a": 2}]"#),
-            "Input: in.json: expected `,` or `]` between rows"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1}] x"#),
-            "Input: in.json: text after the closing `]`"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1}, 2]"#),
-            "Input: in.json: every element must be a row object"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1},]"#),
-            "Input: in.json: every element must be a row object"
-        );
-        assert_eq!(
-            error(br#"[{"a": 1]]"#),
-            "Input: in.json: expected `,` or `}` at line 1 column 8"
-        );
-        assert_eq!(
-            error(br#"[{"a": "x}]"#),
-            "Input: in.json: EOF while parsing a string at line 1 column 10"
-        );
-        assert_eq!(
-            error(b"x"),
-            "Input: in.json: not a JSON array or NDJSON of row objects"
-        );
-        assert_eq!(
-            error(b"{\"a\": 1}\n\n{\"a\": }\r\n"),
-            "Input: in.json: line 3: expected value at line 1 column 7"
-        );
-        assert_eq!(
-            error(b"{\"a\": 1}\n{\"a\": \"\xff\"}\n"),
-            "Io: cannot read in.json: stream did not contain valid UTF-8"
-        );
+        for (input, message) in [
+            (
+                &br#"[{"a": 1}, {"a": "#[..],
+                "Input: in.json: EOF while parsing a value at line 1 column 6",
+            ),
+            (
+                &br#"[{"a": 1}"#[..],
+                "Input: in.json: ends before the closing `]`",
+            ),
+            (
+                &br#"[{"a": 1} x {"a": 2}]"#[..],
+                "Input: in.json: expected `,` or `]` between rows",
+            ),
+            (
+                &br#"[{"a": 1}] x"#[..],
+                "Input: in.json: text after the closing `]`",
+            ),
+            (
+                &br#"[{"a": 1}, 2]"#[..],
+                "Input: in.json: every element must be a row object",
+            ),
+            (
+                &br#"[{"a": 1},]"#[..],
+                "Input: in.json: every element must be a row object",
+            ),
+            (
+                &br#"[{"a": 1]]"#[..],
+                "Input: in.json: expected `,` or `}` at line 1 column 8",
+            ),
+            (
+                &br#"[{"a": "x}]"#[..],
+                "Input: in.json: EOF while parsing a string at line 1 column 10",
+            ),
+            (
+                &b"x"[..],
+                "Input: in.json: not a JSON array or NDJSON of row objects",
+            ),
+            (
+                &b"{\"a\": 1}\n\n{\"a\": }\r\n"[..],
+                "Input: in.json: line 3: expected value at line 1 column 7",
+            ),
+            (
+                &b"{\"a\": 1}\n{\"a\": \"\xff\"}\n"[..],
+                "Io: cannot read in.json: stream did not contain valid UTF-8",
+            ),
+        ] {
+            assert_eq!(error(input), message, "{}", String::from_utf8_lossy(input));
+        }
         assert!(error(b"[{\"a\": \"\xff\"}]").contains("invalid unicode code point"));
         assert!(error(b"{\"a\": 1} {\"a\": 2}\n").contains("trailing characters"));
     }
