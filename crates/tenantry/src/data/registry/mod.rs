@@ -105,23 +105,28 @@ impl Registry {
             .position(|s| s.name == servers.default)
             .unwrap_or(0);
         let spec = &servers.specs[default];
-        let pool = match &spec.url.password {
-            // As `DataStore::connect`: in-memory SQLite kept alive, files created if missing.
-            None => AnyPool::connect_with(&spec.url.url, spec.shared.acquire_timeout)
+        let url = &spec.url.url;
+        let in_memory =
+            url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"));
+        let pool = if in_memory {
+            // As `DataStore::connect`: the in-memory database kept alive by a connection that
+            // is never closed.
+            AnyPool::connect_with(url, spec.shared.acquire_timeout)
                 .await
                 .map(|p| match spec.shared.group_commit {
                     true => p,
                     false => p.without_group_commit(),
                 })
-                .map_err(connect_error)?,
-            Some(_) => {
-                let mut settings = spec.shared;
-                settings.create = true;
-                let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
-                dispatch!(&pool, |p| crate::driver::first_connection(p).await)
-                    .map_err(connect_error)?;
-                pool
-            }
+                .map_err(connect_error)?
+        } else {
+            // The server's configured pool (its size, timeouts, group commit), files created
+            // if missing.
+            let mut settings = spec.shared;
+            settings.create = true;
+            let pool = AnyPool::open(&spec.url, None, &settings).map_err(connect_error)?;
+            dispatch!(&pool, |p| crate::driver::first_connection(p).await)
+                .map_err(connect_error)?;
+            pool
         };
         Ok(Self::assemble(servers, catalog, default, pool))
     }

@@ -255,6 +255,51 @@ async fn schema_statements_are_prepared_only_when_asked() {
     }
 }
 
+/// The default server's pool has the size its configuration gives (it had sqlx's default of 10
+/// whenever the URL carried no password from the environment, so that the test above counted
+/// statements on whichever of its connections it was handed).
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn the_default_servers_pool_has_its_configured_size() {
+    let mut config = ServerConfig::default();
+    config.max_connections = Some(2);
+    let registry = registry("postgres", &[], config).await;
+    let store = registry.store();
+    let mut held = Vec::new();
+    let mut pids = Vec::new();
+    for _ in 0..2 {
+        let mut tx = store
+            .begin_for::<sqlx::Postgres>(&tenant("acme"))
+            .await
+            .unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        pids.push(pid);
+        held.push(tx);
+    }
+    assert_ne!(pids[0], pids[1]);
+    // A third waits for the acquire timeout and is refused as unavailable.
+    let third = store.begin_for::<sqlx::Postgres>(&tenant("acme")).await;
+    assert!(
+        matches!(
+            third,
+            Err(DataError::Unavailable(sqlx::Error::PoolTimedOut))
+        ),
+        "{third:?}"
+    );
+    held.clear();
+    // Given back, a connection serves again, and the tenant's rows are as they were.
+    assert!(
+        table(&registry, "acme")
+            .list(Page::default(), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Schema tenants served from pools of their own, each schema by one of them: every tenant in
 /// every placement stays apart, as on the server's own pool.
 #[cfg(feature = "postgres")]
