@@ -15,6 +15,7 @@
 //! | `schema.rs` | what the database's own catalog says about a table |
 //! | `catalog.rs` | the `tenantry_tenants` table: its DDL and how its timestamps are stored |
 //! | `audit.rs` | whether a tenant column compares exactly |
+//! | `fleet.rs` | a fleet migration's run lock and the server's free connections |
 //!
 //! Where a URL picks the backend at run time, [`AnyPool`] holds one pool of any backend and
 //! `dispatch!` matches it once, handing the typed pool to a generic function: the only `match`
@@ -157,6 +158,7 @@ pub(crate) mod sealed {
         + ExportRows
         + ImportRows
         + Open
+        + Fleet
     {
         /// The backend.
         const BACKEND: Backend;
@@ -345,6 +347,23 @@ pub(crate) mod sealed {
         }
     }
 
+    /// What a fleet migration asks of a server (`fleet.rs`).
+    pub trait Fleet: sqlx::Database {
+        /// The connections the server has free now (its limit, less what it reserves and what
+        /// is in use); `None` where the backend has no such limit (SQLite).
+        fn free_connections(
+            pool: &Pool<Self>,
+        ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+
+        /// Takes the run lock of the catalog on `pool` (`catalog`: its server): one fleet
+        /// migration per catalog at a time, held until the returned value is dropped or the
+        /// process dies. `None`: nothing to lock (an in-memory SQLite catalog).
+        fn run_lock(
+            pool: &Pool<Self>,
+            catalog: &super::open::ServerUrl,
+        ) -> impl Future<Output = Result<Option<super::RunLock>, String>> + Send;
+    }
+
     pub trait ImportRows: sqlx::Database {
         /// Rows per insert of an import, for rows `width` columns wide.
         fn import_batch(width: usize) -> usize;
@@ -374,6 +393,10 @@ pub(crate) mod sealed {
         }
     }
 }
+
+/// A held fleet-migration run lock ([`sealed::Fleet::run_lock`]): a detached connection or a
+/// locked file, released when dropped.
+pub(crate) type RunLock = Box<dyn std::any::Any + Send>;
 
 /// A pool of one backend, chosen at run time (by a URL's scheme).
 #[derive(Debug, Clone)]

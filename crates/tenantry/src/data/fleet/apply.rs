@@ -16,7 +16,7 @@ use super::{Outcome, Step, ledger};
 use crate::{
     catalog::{Placement, ServerName},
     data::{DataError, DataStore, Ident, Registry},
-    driver::{AnyPool, ConnectError, Driver, dispatch, open::PoolSettings, query},
+    driver::{AnyPool, Backend, ConnectError, Driver, dispatch, open::PoolSettings, query},
 };
 
 /// Each placement's own ledger.
@@ -170,7 +170,6 @@ impl Run {
 
     /// A schema (PostgreSQL only), through the run's pool of its server. `done` gets each
     /// version known applied, and whether it was applied now.
-    #[cfg_attr(not(feature = "postgres"), allow(unused_variables, clippy::ptr_arg))]
     async fn on_schema(
         &self,
         pool: &AnyPool,
@@ -178,15 +177,8 @@ impl Run {
         done: &mut Vec<(i64, bool)>,
     ) -> Result<(), Failure> {
         let schema = checked(schema).map_err(|e| (None, super::why(&e)))?;
-        match pool {
-            #[cfg(feature = "postgres")]
-            AnyPool::Postgres(pool) => on_schema(pool, &schema, &self.steps, done).await,
-            #[allow(unreachable_patterns)]
-            _ => Err((
-                None,
-                "schema placement needs PostgreSQL; this server is not".to_owned(),
-            )),
-        }
+        dispatch!(pool, |pool| on_schema(pool, &schema, &self.steps, done)
+            .await)
     }
 
     async fn on_store(
@@ -239,19 +231,27 @@ fn checked(name: &str) -> Result<Ident, DataError> {
     Ident::new(name).map_err(|e| DataError::Placement(e.to_string()))
 }
 
-#[cfg(feature = "postgres")]
-async fn on_schema(
-    pool: &sqlx::PgPool,
+/// Each pending step in `schema`, in its own transaction that starts with `SET LOCAL
+/// search_path` to it, with its row in the schema's ledger (named with its schema).
+async fn on_schema<D: Driver>(
+    pool: &sqlx::Pool<D>,
     schema: &Ident,
     steps: &[Step],
     done: &mut Vec<(i64, bool)>,
-) -> Result<(), Failure> {
-    use sqlx::{Acquire as _, Row as _};
+) -> Result<(), Failure>
+where
+    (i64, String): for<'r> sqlx::FromRow<'r, D::Row>,
+{
+    use sqlx::FromRow as _;
 
+    if D::BACKEND != Backend::Postgres {
+        return Err((
+            None,
+            "schema placement needs PostgreSQL; this server is not".to_owned(),
+        ));
+    }
     let unreachable = |e: sqlx::Error| (None, super::why(&DataError::from(e)));
-    // A checked identifier (no quote in it), quoted as the PostgreSQL driver quotes.
-    let quoted = format!("\"{schema}\"");
-    let table = format!("{quoted}.{LOCAL}");
+    let table = format!("{}.{LOCAL}", D::quote(schema));
     let mut conn = pool.acquire().await.map_err(unreachable)?;
     // The ledger made if missing and read, in one round trip.
     let read = format!(
@@ -259,40 +259,36 @@ async fn on_schema(
         local_ddl(&table)
     );
     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(read))
-        .fetch_all(&mut *conn)
+        .fetch_all(D::on_conn(&mut conn))
         .await
         .map_err(unreachable)?;
     let mut local = BTreeMap::new();
-    for row in rows {
-        let version: i64 = row.try_get(0).map_err(unreachable)?;
-        let checksum: String = row.try_get(1).map_err(unreachable)?;
+    for row in &rows {
+        let (version, checksum) = <(i64, String)>::from_row(row).map_err(unreachable)?;
         local.insert(version, checksum);
     }
-    let search_path = format!("SET LOCAL search_path TO {quoted}");
-    let insert = format!("INSERT INTO {table} (version, checksum, applied_at) VALUES ($1, $2, $3)");
     for step in steps {
         match local.get(&step.version) {
             Some(c) if *c == step.checksum => done.push((step.version, false)),
             Some(_) => return Err(other_text(step)),
             None => {
-                let failed = |e: sqlx::Error| (Some(step.version), super::why(&DataError::from(e)));
-                let mut tx = conn.begin().await.map_err(failed)?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(search_path.clone()))
-                    .execute(&mut *tx)
+                let failed = |e: DataError| (Some(step.version), super::why(&e));
+                let mut tx = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .map_err(|e| failed(e.into()))?;
+                D::set_local_search_path(&mut tx, schema)
                     .await
                     .map_err(failed)?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(step.sql.clone()))
-                    .execute(&mut *tx)
+                    .execute(D::on_conn(&mut tx))
                     .await
-                    .map_err(failed)?;
-                sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-                    .bind(step.version)
-                    .bind(&step.checksum)
-                    .bind(super::now())
-                    .execute(&mut *tx)
+                    .map_err(|e| failed(e.into()))?;
+                let (sql, values) = D::build(&ledger_insert(Some(schema), step));
+                query::<D, _>(sql, values)
+                    .execute(D::on_conn(&mut tx))
                     .await
-                    .map_err(failed)?;
-                tx.commit().await.map_err(failed)?;
+                    .map_err(|e| failed(e.into()))?;
+                tx.commit().await.map_err(|e| failed(e.into()))?;
                 done.push((step.version, true));
             }
         }
@@ -322,8 +318,23 @@ async fn apply<D: Driver>(pool: &sqlx::Pool<D>, step: &Step) -> Result<(), DataE
     sqlx::raw_sql(sqlx::AssertSqlSafe(step.sql.clone()))
         .execute(D::on_conn(&mut tx))
         .await?;
-    let insert = Query::insert()
-        .into_table(Alias::new(LOCAL))
+    let insert = ledger_insert(None, step);
+    let (sql, values) = D::build(&insert);
+    query::<D, _>(sql, values)
+        .execute(D::on_conn(&mut tx))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The row of the ledger `_tenantry_migrations` (in `schema`, if given) saying `step` ran.
+fn ledger_insert(schema: Option<&Ident>, step: &Step) -> sea_query::InsertStatement {
+    let mut insert = Query::insert();
+    match schema {
+        Some(schema) => insert.into_table((Alias::new(schema.as_str()), Alias::new(LOCAL))),
+        None => insert.into_table(Alias::new(LOCAL)),
+    };
+    insert
         .columns([
             Alias::new("version"),
             Alias::new("checksum"),
@@ -334,11 +345,5 @@ async fn apply<D: Driver>(pool: &sqlx::Pool<D>, step: &Step) -> Result<(), DataE
             step.checksum.as_str().into(),
             super::now().into(),
         ])
-        .to_owned();
-    let (sql, values) = D::build(&insert);
-    query::<D, _>(sql, values)
-        .execute(D::on_conn(&mut tx))
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .to_owned()
 }

@@ -12,11 +12,10 @@
 //! The run's default is the smallest budget, at least [`FLOOR`] and at most [`CEILING`]. A
 //! server whose limits cannot be read counts with its pool's size.
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-use crate::driver::AnyPool;
 use crate::{
     catalog::{Placement, ServerName},
     data::Registry,
+    driver::{Driver, dispatch},
 };
 
 /// The fewest placements migrated at once by default.
@@ -53,36 +52,15 @@ async fn free_connections(registry: &Registry, server: &ServerName) -> Option<us
         .admin_store(&Placement::row().on(server.clone()))
         .await
         .ok()?;
-    let free: Result<i64, sqlx::Error> = match store.pool() {
-        #[cfg(feature = "postgres")]
-        AnyPool::Postgres(pool) => {
-            sqlx::query_scalar(
-                "SELECT current_setting('max_connections')::bigint \
-                 - current_setting('superuser_reserved_connections')::bigint \
-                 - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
-            )
-            .fetch_one(pool)
-            .await
-        }
-        #[cfg(feature = "mysql")]
-        AnyPool::MySql(pool) => {
-            sqlx::query_scalar(
-                "SELECT CAST(@@max_connections AS SIGNED) - CAST(variable_value AS SIGNED) \
-                 FROM information_schema.global_status WHERE variable_name = 'THREADS_CONNECTED'",
-            )
-            .fetch_one(pool)
-            .await
-        }
-        #[allow(unreachable_patterns)]
-        _ => Err(sqlx::Error::Configuration(
-            "no connection limits on this backend".into(),
-        )),
-    };
-    match free {
-        Ok(free) => Some(usize::try_from(free).unwrap_or(0)),
+    match dispatch!(store.pool(), |pool| free_on(pool).await) {
+        Ok(free) => free.map(|free| usize::try_from(free).unwrap_or(0)),
         Err(e) => {
             tracing::debug!(target: "tenantry::migrate", server = %server, error = %e, "connection limits not read");
             None
         }
     }
+}
+
+async fn free_on<D: Driver>(pool: &sqlx::Pool<D>) -> Result<Option<i64>, sqlx::Error> {
+    D::free_connections(pool).await
 }

@@ -5,6 +5,7 @@ mod catalog;
 mod ddl;
 mod decode;
 mod encode;
+mod fleet;
 mod import;
 mod open;
 mod schema;

@@ -5,6 +5,7 @@ mod catalog;
 mod ddl;
 mod decode;
 mod encode;
+mod fleet;
 mod group_commit;
 mod import;
 mod open;
