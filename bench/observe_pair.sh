@@ -17,7 +17,8 @@
 #      A_FLAGS (none) change (a), to measure the log alone (A_FLAGS=--no-metrics) or the
 #      metrics alone (A_RUST_LOG=warn); BENCH_PORT (18492: (a)'s port, (b) on the next one),
 #      HEADLINE_OUT (a file: each row is also appended there as a HEADLINE line for
-#      bench/headline.sh).
+#      bench/headline.sh), A_LOG ((a)'s stderr: $BENCH_DIR/a.log; /dev/null or a FIFO to see what
+#      the file costs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,7 +93,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int(
 a_env=(env -u RUST_LOG)
 [ -n "${A_RUST_LOG:-}" ] && a_env=(env RUST_LOG="$A_RUST_LOG")
 read -r -a a_flags <<<"${A_FLAGS:-}"
-up "$PORT_A" "$WORK/a.log" "${a_env[@]}" "$TENANTRY" serve --bind "$HOST:$PORT_A" \
+up "$PORT_A" "${A_LOG:-$WORK/a.log}" "${a_env[@]}" "$TENANTRY" serve --bind "$HOST:$PORT_A" \
   --database-url "sqlite://$WORK/a.db" --trust-tenant-header --no-rate-limit "${a_flags[@]}"
 up "$PORT_B" "$WORK/b.log" env RUST_LOG=warn "$TENANTRY" serve --bind "$HOST:$PORT_B" \
   --database-url "sqlite://$WORK/b.db" --trust-tenant-header --no-rate-limit --no-metrics
@@ -122,5 +123,5 @@ for route in "${ROUTE_LIST[@]}"; do
     "median of $ROUNDS per-round ratios (wrk -t$THREADS -c$CONNS -d$DURATION), rounds $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / to /')" \
     >>"${HEADLINE_OUT:-/dev/null}"
 done
-echo "log lines written by (a): $(grep -c 'tenantry::request' "$WORK/a.log"); by (b): $(grep -c 'tenantry::request' "$WORK/b.log" || true)" >&2
+echo "log lines written by (a): $(grep -c 'tenantry::request' "${A_LOG:-$WORK/a.log}" || true); by (b): $(grep -c 'tenantry::request' "$WORK/b.log" || true)" >&2
 { curl -fsS "http://$HOST:$PORT_A/metrics" 2>/dev/null || true; } | grep -c '^tenantry_' | sed 's/^/metric lines on (a): /' >&2 || true

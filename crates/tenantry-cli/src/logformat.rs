@@ -126,11 +126,15 @@ fn write_timestamp(line: &mut String) {
     line.push('Z');
 }
 
-/// `n` in `width` digits, zeros in front (`n` < 10^`width`).
-fn push_padded(line: &mut String, n: u64, width: usize) {
-    let digits = itoa::Buffer::new().format(n).len();
-    line.extend(std::iter::repeat_n('0', width.saturating_sub(digits)));
-    line.push_str(itoa::Buffer::new().format(n));
+/// The last `width` decimal digits of `n`, zeros in front (`width` at most 6).
+fn push_padded(line: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 6];
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // ASCII digits only.
+    line.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
 }
 
 /// Writes an event's fields as the default format's visitor does: the message bare, then
@@ -160,23 +164,48 @@ impl Fields<'_> {
 }
 
 /// A string that `Debug` would write as it is between quotes: printable ASCII, no `"` or `\`.
+/// Eight bytes at a time: the request line's strings are paths and names.
 fn plain(s: &str) -> bool {
-    s.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Not zero if a byte of `x` equals `b`, zero otherwise (a zero byte of `x ^ b..b`).
+    let has = |x: u64, b: u8| {
+        let v = x ^ (LOW * u64::from(b));
+        v.wrapping_sub(LOW) & !v & HIGH
+    };
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // Under 0x20 (`x - 0x20` borrows into the high bit), 0x80 and over, 0x7f, `"`, `\`.
+        let below = x.wrapping_sub(LOW * 0x20) & !x & HIGH;
+        if below | (x & HIGH) | has(x, 0x7f) | has(x, b'"') | has(x, b'\\') != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            return self.record_debug(field, &format_args!("{value}"));
-        }
         if !plain(value) {
-            return self.record_debug(field, &value);
+            return if field.name() == "message" {
+                self.record_debug(field, &format_args!("{value}"))
+            } else {
+                self.record_debug(field, &value)
+            };
         }
         if self.start(field) {
-            self.line.push('"');
-            self.line.push_str(value);
-            self.line.push('"');
+            // The message bare, other strings quoted (a plain string needs no escapes either way).
+            if field.name() == "message" {
+                self.line.push_str(value);
+            } else {
+                self.line.push('"');
+                self.line.push_str(value);
+                self.line.push('"');
+            }
         }
     }
 
@@ -195,13 +224,15 @@ impl Visit for Fields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         // The request line's latency is whole microseconds in milliseconds (`0.532`): its
         // shortest form is those digits, which `Debug` would find the long way.
-        let thousandths = (value * 1000.0).round();
-        if !(0.0..1e15).contains(&thousandths) || thousandths / 1000.0 != value {
+        if !(0.0..1e12).contains(&value) {
+            return self.record_debug(field, &value);
+        }
+        // In range: the conversion is exact, and `k` is `value` in thousandths if any is.
+        let k = (value * 1000.0 + 0.5) as u64;
+        if k as f64 / 1000.0 != value {
             return self.record_debug(field, &value);
         }
         if self.start(field) {
-            // In range and whole: the conversion is exact.
-            let k = thousandths as u64;
             self.line.push_str(itoa::Buffer::new().format(k / 1000));
             self.line.push('.');
             // `Debug`'s shortest form: no trailing zeros, but one digit at least (`12.0`).
@@ -319,6 +350,7 @@ mod tests {
             let code: Option<&str> = None;
             tracing::info!(
                 target: "tenantry::request",
+                message = "request",
                 method = "GET",
                 path = "/api/v1/items/1",
                 route = Some("/api/v1/items/{id}"),
@@ -335,7 +367,6 @@ mod tests {
                 tenant,
                 resolved_by = Some("header"),
                 code,
-                "request"
             );
             tracing::info!(
                 target: "tenantry::request",
@@ -359,6 +390,32 @@ mod tests {
             ),
             "{fast}"
         );
+    }
+
+    #[test]
+    fn plain_agrees_with_the_byte_by_byte_rule() {
+        let naive = |s: &str| {
+            s.bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        };
+        for len in [1, 7, 8, 9, 15, 16, 17, 24] {
+            for at in 0..len {
+                for b in 0..=0x7f_u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let s = std::str::from_utf8(&bytes).unwrap();
+                    assert_eq!(plain(s), naive(s), "{s:?}");
+                }
+            }
+        }
+        for s in [
+            "",
+            "/api/v1/items/{id}",
+            "caf\u{e9} au lait",
+            "\u{1b}[31m in the middle",
+        ] {
+            assert_eq!(plain(s), naive(s), "{s:?}");
+        }
     }
 
     #[test]

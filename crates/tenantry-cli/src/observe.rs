@@ -76,7 +76,9 @@ where
         let ctx = ext.get::<TenantContext>();
         tracing::info!(
             target: crate::logformat::REQUEST_TARGET,
-            method = %this.method,
+            // A field rather than a format string: a string the line's writer copies.
+            message = "request",
+            method = this.method.as_str(),
             path = this.uri.path(),
             route = ext.get::<MatchedPath>().map(MatchedPath::as_str),
             status = response.status().as_u16(),
@@ -85,7 +87,6 @@ where
             tenant = ctx.map(|c| c.tenant().as_str()),
             resolved_by = ctx.map(TenantContext::resolved_by),
             code = ext.get::<ProblemCode>().map(|c| c.as_str()),
-            "request"
         );
         Poll::Ready(Ok(response))
     }

@@ -268,7 +268,7 @@ async fn logs_say_start_each_request_and_stop() {
     );
     assert!(
         lines.iter().any(|l| l.contains(
-            "INFO tenantry::request: request method=GET \
+            "INFO tenantry::request: request method=\"GET\" \
              path=\"/api/v1/items/1\" route=\"/api/v1/items/{id}\" status=200"
         ) && l.contains(r#"tenant="acme" resolved_by="jwt""#)),
         "{err}"
