@@ -11,6 +11,8 @@ use crate::data::Ident;
 #[derive(Clone)]
 pub(crate) struct ServerUrl {
     pub(crate) url: String,
+    /// PostgreSQL, MariaDB / MySQL: the password from the environment (SQLite has none).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) password: Option<String>,
     /// SQLite: how tenant database files keep their journal (the server's own file is WAL).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
