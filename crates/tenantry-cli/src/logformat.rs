@@ -133,8 +133,7 @@ fn push_padded(line: &mut String, mut n: u64, width: usize) {
         *d = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    // ASCII digits only.
-    line.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
+    line.extend(digits[..width].iter().map(|&d| char::from(d)));
 }
 
 /// Writes an event's fields as the default format's visitor does: the message bare, then
@@ -173,19 +172,22 @@ fn plain(s: &str) -> bool {
         let v = x ^ (LOW * u64::from(b));
         v.wrapping_sub(LOW) & !v & HIGH
     };
+    // Under 0x20 (`x - 0x20` borrows into the high bit), 0x80 and over, 0x7f, `"`, `\`.
+    let refused = |x: u64| {
+        let below = x.wrapping_sub(LOW * 0x20) & !x & HIGH;
+        below | (x & HIGH) | has(x, 0x7f) | has(x, b'"') | has(x, b'\\') != 0
+    };
     let mut chunks = s.as_bytes().chunks_exact(8);
     for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        // Under 0x20 (`x - 0x20` borrows into the high bit), 0x80 and over, 0x7f, `"`, `\`.
-        let below = x.wrapping_sub(LOW * 0x20) & !x & HIGH;
-        if below | (x & HIGH) | has(x, 0x7f) | has(x, b'"') | has(x, b'\\') != 0 {
+        if refused(u64::from_le_bytes(chunk.try_into().unwrap_or_default())) {
             return false;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    // The last bytes, padded with a plain one.
+    let mut last = [b'a'; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    !refused(u64::from_le_bytes(last))
 }
 
 impl Visit for Fields<'_> {

@@ -9,6 +9,8 @@ use std::{
     },
 };
 
+use foldhash::fast::RandomState;
+
 use crate::TenantId;
 
 /// The label of tenants beyond the bound.
@@ -35,7 +37,8 @@ pub(crate) const NONE: &str = "_none";
 pub struct TenantLabels {
     named: HashSet<TenantId>,
     first: usize,
-    seen: RwLock<HashMap<TenantId, Arc<str>>>,
+    /// Keyed by foldhash (randomly seeded), not SipHash: looked up on every request.
+    seen: RwLock<HashMap<TenantId, Arc<str>, RandomState>>,
     /// How many of `seen` count against `first` (those not named).
     counted: AtomicUsize,
     other: Arc<str>,
@@ -56,7 +59,7 @@ impl TenantLabels {
         Self {
             named: HashSet::new(),
             first: n,
-            seen: RwLock::new(HashMap::new()),
+            seen: RwLock::new(HashMap::default()),
             counted: AtomicUsize::new(0),
             other: Arc::from(OTHER),
         }
