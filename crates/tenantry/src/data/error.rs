@@ -178,10 +178,12 @@ fn classify_other(code: Option<&str>, e: sqlx::Error) -> DataError {
 /// class 08 (connection exception: MariaDB's "server shutdown in progress" is 08S01), 53
 /// (insufficient resources: too many connections, out of memory or disk), 57 (operator
 /// intervention: PostgreSQL's "terminating connection due to administrator command", "the
-/// database system is starting up" or "shutting down", a cancelled statement), and MariaDB's
-/// 70100 (the connection was killed).
+/// database system is starting up" or "shutting down", a cancelled statement), PostgreSQL's
+/// 3D000 (the database does not exist: a tenant's database dropped or not yet made, as a
+/// missing SQLite tenant file), and MariaDB's 70100 (the connection was killed).
 pub(crate) fn is_unavailable_code(code: &str) -> bool {
     code.len() == 5 && (code.starts_with("08") || code.starts_with("53") || code.starts_with("57"))
+        || code == "3D000"
         || code == "70100"
 }
 
@@ -216,11 +218,13 @@ mod tests {
     #[test]
     fn server_failures_are_unavailable_and_statement_failures_are_not() {
         for code in [
-            "08006", "08S01", "08P01", "53300", "57P01", "57P03", "57014", "70100",
+            "08006", "08S01", "08P01", "53300", "57P01", "57P03", "57014", "3D000", "70100",
         ] {
             assert!(is_unavailable_code(code), "{code}");
         }
-        for code in ["23505", "22001", "42P01", "42501", "HY000", "08", "5", ""] {
+        for code in [
+            "23505", "22001", "42P01", "3F000", "42501", "HY000", "08", "5", "",
+        ] {
             assert!(!is_unavailable_code(code), "{code}");
         }
     }

@@ -255,6 +255,44 @@ async fn schema_statements_are_prepared_only_when_asked() {
     }
 }
 
+/// A tenant whose PostgreSQL database is dropped under the running service gets 503
+/// unavailable (3D000 on reconnecting), not 500, as a missing SQLite tenant file does; the
+/// other tenants read their rows as before.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_dropped_tenant_database_is_unavailable() {
+    let name = crate::db::unique_name();
+    let placed = Placement::database(&name).unwrap();
+    let registry = registry("postgres", &[("initech", placed)], ServerConfig::default()).await;
+    let acme = table(&registry, "acme");
+    let initech = table(&registry, "initech");
+    let mine = acme
+        .create(row(json!({"name": "acme's anvil", "sku": "A-1"})))
+        .await
+        .unwrap();
+    let theirs = initech
+        .create(row(json!({"name": "initech's anvil", "sku": "A-1"})))
+        .await
+        .unwrap();
+    let admin = registry
+        .store()
+        .unscoped_admin("test: drop a tenant's database");
+    // `name` is `[a-z0-9_]` only (unique_name).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        r#"DROP DATABASE "{name}" WITH (FORCE)"#
+    )))
+    .execute(admin.pool::<sqlx::Postgres>().unwrap())
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let got = initech.get(theirs["id"].as_i64().unwrap()).await;
+        assert!(matches!(got, Err(DataError::Unavailable(_))), "{got:?}");
+    }
+    let rows = acme.list(Page::default(), &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0], mine);
+}
+
 /// The default server's pool has the size its configuration gives (it had sqlx's default of 10
 /// whenever the URL carried no password from the environment, so that the test above counted
 /// statements on whichever of its connections it was handed).
