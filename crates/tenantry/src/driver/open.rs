@@ -33,6 +33,12 @@ pub enum TenantJournal {
     Delete,
 }
 
+/// Whether `url` names an in-memory SQLite database (`sqlite::memory:`, `mode=memory`): one that
+/// lives as long as a connection to it, so its pool must keep one open.
+pub(crate) fn is_sqlite_in_memory(url: &str) -> bool {
+    url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"))
+}
+
 impl fmt::Debug for ServerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ServerUrl(..)")

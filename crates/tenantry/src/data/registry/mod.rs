@@ -105,13 +105,10 @@ impl Registry {
             .position(|s| s.name == servers.default)
             .unwrap_or(0);
         let spec = &servers.specs[default];
-        let url = &spec.url.url;
-        let in_memory =
-            url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"));
-        let pool = if in_memory {
+        let pool = if open::is_sqlite_in_memory(&spec.url.url) {
             // As `DataStore::connect`: the in-memory database kept alive by a connection that
             // is never closed.
-            AnyPool::connect_with(url, spec.shared.acquire_timeout)
+            AnyPool::connect_with(&spec.url.url, spec.shared.acquire_timeout)
                 .await
                 .map(|p| match spec.shared.group_commit {
                     true => p,

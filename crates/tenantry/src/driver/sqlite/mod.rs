@@ -94,7 +94,7 @@ impl Sealed for Sqlite {
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false);
-        let pool = if url.contains(":memory:") || url.contains("mode=memory") {
+        let pool = if super::open::is_sqlite_in_memory(url) {
             pool.min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)

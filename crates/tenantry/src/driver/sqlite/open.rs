@@ -34,7 +34,7 @@ fn tenant_file(
     name: &str,
 ) -> Result<(SqliteConnectOptions, PathBuf), ConnectError> {
     let (options, is_directory) = base(server)?;
-    if server.url.contains(":memory:") || server.url.contains("mode=memory") {
+    if crate::driver::open::is_sqlite_in_memory(&server.url) {
         return Err(ConnectError::UnsupportedUrl(
             "sqlite: an in-memory server has no directory for tenant databases".into(),
         ));
