@@ -45,9 +45,6 @@ pub(super) async fn derive<'a>(
 
 /// The connections `server` has free now (`None`: SQLite, or the limits cannot be read).
 async fn free_connections(registry: &Registry, server: &ServerName) -> Option<usize> {
-    if registry.servers().backend(server) == Some(crate::driver::Backend::Sqlite) {
-        return None;
-    }
     let store = registry
         .admin_store(&Placement::row().on(server.clone()))
         .await
